@@ -1,0 +1,1 @@
+"""What each command does to a network; every function returns a report and never prints."""

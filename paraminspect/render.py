@@ -1,0 +1,261 @@
+"""Reports -> rich tables or JSON. One renderer per ``--format``; both read the same data."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Dict, Iterable, List, Optional
+
+import numpy as np
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from paraminspect.report import ArrayView, ParamReport, ParamRow
+from paraminspect.stats import STAT_KEYS, TensorStats
+
+FORMATS = ("table", "json")
+
+# --------------------------------------------------------------------------- shared bits
+
+
+def shape_text(shape: Iterable[int]) -> str:
+    """``(256, 20)``, ``(10,)`` exactly as MXNet/numpy print shapes."""
+    return str(tuple(shape))
+
+
+def number(x: float) -> str:
+    """A statistic for a table cell: 4 significant digits (JSON has them all)."""
+    if isinstance(x, (int, np.integer)):
+        return f"{x:,}"
+    if math.isnan(x):
+        return "nan"
+    return f"{x:.4g}"
+
+
+def array_text(values: np.ndarray) -> str:
+    """Print an array as MXNet does (``str(nd.asnumpy())``): numpy's defaults, so big
+    arrays are summarized with ``...`` and the digits match the book's printouts."""
+    with np.printoptions(
+        threshold=1000, edgeitems=3, precision=8, linewidth=75, suppress=False, floatmode="maxprec"
+    ):
+        return np.array2string(values, separator=" ") if values.ndim else str(values)
+
+
+def json_number(x: Any) -> Any:
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def json_array(values: np.ndarray) -> Any:
+    """Nested lists; NaN/Inf become null (JSON has no spelling for them)."""
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        obj = values.astype(object)
+        obj[~np.isfinite(values)] = None
+        return obj.tolist()
+    return values.tolist()
+
+
+def stats_json(stats: Optional[TensorStats]) -> Optional[Dict[str, Any]]:
+    return None if stats is None else {k: json_number(v) for k, v in stats.as_dict().items()}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def param_json(row: ParamRow) -> Dict[str, Any]:
+    out: Dict[str, Any] = {
+        "name": row.name,
+        "shape": list(row.shape),
+        "dtype": row.dtype,
+        "size": row.size,
+        "grad_req": row.grad_req,
+        "init": row.init,
+        "layers": list(row.layers),
+    }
+    for key, view in (("data", row.data), ("grad", row.grad)):
+        if view is not None:
+            out[key] = None if view.values is None else json_array(view.values)
+            if view.note:
+                out[f"{key}_note"] = view.note
+    if row.stats is not None:
+        out["stats"] = stats_json(row.stats)
+    if row.grad_stats is not None:
+        out["grad_stats"] = stats_json(row.grad_stats)
+    return out
+
+
+def report_json(report: ParamReport) -> Dict[str, Any]:
+    """The documented JSON schema of ``show`` (see README, "JSON output")."""
+    m = report.model
+    return {
+        "command": report.command,
+        "model": {
+            "name": m.name,
+            "source": m.source,
+            "input_shape": list(m.input_shape),
+            "forward": m.forward,
+            "seed": m.seed,
+            "layers": [
+                {
+                    "index": x.index,
+                    "name": x.name,
+                    "type": x.type,
+                    "activation": x.activation,
+                    "shares_with": x.shares_with,
+                }
+                for x in m.layers
+            ],
+        },
+        "parameters": [param_json(r) for r in report.parameters],
+        "totals": {
+            "total": report.totals.total,
+            "unique": report.totals.unique,
+            "trainable": report.totals.trainable,
+            "non_trainable": report.totals.non_trainable,
+            "bytes": report.totals.bytes,
+        },
+        "sharing": [{"parameter": g.parameter, "layers": list(g.layers)} for g in report.sharing],
+        "notes": list(report.notes),
+    }
+
+
+def print_json(console: Console, obj: Any) -> None:
+    """Write JSON straight to the console's file: no wrapping, no highlighting."""
+    console.file.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    console.file.flush()
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _layer_label(report: ParamReport, index: int) -> str:
+    return f"{index} ({report.model.layers[index].name})"
+
+
+def new_table(title: str) -> Table:
+    """The house style: a light rule under the header, no outer padding, folding cells."""
+    return Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
+    )
+
+
+def param_table(report: ParamReport) -> Table:
+    m = report.model
+    state = "after the first forward pass" if m.forward else "before the first forward pass"
+    seed = f", seed {m.seed}" if m.seed is not None else ""
+    table = new_table(f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}")
+    for col, justify in (
+        ("layer", "left"),
+        ("parameter", "left"),
+        ("shape", "right"),
+        ("dtype", "left"),
+        ("size", "right"),
+        ("grad_req", "left"),
+        ("init", "left"),
+        ("layers", "left"),
+    ):
+        table.add_column(
+            col,
+            justify=justify,
+            overflow="fold",  # type: ignore[arg-type]
+            no_wrap=col in ("layer", "parameter", "shape"),
+        )
+    for row in report.parameters:
+        used = ", ".join(str(i) for i in row.layers)
+        table.add_row(
+            _layer_label(report, row.owner),
+            row.name,
+            shape_text(row.shape),
+            row.dtype,
+            f"{row.size:,}",
+            row.grad_req,
+            row.init,
+            used,
+        )
+    return table
+
+
+def stats_table(rows: List[ParamRow], attr: str, title: str) -> Table:
+    table = new_table(title)
+    table.add_column("parameter", no_wrap=True)
+    for key in STAT_KEYS:
+        table.add_column(key, justify="right", overflow="fold")
+    for row in rows:
+        stats = getattr(row, attr)
+        if stats is None:
+            table.add_row(row.name, *(["-"] * len(STAT_KEYS)))
+            continue
+        cells = [number(getattr(stats, k)) for k in STAT_KEYS[:-3]]
+        cells.append(f"{stats.zeros:.2%}")
+        cells += [f"{stats.nan:,}", f"{stats.inf:,}"]
+        table.add_row(row.name, *cells)
+    return table
+
+
+def totals_table(report: ParamReport) -> Table:
+    t = report.totals
+    table = new_table("totals")
+    for col in ("total (each use)", "unique", "trainable", "non-trainable", "bytes"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        f"{t.total:,}", f"{t.unique:,}", f"{t.trainable:,}", f"{t.non_trainable:,}", f"{t.bytes:,}"
+    )
+    return table
+
+
+def sharing_table(report: ParamReport) -> Table | Text:
+    if not report.sharing:
+        return Text("sharing: none (every parameter belongs to one layer)")
+    table = new_table("sharing map")
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("used by layers")
+    for g in report.sharing:
+        table.add_row(g.parameter, ", ".join(_layer_label(report, i) for i in g.layers))
+    return table
+
+
+def array_block(view: ArrayView, row: ParamRow) -> Text:
+    if view.values is None:
+        return Text(f"{view.label}: {view.note}")
+    shape = shape_text(view.values.shape) if view.values.ndim else "scalar"
+    text = Text(f"{view.label}  {shape} {view.values.dtype.name}\n", style="bold")
+    text.append(array_text(view.values))
+    return text
+
+
+def print_report(console: Console, report: ParamReport) -> None:
+    """The table view of a :class:`ParamReport`."""
+    console.print(param_table(report))
+    if any(r.stats is not None for r in report.parameters):
+        console.print(stats_table(list(report.parameters), "stats", "weight statistics"))
+    if any(r.grad_stats is not None for r in report.parameters):
+        console.print(stats_table(list(report.parameters), "grad_stats", "gradient statistics"))
+    console.print(totals_table(report))
+    console.print(sharing_table(report))
+    blocks = []
+    for row in report.parameters:
+        for view in (row.data, row.grad):
+            if view is not None:
+                blocks.append(array_block(view, row))
+    if blocks:
+        console.print()
+        console.print(Group(*blocks), soft_wrap=True)
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="italic"))
+
+
+def render_report(report: ParamReport, fmt: str, out: Console, err: Console) -> None:
+    """Print a report in ``fmt`` to ``out``; its log lines go to ``err`` in table mode."""
+    if fmt == "json":
+        obj = report_json(report)
+        obj["log"] = list(report.log)
+        print_json(out, obj)
+        return
+    for line in report.log:
+        err.print(Text(line))
+    print_report(out, report)

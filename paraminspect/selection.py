@@ -1,0 +1,178 @@
+"""Which parameters to show (``--layer``, ``--select``) and which part of them (``--slice``).
+
+Slices are parsed into Python index objects, never evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, List, Sequence, Tuple
+
+import numpy as np
+
+from paraminspect.errors import OptionError
+from paraminspect.initializers import did_you_mean
+from paraminspect.plan import NetPlan
+
+Index = Tuple[Any, ...]  # ints, slices and Ellipsis
+
+_INT = r"[+-]?\d+"
+_PART = re.compile(
+    rf"^\s*(?:(?P<int>{_INT})|(?P<ell>\.\.\.)|"
+    rf"(?P<start>{_INT})?\s*:\s*(?P<stop>{_INT})?\s*(?::\s*(?P<step>{_INT})?)?)\s*$"
+)
+
+
+def parse_slice(expr: str) -> Index:
+    """Parse a numpy-style index such as ``0``, ``0,:5``, ``:3,-2:`` or ``...,0``.
+
+    Raises:
+        OptionError: anything that is not integers, ``start:stop:step`` parts and one ``...``.
+    """
+    text = expr.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if not text:
+        raise OptionError(
+            "empty slice; use numpy indexing such as '0', '0,:5' or ':3,-2:'", "--slice"
+        )
+    parts: List[object] = []
+    for raw in text.split(","):
+        m = _PART.match(raw)
+        if m is None:
+            raise OptionError(
+                f"cannot parse slice '{expr}': '{raw.strip()}' is not an integer, "
+                "'start:stop:step' or '...' (example: '0,:5')",
+                "--slice",
+            )
+        if m.group("int") is not None:
+            parts.append(int(m.group("int")))
+        elif m.group("ell"):
+            if Ellipsis in parts:
+                raise OptionError(
+                    f"cannot parse slice '{expr}': '...' may appear only once", "--slice"
+                )
+            parts.append(Ellipsis)
+        else:
+            start, stop, step = (
+                None if m.group(g) is None else int(m.group(g)) for g in ("start", "stop", "step")
+            )
+            if step == 0:
+                raise OptionError(f"cannot parse slice '{expr}': a step cannot be 0", "--slice")
+            parts.append(slice(start, stop, step))
+    return tuple(parts)
+
+
+def format_index(index: Index) -> str:
+    """Inverse of :func:`parse_slice`, for labels such as ``dense0_weight[0, :5]``."""
+
+    def one(p: object) -> str:
+        if p is Ellipsis:
+            return "..."
+        if isinstance(p, slice):
+            s = (
+                ("" if p.start is None else str(p.start))
+                + ":"
+                + ("" if p.stop is None else str(p.stop))
+            )
+            return s + (f":{p.step}" if p.step is not None else "")
+        return str(p)
+
+    return ", ".join(one(p) for p in index)
+
+
+def apply_slice(array: np.ndarray, index: Index, name: str) -> np.ndarray:
+    """Index ``array`` with a parsed slice, naming ``name`` when it does not fit.
+
+    Raises:
+        OptionError: too many indices, or an integer out of range for a dimension.
+    """
+    dims = sum(1 for p in index if p is not Ellipsis)
+    if dims > array.ndim:
+        raise OptionError(
+            f"slice '{format_index(index)}' has {dims} indices but {name} has "
+            f"{array.ndim} dimension{'s' if array.ndim != 1 else ''} {tuple(array.shape)}",
+            "--slice",
+        )
+    # Check integers against their axis so the message names the parameter and the bound.
+    axis = 0
+    for pos, p in enumerate(index):
+        if p is Ellipsis:
+            axis = array.ndim - (len(index) - pos - 1)
+            continue
+        if isinstance(p, int) and not -array.shape[axis] <= p < array.shape[axis]:
+            raise OptionError(
+                f"index {p} is out of range for axis {axis} of {name} with shape "
+                f"{tuple(array.shape)} (valid: {-array.shape[axis]} to {array.shape[axis] - 1})",
+                "--slice",
+            )
+        axis += 1
+    return np.asarray(array[index])
+
+
+def compile_select(pattern: str) -> re.Pattern[str]:
+    """Compile a ``--select`` regex (matched like ``collect_params``: ``re.match``)."""
+    try:
+        return re.compile(pattern)
+    except re.error as e:
+        raise OptionError(f"invalid regular expression '{pattern}': {e}", "--select") from None
+
+
+def resolve_layers(tokens: Iterable[str], plan: NetPlan) -> List[int]:
+    """Turn ``--layer`` values (index, negative index or name) into layer indices."""
+    names = [layer.name for layer in plan.layers]
+    out: List[int] = []
+    n = len(plan.layers)
+    for token in tokens:
+        token = token.strip()
+        if re.fullmatch(r"[+-]?\d+", token):
+            i = int(token)
+            if not -n <= i < n:
+                raise OptionError(
+                    f"there is no layer {i}: the net has {n} layers "
+                    f"(0 to {n - 1}, or names: {', '.join(names)})",
+                    "--layer",
+                )
+            out.append(i % n)
+        elif token in names:
+            out.append(names.index(token))
+        else:
+            raise OptionError(
+                f"no layer is named '{token}'{did_you_mean(token, names)} "
+                f"(names: {', '.join(names)})",
+                "--layer",
+            )
+    return out
+
+
+def select_names(plan: NetPlan, layers: Sequence[str] = (), select: str | None = None) -> List[str]:
+    """Parameter names chosen by ``--layer`` and ``--select`` in ``collect_params`` order.
+
+    ``--layer`` picks the parameters a layer uses (like ``net[i].params``, shared ones
+    included); ``--select`` keeps names that ``re.match`` the pattern; both together
+    intersect.
+
+    Raises:
+        OptionError: a bad layer or regex, or a selection that matches no parameter.
+    """
+    names = [p.name for p in plan.unique_params]
+    if layers:
+        wanted = {p.name for i in resolve_layers(layers, plan) for p in plan.layers[i].params}
+        names = [n for n in names if n in wanted]
+        if not names:
+            raise OptionError(
+                f"layer {', '.join(layers)} has no parameters "
+                "(dropout and activation layers hold none)",
+                "--layer",
+            )
+    if select is not None:
+        pattern = compile_select(select)
+        kept = [n for n in names if pattern.match(n)]
+        if not kept:
+            raise OptionError(
+                f"no parameter matches '{select}'"
+                f"{did_you_mean(select, names)} (names: {', '.join(names)})",
+                "--select",
+            )
+        names = kept
+    return names

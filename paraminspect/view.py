@@ -1,0 +1,170 @@
+"""Turn a built :class:`~paraminspect.build.Model` into a :class:`ParamReport`.
+
+This is the one place that reads parameters out of MXNet for display: which ones
+(``--layer``/``--select``), which part (``--slice``), and which statistics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paraminspect.build import Model
+from paraminspect.report import (
+    ArrayView,
+    LayerInfo,
+    ModelInfo,
+    ParamReport,
+    ParamRow,
+    SharedGroup,
+    Totals,
+)
+from paraminspect.selection import Index, apply_slice, format_index, parse_slice, select_names
+from paraminspect.stats import tensor_stats
+
+DEFERRED_NOTE = (
+    "not initialized yet: its input width is learned at the first forward pass "
+    "(deferred initialization); run without --before-forward to see values"
+)
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """What to show of each selected parameter (the shared display flags)."""
+
+    layers: Tuple[str, ...] = ()
+    select: Optional[str] = None
+    values: bool = False
+    grad: bool = False
+    slice: Optional[str] = None
+    stats: bool = False
+    grad_stats: bool = False
+
+    def index(self) -> Optional[Index]:
+        return parse_slice(self.slice) if self.slice is not None else None
+
+
+def param_array(param: Any, which: str) -> Tuple[Optional[np.ndarray], str]:
+    """``param.data()`` or ``param.grad()`` as numpy, or ``(None, why not)``."""
+    from mxnet.gluon.parameter import DeferredInitializationError
+
+    if which == "grad" and param.grad_req == "null":
+        return None, "no gradient: grad_req is 'null' (not trained by backpropagation)"
+    try:
+        nd = param.data() if which == "data" else param.grad()
+    except DeferredInitializationError:
+        return None, DEFERRED_NOTE
+    return nd.asnumpy(), ""
+
+
+def _view(
+    name: str, array: Optional[np.ndarray], note: str, index: Optional[Index], suffix: str = ""
+) -> ArrayView:
+    label = name + suffix + (f"[{format_index(index)}]" if index is not None else "")
+    if array is None:
+        return ArrayView(label, None, note)
+    return ArrayView(label, apply_slice(array, index, name) if index is not None else array)
+
+
+def model_info(model: Model, seed: Optional[int]) -> ModelInfo:
+    plan = model.plan
+    return ModelInfo(
+        name=plan.name,
+        source=model.loaded.source,
+        input_shape=plan.input_shape,
+        layers=tuple(
+            LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
+        ),
+        forward=model.forward_done,
+        seed=seed,
+    )
+
+
+def totals(model: Model) -> Totals:
+    """Counts from the live parameters (a deferred ``(256, 0)`` weight counts 0)."""
+    params = model.params
+    sizes = {name: math.prod(p.shape) for name, p in params.items()}
+    total = sum(sizes[p.name] for layer in model.plan.layers for p in layer.params)
+    unique = sum(sizes.values())
+    frozen = sum(s for name, s in sizes.items() if params[name].grad_req == "null")
+    nbytes = sum(sizes[n] * np.dtype(params[n].dtype).itemsize for n in sizes)
+    return Totals(total, unique, unique - frozen, frozen, nbytes)
+
+
+def sharing(model: Model) -> Tuple[SharedGroup, ...]:
+    return tuple(
+        SharedGroup(name, layers) for name, layers in model.plan.users.items() if len(layers) > 1
+    )
+
+
+def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
+    """One :class:`ParamRow` per selected parameter, with the arrays and stats asked for."""
+    names = select_names(model.plan, view.layers, view.select)
+    index = view.index()
+    params = model.params
+    users = model.plan.users
+    owners = {p.name: p.owner for p in model.plan.unique_params}
+    rows = []
+    for name in names:
+        p = params[name]
+        data = grad = None
+        stats = grad_stats = None
+        if view.values or view.stats:
+            arr, note = param_array(p, "data")
+            if view.values:
+                data = _view(name, arr, note, index)
+            if view.stats and arr is not None:
+                stats = tensor_stats(arr)
+        if view.grad or view.grad_stats:
+            arr, note = param_array(p, "grad")
+            if view.grad:
+                grad = _view(name, arr, note, index, suffix=".grad")
+            if view.grad_stats and arr is not None:
+                grad_stats = tensor_stats(arr)
+        rows.append(
+            ParamRow(
+                name=name,
+                shape=tuple(p.shape),
+                dtype=np.dtype(p.dtype).name,
+                size=math.prod(p.shape),
+                grad_req=p.grad_req,
+                init=model.init.get(name, "?"),
+                owner=owners[name],
+                layers=users[name],
+                data=data,
+                grad=grad,
+                stats=stats,
+                grad_stats=grad_stats,
+            )
+        )
+    return rows
+
+
+def collect_report(
+    model: Model,
+    view: ViewOptions,
+    command: str = "show",
+    seed: Optional[int] = None,
+    notes: Sequence[str] = (),
+) -> ParamReport:
+    """Everything ``show`` prints, as data."""
+    rows = collect_rows(model, view)
+    all_notes = list(notes)
+    if not model.forward_done:
+        all_notes.append(
+            "state after initialize() and before the first forward pass: "
+            "a 0 in a shape is an input width MXNet learns from X (deferred "
+            "initialization), so those weights have no values yet"
+        )
+    return ParamReport(
+        command=command,
+        model=model_info(model, seed),
+        parameters=tuple(rows),
+        totals=totals(model),
+        sharing=sharing(model),
+        notes=tuple(all_notes),
+        log=tuple(model.log),
+    )

@@ -1,0 +1,92 @@
+"""Shared test helpers: run the CLI in-process or in a fresh process, and golden files."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/* from the current output",
+    )
+
+
+@pytest.fixture
+def cli():
+    """Run ``paraminspect ARGS`` in-process; returns click's Result."""
+    from paraminspect.cli import cli as root
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(root, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def run_fresh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the CLI in a new process: MXNet's default random stream starts from scratch there,
+    which is what the book's printed numbers need."""
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "paraminspect", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def floats_after(text: str, label: str, count: int) -> List[float]:
+    """The first ``count`` numbers printed after the line that starts with ``label``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(label))
+    numbers: List[float] = []
+    for line in lines[start + 1 :]:
+        for tok in line.replace("[", " ").replace("]", " ").split():
+            if tok == "...":
+                continue
+            numbers.append(float(tok))
+            if len(numbers) == count:
+                return numbers
+    return numbers
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):
+    """``golden(name, text)`` compares with tests/golden/NAME (``--update-golden`` rewrites)."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update or not path.exists():
+            if not update:
+                pytest.fail(f"golden file {path} missing; run pytest --update-golden")
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8")
+
+    return check
+
+
+def render_to_text(print_fn, *args) -> str:
+    console = Console(file=io.StringIO(), width=100, color_system=None, highlight=False)
+    print_fn(console, *args)
+    return console.file.getvalue()  # type: ignore[attr-defined]

@@ -1,0 +1,185 @@
+"""The command line: exit codes, one-line errors, lazy MXNet import, golden tables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import render_to_text
+
+
+def test_help_and_check_do_not_import_mxnet(tmp_path):
+    code = (
+        "import sys\n"
+        "from paraminspect.cli import main\n"
+        "for args in (['--help'], ['show', '--help'], ['check', 'shared']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (args, e.code)\n"
+        "print('mxnet' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_check_ok(cli):
+    r = cli("check", "shared")
+    assert r.exit_code == 0
+    assert r.output == (
+        "ok: builtin:shared: 4 layers, 402 parameters (330 unique, 1.3 KiB), 1 sharing layer\n"
+    )
+    data = json.loads(cli("check", "mlp", "--format", "json").output)
+    assert data == {
+        "ok": True,
+        "source": "builtin:mlp",
+        "layers": 2,
+        "total": 7946,
+        "unique": 7946,
+        "bytes": 31784,
+    }
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (
+            ["check", "nope"],
+            1,
+            "Error: spec 'nope' not found: no such file and no built-in spec of "
+            "that name (built-ins: mlp, shared)",
+        ),
+        (
+            ["check", "mpl"],
+            1,
+            "Error: spec 'mpl' not found: no such file and no built-in spec of "
+            "that name; did you mean 'mlp'? (built-ins: mlp, shared)",
+        ),
+        (
+            ["show", "--slice", "0,:a"],
+            2,
+            "Error: Invalid value for '--slice': cannot parse slice "
+            "'0,:a': ':a' is not an integer, 'start:stop:step' or '...' (example: '0,:5')",
+        ),
+        (
+            ["show", "--select", "(", "--values"],
+            2,
+            "Error: Invalid value for '--select': invalid regular expression '(': missing ), "
+            "unterminated subpattern at position 0",
+        ),
+        (
+            ["show", "--layer", "7"],
+            2,
+            "Error: Invalid value for '--layer': there is no layer 7: the "
+            "net has 2 layers (0 to 1, or names: dense0, dense1)",
+        ),
+        (
+            ["show", "--layer", "dense9"],
+            2,
+            "Error: Invalid value for '--layer': no layer is named "
+            "'dense9'; did you mean 'dense1'? (names: dense0, dense1)",
+        ),
+        (
+            ["show", "--select", "conv.*"],
+            2,
+            "Error: Invalid value for '--select': no parameter "
+            "matches 'conv.*' (names: dense0_weight, dense0_bias, dense1_weight, dense1_bias)",
+        ),
+        (
+            ["show", "--values", "--slice", "0,20"],
+            2,
+            "Error: Invalid value for '--slice': index 20 "
+            "is out of range for axis 1 of dense0_weight with shape (256, 20) (valid: -20 to 19)",
+        ),
+        (
+            ["show", "--format", "xml"],
+            2,
+            "Error: Invalid value for '--format': 'xml' is not one of 'table', 'json'.",
+        ),
+        (
+            ["show", "--seed", "x"],
+            2,
+            "Error: Invalid value for '--seed': 'x' is not a valid integer.",
+        ),
+    ],
+)
+def test_errors(cli, args, code, message):
+    r = cli(*args)
+    assert r.exit_code == code
+    assert r.output.strip().splitlines()[-1] == message
+    assert "Traceback" not in r.output
+
+
+def test_spec_file_errors(cli, tmp_path):
+    d = tmp_path / "dir"
+    d.mkdir()
+    r = cli("check", str(d))
+    assert r.exit_code == 1
+    assert r.output == f"Error: {d}: is a directory; give a spec file such as {d}/mlp.yaml\n"
+    b = tmp_path / "b.yaml"
+    b.write_bytes(b"\x00\x01binary")
+    assert cli("check", str(b)).output == f"Error: {b}: is a binary file, not a YAML spec\n"
+
+
+def test_show_json_schema(cli):
+    data = json.loads(cli("show", "shared", "--seed", "1", "--stats", "--format", "json").output)
+    assert set(data) == {"command", "model", "parameters", "totals", "sharing", "notes", "log"}
+    p = data["parameters"][2]
+    assert set(p) == {"name", "shape", "dtype", "size", "grad_req", "init", "layers", "stats"}
+    assert p["name"] == "shared_weight" and p["layers"] == [1, 2]
+    assert set(p["stats"]) == {"mean", "std", "min", "max", "abs_max", "l2", "zeros", "nan", "inf"}
+    assert data["totals"] == {
+        "total": 402,
+        "unique": 330,
+        "trainable": 330,
+        "non_trainable": 0,
+        "bytes": 1320,
+    }
+
+
+def test_stats_match_numpy(cli):
+    import numpy as np
+
+    data = json.loads(cli("show", "--seed", "3", "--values", "--stats", "--format", "json").output)
+    for p in data["parameters"]:
+        a = np.array(p["data"], dtype=np.float64)
+        s = p["stats"]
+        assert s["mean"] == pytest.approx(a.mean(), abs=1e-12)
+        assert s["std"] == pytest.approx(a.std(), rel=1e-9, abs=1e-15)
+        assert s["l2"] == pytest.approx(np.linalg.norm(a), rel=1e-12)
+        assert (s["min"], s["max"]) == (a.min(), a.max())
+        assert s["zeros"] == pytest.approx((a == 0).mean())
+
+
+def test_batchnorm_nontrainable_counts(cli, tmp_path):
+    spec = tmp_path / "bn.yaml"
+    spec.write_text("input: {shape: [4, 6]}\nlayers:\n  - {units: 5}\n  - {type: batchnorm}\n")
+    data = json.loads(cli("show", str(spec), "--seed", "0", "--format", "json").output)
+    assert data["totals"] == {
+        "total": 55,
+        "unique": 55,
+        "trainable": 45,
+        "non_trainable": 10,
+        "bytes": 220,
+    }
+    grads = json.loads(
+        cli("show", str(spec), "--select", ".*running_mean", "--grad", "--format", "json").output
+    )
+    assert grads["parameters"][0]["grad"] is None
+    assert "grad_req is 'null'" in grads["parameters"][0]["grad_note"]
+
+
+def test_golden_show_table(cli, golden):
+    from paraminspect.actions.show import show
+    from paraminspect.render import print_report
+    from paraminspect.view import ViewOptions
+
+    report = show(
+        "shared",
+        ViewOptions(stats=True, values=True, slice=":2,:4", layers=("2",), select=".*weight"),
+        seed=0,
+    )
+    golden("show_shared.txt", render_to_text(print_report, report))
