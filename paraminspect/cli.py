@@ -260,6 +260,38 @@ def check(spec: Optional[str], fmt: str) -> None:
         click.echo(result.summary)
 
 
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the schema to this file (atomically) instead of stdout.",
+)
+@examples(
+    "paraminspect schema > spec.schema.json", "paraminspect schema -o configs/spec.schema.json"
+)
+def schema(output: Optional[str]) -> None:
+    """Print the JSON Schema of the spec format (generated from the validation models).
+
+    Editors with the YAML language server validate and complete a spec whose first line is
+
+    \b
+      # yaml-language-server: $schema=spec.schema.json
+    """
+    import json
+
+    from paraminspect.spec import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from paraminspect.fileio import write_text_atomic
+
+    write_text_atomic(output, text)
+    click.echo(f"wrote {output}", err=True)
+
+
 def main(argv: Optional[list] = None) -> None:
     """Console-script entry point."""
     cli.main(args=argv, prog_name="paraminspect")

@@ -256,3 +256,32 @@ def make_initializer(method_name: str, params: Mapping[str, Any]) -> Any:
 
         return MyInit(low=p["low"], high=p["high"], threshold=p["threshold"])
     raise AssertionError(f"catalog entry without a builder: {name}")  # pragma: no cover
+
+
+def init_json_schema() -> Dict[str, Any]:
+    """JSON Schema of an initializer as a spec writes it, generated from :data:`CATALOG`."""
+    variants: list = [{"type": "string", "enum": sorted([*CATALOG, *_ALIASES])}]
+    for method in CATALOG.values():
+        props: Dict[str, Any] = {"method": {"enum": [method.name, *method.aliases]}}
+        for p in method.params:
+            if p.kind == "str":
+                prop: Dict[str, Any] = {"type": "string", "enum": list(p.choices)}
+            else:
+                prop = {"type": "number"}
+                if p.minimum is not None:
+                    prop["minimum"] = p.minimum
+            prop["default"] = p.default
+            if p.help:
+                prop["description"] = p.help
+            props[p.name] = prop
+        variants.append(
+            {
+                "type": "object",
+                "title": method.name,
+                "description": method.formula,
+                "properties": props,
+                "required": ["method"],
+                "additionalProperties": False,
+            }
+        )
+    return {"title": "Initializer", "anyOf": variants}

@@ -72,6 +72,13 @@ class InitSpec(BaseModel):
             raise ValueError(str(e)) from None
         return {"method": name, "params": params}
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Dict[str, Any]:
+        # The model stores {method, params}; the schema describes what a spec writes.
+        from paraminspect.initializers import init_json_schema
+
+        return init_json_schema()
+
     def describe(self) -> str:
         from paraminspect.initializers import describe
 
@@ -200,6 +207,17 @@ class LoadedSpec:
     def error(self, path: Tuple[Union[str, int], ...], message: str) -> SpecError:
         """A :class:`SpecError` naming file, line and key path."""
         return SpecError(_located(self.source, self.line_of(path), path, message))
+
+
+SCHEMA_URL_COMMENT = "# yaml-language-server: $schema=spec.schema.json"
+
+
+def json_schema() -> Dict[str, Any]:
+    """The JSON Schema of the spec format, generated from the pydantic models."""
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "paraminspect spec"
+    return schema
 
 
 # --------------------------------------------------------------------------- loading

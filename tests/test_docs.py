@@ -1,0 +1,101 @@
+"""Docs generated from code stay in sync: the JSON Schema, the configs' headers, colours."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+import yaml
+
+from paraminspect.spec import SCHEMA_URL_COMMENT, builtin_names, json_schema, read_spec_text
+from tests.conftest import ROOT
+
+
+def test_shipped_schema_is_current():
+    shipped = json.loads((ROOT / "paraminspect" / "configs" / "spec.schema.json").read_text())
+    assert shipped == json_schema(), "run: paraminspect schema -o configs/spec.schema.json"
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_configs_point_editors_at_the_schema_and_validate(name):
+    text, _ = read_spec_text(name)
+    assert text.splitlines()[0] == SCHEMA_URL_COMMENT
+    jsonschema.validate(yaml.safe_load(text), json_schema())
+
+
+def test_schema_rejects_what_the_loader_rejects():
+    schema = json_schema()
+    bad = {"input": {"shape": [2, 20]}, "layers": [{"units": 8, "activaton": "relu"}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    bad_init = {
+        "input": {"shape": [2, 20]},
+        "layers": [{"units": 8}],
+        "init": {"method": "normal", "sigma": -1},
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad_init, schema)
+
+
+def test_schema_command_writes_file(cli, tmp_path):
+    out = tmp_path / "s.json"
+    r = cli("schema", "-o", str(out))
+    assert r.exit_code == 0
+    assert json.loads(out.read_text()) == json_schema()
+    assert json.loads(cli("schema").output) == json_schema()
+
+
+def _run(args, **env):
+    e = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    e.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "paraminspect", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        check=True,
+    ).stdout
+
+
+COLOUR = re.compile(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])(?:;\d+)*m")  # foreground colour codes
+
+
+def test_no_ansi_when_piped_and_no_color_respected():
+    assert "\x1b[" not in _run(["show", "shared", "--seed", "0"])
+    forced = _run(["show", "shared", "--seed", "0"], FORCE_COLOR="1")
+    assert COLOUR.search(forced)  # shared parameters are coloured on a terminal
+    assert not COLOUR.search(_run(["show", "shared", "--seed", "0"], FORCE_COLOR="1", NO_COLOR="1"))
+    assert not COLOUR.search(_run(["--no-color", "show", "shared", "--seed", "0"], FORCE_COLOR="1"))
+
+
+def test_version(cli):
+    from paraminspect import __version__
+
+    assert cli("--version").output == f"paraminspect, version {__version__}\n"
+
+
+def test_cli_reference_is_current(request):
+    from paraminspect.clidoc import cli_reference
+
+    path = ROOT / "docs" / "CLI.md"
+    text = cli_reference()
+    if request.config.getoption("--update-golden"):
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, (
+        "docs/CLI.md is stale: python -m paraminspect.clidoc > docs/CLI.md"
+    )
+
+
+def test_every_command_help_ends_with_examples():
+    from click import Context
+
+    from paraminspect.cli import cli
+
+    for name, cmd in cli.commands.items():
+        help_text = cmd.get_help(Context(cmd, info_name=name))
+        assert re.search(r"Examples:\n +paraminspect ", help_text), name
