@@ -406,6 +406,7 @@ def _pydantic_message(
     path = tuple(p for p in path if p not in ("int", "str", "none"))
     kind = err["type"]
     value = err.get("input")
+    line_path = path
     if kind == "extra_forbidden":
         parent = path[:-1]
         model = _model_at(parent)
@@ -413,7 +414,7 @@ def _pydantic_message(
         msg = f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), allowed)}"
         if allowed:
             msg += f" (allowed: {', '.join(allowed)})"
-        path = parent if path[-1] not in lines else path
+        line_path, path = path, parent  # the line of the key, the path of its mapping
     elif kind == "missing":
         msg = f"missing required key '{path[-1]}'"
         path = path[:-1]
@@ -454,9 +455,10 @@ def _pydantic_message(
         if value is not None and not isinstance(value, (dict, list)):
             msg += f", got {value!r}"
     line = None
-    for n in range(len(path), -1, -1):
-        if path[:n] in lines:
-            line = lines[path[:n]]
+    where = line_path if kind == "extra_forbidden" else path
+    for n in range(len(where), -1, -1):
+        if where[:n] in lines:
+            line = lines[where[:n]]
             break
     more = (
         f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
