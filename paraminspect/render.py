@@ -121,6 +121,7 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
         },
         "sharing": [{"parameter": g.parameter, "layers": list(g.layers)} for g in report.sharing],
         "notes": list(report.notes),
+        "warnings": list(report.warnings),
     }
 
 
@@ -249,7 +250,9 @@ def render_report(report: ParamReport, fmt: str, out: Console, err: Console) -> 
         obj = report_json(report)
         obj["log"] = list(report.log)
         print_json(out, obj)
-        return
-    for line in report.log:
-        err.print(Text(line))
-    print_report(out, report)
+    else:
+        for line in report.log:
+            err.print(Text(line))
+        print_report(out, report)
+    for line in report.warnings:
+        err.print(Text(f"warning: {line}", style="bold yellow"))

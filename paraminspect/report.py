@@ -93,3 +93,4 @@ class ParamReport:
     sharing: Tuple[SharedGroup, ...]
     notes: Tuple[str, ...] = ()  # facts about the report, shown with it
     log: Tuple[str, ...] = field(default=())  # progress lines for stderr (myinit's 'Init ...')
+    warnings: Tuple[str, ...] = ()  # numerical trouble found (nan/inf), for stderr

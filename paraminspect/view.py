@@ -143,6 +143,19 @@ def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
     return rows
 
 
+def numeric_warnings(rows: Sequence[ParamRow]) -> Tuple[str, ...]:
+    """One line per parameter whose values or gradient hold NaN or Inf."""
+    out = []
+    for row in rows:
+        for what, stats in (("values", row.stats), ("gradient", row.grad_stats)):
+            if stats is not None and (stats.nan or stats.inf):
+                out.append(
+                    f"{row.name} {what}: {stats.nan:,} NaN and {stats.inf:,} Inf of "
+                    f"{stats.size:,} entries"
+                )
+    return tuple(out)
+
+
 def collect_report(
     model: Model,
     view: ViewOptions,
@@ -160,6 +173,7 @@ def collect_report(
             "initialization), so those weights have no values yet"
         )
     return ParamReport(
+        warnings=numeric_warnings(rows),
         command=command,
         model=model_info(model, seed),
         parameters=tuple(rows),

@@ -126,7 +126,16 @@ def test_spec_file_errors(cli, tmp_path):
 
 def test_show_json_schema(cli):
     data = json.loads(cli("show", "shared", "--seed", "1", "--stats", "--format", "json").output)
-    assert set(data) == {"command", "model", "parameters", "totals", "sharing", "notes", "log"}
+    assert set(data) == {
+        "command",
+        "model",
+        "parameters",
+        "totals",
+        "sharing",
+        "notes",
+        "log",
+        "warnings",
+    }
     p = data["parameters"][2]
     assert set(p) == {"name", "shape", "dtype", "size", "grad_req", "init", "layers", "stats"}
     assert p["name"] == "shared_weight" and p["layers"] == [1, 2]
@@ -183,3 +192,19 @@ def test_golden_show_table(cli, golden):
         seed=0,
     )
     golden("show_shared.txt", render_to_text(print_report, report))
+
+
+def test_inf_weights_are_counted_and_warned(tmp_path):
+    from tests.conftest import run_fresh
+
+    spec = tmp_path / "inf.yaml"
+    spec.write_text(
+        "input: {shape: [2, 3]}\ninit: {method: constant, value: 1.0e+39}\n"
+        "layers:\n  - {units: 2}\n"
+    )
+    proc = run_fresh("show", str(spec), "--stats", "--format", "json")
+    data = json.loads(proc.stdout)
+    w = data["parameters"][0]
+    assert w["stats"]["inf"] == 6 and w["stats"]["nan"] == 0 and w["stats"]["mean"] is None
+    assert data["warnings"] == ["dense0_weight values: 0 NaN and 6 Inf of 6 entries"]
+    assert "warning: dense0_weight values: 0 NaN and 6 Inf of 6 entries" in proc.stderr
