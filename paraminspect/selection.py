@@ -29,6 +29,10 @@ def parse_slice(expr: str) -> Index:
     Raises:
         OptionError: anything that is not integers, ``start:stop:step`` parts and one ``...``.
     """
+    if not expr.isprintable():
+        raise OptionError(
+            f"cannot parse slice {expr!r}: it has control characters (example: '0,:5')", "--slice"
+        )
     text = expr.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -92,3 +94,15 @@ def test_layers_and_select():
         select_names(plan, ("9",))
     with pytest.raises(OptionError, match="no parameter matches 'foo'"):
         select_names(plan, (), "foo")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_any_text_parses_or_raises_option_error(text):
+    try:
+        index = parse_slice(text)
+    except OptionError as e:
+        assert "\n" not in str(e)
+        return
+    with contextlib.suppress(OptionError):
+        apply_slice(np.zeros((3, 4)), index, "w")
