@@ -260,6 +260,52 @@ def check(spec: Optional[str], fmt: str) -> None:
         click.echo(result.summary)
 
 
+# --------------------------------------------------------------------------- grad, train
+
+LOSS_CHOICES = ("sum", "l2", "softmax-ce")
+
+
+@cli.command()
+@spec_argument
+@view_options
+@click.option(
+    "--loss",
+    type=click.Choice(LOSS_CHOICES),
+    default="sum",
+    show_default=True,
+    help="sum: the sum of the outputs (no targets); l2, softmax-ce: against synthetic "
+    "targets drawn after X and the weights (see README).",
+)
+@seed_option
+@format_option
+@examples(
+    "paraminspect grad",
+    "paraminspect grad shared --loss l2 --seed 1",
+    "paraminspect grad --select dense1_bias --grad --format json",
+)
+def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
+    """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
+
+    Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
+    ratio ||g||/||w||. A shared parameter appears once, with each using layer's
+    contribution (from an unshared copy holding the same weights) and a check that they
+    sum to the accumulated gradient; a failed check exits with status 1.
+    """
+    from paraminspect.actions.grad import grad as run_grad
+    from paraminspect.errors import CheckFailed
+    from paraminspect.render_train import render_grad
+
+    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss)
+    c = consoles()
+    render_grad(report, fmt, c.out, c.err)
+    if report.failed:
+        names = ", ".join(s.parameter for s in report.failed)
+        raise CheckFailed(
+            f"shared gradient check failed for {names}: the layers' contributions do not sum "
+            "to the accumulated gradient"
+        )
+
+
 def main(argv: Optional[list] = None) -> None:
     """Console-script entry point."""
     cli.main(args=argv, prog_name="paraminspect")

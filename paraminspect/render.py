@@ -149,24 +149,18 @@ def param_table(report: ParamReport) -> Table:
     state = "after the first forward pass" if m.forward else "before the first forward pass"
     seed = f", seed {m.seed}" if m.seed is not None else ""
     table = new_table(f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}")
-    for col, justify in (
-        ("layer", "left"),
-        ("parameter", "left"),
-        ("shape", "right"),
-        ("dtype", "left"),
-        ("size", "right"),
-        ("grad_req", "left"),
-        ("init", "left"),
-        ("layers", "left"),
-    ):
+    right = ("shape", "size")
+    for col in ("layer", "parameter", "shape", "dtype", "size", "grad_req", "init", "layers"):
         table.add_column(
             col,
-            justify=justify,
-            overflow="fold",  # type: ignore[arg-type]
+            justify="right" if col in right else "left",
+            overflow="fold",
             no_wrap=col in ("layer", "parameter", "shape"),
         )
     for row in report.parameters:
-        used = ", ".join(str(i) for i in row.layers)
+        used = Text(
+            ", ".join(str(i) for i in row.layers), style="magenta" if len(row.layers) > 1 else ""
+        )
         table.add_row(
             _layer_label(report, row.owner),
             row.name,
@@ -190,9 +184,9 @@ def stats_table(rows: List[ParamRow], attr: str, title: str) -> Table:
         if stats is None:
             table.add_row(row.name, *(["-"] * len(STAT_KEYS)))
             continue
-        cells = [number(getattr(stats, k)) for k in STAT_KEYS[:-3]]
+        cells: List[Any] = [number(getattr(stats, k)) for k in STAT_KEYS[:-3]]
         cells.append(f"{stats.zeros:.2%}")
-        cells += [f"{stats.nan:,}", f"{stats.inf:,}"]
+        cells += [Text(f"{n:,}", style="bold red" if n else "") for n in (stats.nan, stats.inf)]
         table.add_row(row.name, *cells)
     return table
 
