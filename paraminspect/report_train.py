@@ -92,6 +92,7 @@ class LayerStep:
     grad_l2: Optional[float]
     update_ratio: Optional[float]
     dead_relu: Optional[float]  # fraction of ReLU units that are 0 for every probe sample
+    shares_with: Optional[int] = None  # the layer whose parameters it uses
 
     @property
     def grad_to_weight(self) -> Optional[float]:
