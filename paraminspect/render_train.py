@@ -383,6 +383,7 @@ class JsonlLog:
         from paraminspect.errors import OptionError
 
         self.path = path
+        self.lines = 0
         try:
             self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         except OSError as e:
@@ -393,9 +394,13 @@ class JsonlLog:
         self.file.write(json.dumps(record_json(record), allow_nan=False) + "\n")
         self.file.flush()
         os.fsync(self.file.fileno())
+        self.lines += 1
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Close; a run that failed before logging anything leaves no empty file behind."""
         self.file.close()
+        if failed and self.lines == 0:
+            os.unlink(self.path)
 
 
 def check_plot_target(path: str) -> None:
@@ -442,7 +447,11 @@ def write_plot(report: TrainReport, path: str) -> None:
     ):
         for index, values in layer_series(report, attr).items():
             ys = [float("nan") if v is None else v for v in values]
-            ax.plot(steps, ys, marker="o", label=f"{index} ({report.model.layers[index].name})")
+            info = report.model.layers[index]
+            sharer = info.shares_with is not None
+            label = f"{index} ({info.name})" + (f" = layer {info.shares_with}" if sharer else "")
+            # A sharing layer draws over its source's line: dash it so both stay visible.
+            ax.plot(steps, ys, marker="o", linestyle="--" if sharer else "-", label=label)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     axes[1].set_yscale("log")
@@ -492,10 +501,10 @@ class TrainPrinter:
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
         self.progress.stop()
         if self.log is not None:
-            self.log.close()
+            self.log.close(failed=exc_type is not None)
 
     def on_step(self, step: int, total: int, loss: float) -> None:
         if self.task is None:

@@ -270,3 +270,28 @@ def test_diverging_run_stops_with_exit_1(tiny, cli):
 def test_train_help_has_examples(cli):
     out = cli("train", "--help").output
     assert "Examples:" in out and "paraminspect train --shared --seed 1" in out
+
+
+def test_failed_run_leaves_no_empty_log(cli, tmp_path):
+    log = tmp_path / "run.jsonl"
+    r = cli("train", "nope", "--log", str(log))
+    assert r.exit_code == 1 and "spec 'nope' not found" in r.output
+    assert not log.exists()
+    r = cli("train", "--log", str(tmp_path / "missing" / "run.jsonl"))
+    assert r.exit_code == 2
+    assert "Invalid value for '--log': cannot write" in r.output
+
+
+def test_grad_and_train_help_do_not_import_mxnet():
+    code = (
+        "import sys\n"
+        "from paraminspect.cli import main\n"
+        "for args in (['grad', '--help'], ['train', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (args, e.code)\n"
+        "print('mxnet' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
