@@ -1,0 +1,209 @@
+"""``paraminspect grad``: one forward pass under ``autograd.record()``, a loss, ``backward()``.
+
+Shared parameters get one gradient buffer that every using layer adds to. To show each
+layer's part, the same network is rebuilt without sharing (each layer its own copy of the
+shared tensors, same values), run on the same X and targets; its per-layer gradients are
+the contributions, and their sum is checked against the accumulated gradient.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from paraminspect.build import Model, build_model
+from paraminspect.errors import BuildError
+from paraminspect.losses import check_loss, draw_targets, loss_value, output_shape, target_note
+from paraminspect.report import ArrayView
+from paraminspect.report_train import Contribution, GradReport, SharedGrad
+from paraminspect.selection import apply_slice, format_index
+from paraminspect.spec import load_spec
+from paraminspect.stats import tensor_stats
+from paraminspect.view import ViewOptions, collect_report
+
+SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not more
+
+
+@dataclasses.dataclass
+class Backward:
+    """The result of :func:`run_backward`: the loss and what it was computed from."""
+
+    loss: float
+    targets: Optional[Any]  # NDArray or None
+    dropout_seed: Optional[int]
+
+
+def has_dropout(model: Model) -> bool:
+    return any(layer.type == "dropout" for layer in model.plan.layers)
+
+
+def run_backward(model: Model, loss: str) -> Backward:
+    """Draw targets (after X and the weights), then forward under record, loss, backward.
+
+    With dropout layers, one more integer is drawn and ``mx.random.seed`` set to it before
+    the recorded forward pass, so the unshared copy can replay the same dropout masks.
+    """
+    import mxnet as mx
+    from mxnet import autograd, nd
+
+    targets = draw_targets(loss, output_shape(model.plan))
+    seed = None
+    if has_dropout(model):
+        seed = int(nd.random.randint(0, 2**31 - 1, shape=(1,)).asscalar())
+        mx.random.seed(seed)
+    try:
+        with autograd.record():
+            value = loss_value(loss, model.net(model.X), targets)
+        value.backward()
+        result = float(value.asscalar())
+    except mx.base.MXNetError as e:
+        raise BuildError(
+            f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
+        ) from e
+    return Backward(result, targets, seed)
+
+
+def unshared_copy(model: Model) -> Any:
+    """The same network with every layer owning its own parameters, holding equal values.
+
+    Shapes are given explicitly (``in_units``), and ``initialize`` uses ``Zero`` before the
+    values are copied, so building the copy draws nothing from MXNet's random stream.
+    """
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    copy = nn.Sequential(prefix="unshared_")
+    for lp in model.plan.layers:
+        s = lp.spec
+        prefix = f"unshared{lp.index}_"
+        width = int(np.prod(lp.in_shape[1:]))
+        if lp.type == "dense":
+            block = nn.Dense(
+                s.units, activation=s.activation, use_bias=s.use_bias, in_units=width, prefix=prefix
+            )
+        elif lp.type == "batchnorm":
+            block = nn.BatchNorm(
+                momentum=s.momentum, epsilon=s.epsilon, in_channels=lp.in_shape[1], prefix=prefix
+            )
+        elif lp.type == "layernorm":
+            block = nn.LayerNorm(epsilon=s.epsilon, in_channels=lp.in_shape[-1], prefix=prefix)
+        elif lp.type == "dropout":
+            block = nn.Dropout(s.rate, prefix=prefix)
+        else:
+            block = nn.Activation(s.activation, prefix=prefix)
+        copy.add(block)
+    copy.initialize(mx.init.Zero())
+    for lp in model.plan.layers:
+        for p in lp.params:
+            getattr(copy[lp.index], p.short).set_data(getattr(model.net[lp.index], p.short).data())
+    return copy
+
+
+def contributions(model: Model, loss: str, back: Backward) -> Dict[Tuple[str, int], np.ndarray]:
+    """Each (shared parameter, using layer) -> that layer's gradient, from an unshared copy."""
+    import mxnet as mx
+    from mxnet import autograd
+
+    users = {name: layers for name, layers in model.plan.users.items() if len(layers) > 1}
+    if not users:
+        return {}
+    copy = unshared_copy(model)
+    if back.dropout_seed is not None:
+        mx.random.seed(back.dropout_seed)
+    with autograd.record():
+        value = loss_value(loss, copy(model.X), back.targets)
+    value.backward()
+    shorts = {p.name: p.short for p in model.plan.unique_params}
+    return {
+        (name, i): getattr(copy[i], shorts[name]).grad().asnumpy()
+        for name, layers in users.items()
+        for i in layers
+    }
+
+
+def check_shared(
+    model: Model, parts: Dict[Tuple[str, int], np.ndarray], view: ViewOptions
+) -> Tuple[SharedGrad, ...]:
+    """Compare every shared gradient with the sum of its contributions (float64 sum)."""
+    index = view.index()
+    out: List[SharedGrad] = []
+    params = model.params
+    for name, layers in model.plan.users.items():
+        if len(layers) < 2:
+            continue
+        accumulated = params[name].grad().asnumpy()
+        arrays = [parts[(name, i)] for i in layers]
+        total = np.sum([a.astype(np.float64) for a in arrays], axis=0)
+        diff = float(np.max(np.abs(total - accumulated))) if total.size else 0.0
+        scale = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+        tolerance = SHARE_RTOL * scale
+        contribs = []
+        for i, a in zip(layers, arrays):
+            shown = None
+            if view.grad:
+                where = f"[{format_index(index)}]" if index is not None else ""
+                label = f"{name}.grad{where} from layer {i}"
+                shown = ArrayView(label, apply_slice(a, index, name) if index is not None else a)
+            contribs.append(Contribution(i, tensor_stats(a), a, shown))
+        out.append(
+            SharedGrad(
+                parameter=name,
+                layers=layers,
+                contributions=tuple(contribs),
+                accumulated=tensor_stats(accumulated),
+                max_abs_diff=diff,
+                tolerance=tolerance,
+                ok=bool(np.isfinite(diff) and diff <= tolerance),
+            )
+        )
+    return tuple(out)
+
+
+def grad(
+    spec: Optional[str], view: ViewOptions, seed: Optional[int] = None, loss: str = "sum"
+) -> GradReport:
+    """Build ``spec`` as ``show`` does, then forward under record, ``loss``, and backward.
+
+    Args:
+        spec: a path or built-in name (None: ``mlp``).
+        view: which parameters and what of them to show (grad stats are always computed).
+        seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
+        loss: ``sum``, ``l2`` or ``softmax-ce`` (see :mod:`paraminspect.losses`).
+
+    Raises:
+        OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
+        BuildError: MXNet refused the network or the backward pass.
+    """
+    from paraminspect.plan import make_plan
+    from paraminspect.selection import select_names
+
+    loaded = load_spec(spec)
+    view.index()  # bad --slice, --layer, --select fail before MXNet is imported
+    plan = make_plan(loaded)
+    select_names(plan, view.layers, view.select)
+    check_loss(plan, loss)
+    model = build_model(loaded, seed=seed, forward=True, backward=True)
+    back = run_backward(model, loss)
+    base = collect_report(
+        model, dataclasses.replace(view, grad_stats=True), command="grad", seed=seed
+    )
+    shown = {row.name for row in base.parameters}
+    checked = check_shared(model, contributions(model, loss, back), view)
+    shared = tuple(s for s in checked if s.parameter in shown)
+    params = model.params
+    weight_l2 = {
+        row.name: float(np.linalg.norm(params[row.name].data().asnumpy().astype(np.float64)))
+        for row in base.parameters
+    }
+    return GradReport(
+        base=base,
+        loss=loss,
+        loss_value=back.loss,
+        target_note=target_note(loss, output_shape(model.plan)),
+        weight_l2=weight_l2,
+        shared=shared,
+        x=model.X.asnumpy(),
+        targets=None if back.targets is None else back.targets.asnumpy(),
+    )

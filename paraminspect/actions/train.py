@@ -1,0 +1,432 @@
+"""``paraminspect train``: train a spec on a synthetic, seeded data set and record how every
+layer's weights and gradients move.
+
+The data set (documented in README, "paraminspect train"): ``samples`` inputs shaped like
+the spec's input (``nd.random.uniform`` or ``normal`` as the spec says) and a fixed random
+linear teacher ``A ~ N(0, 1/d)`` of shape ``(d, k)`` (``d`` input features, ``k`` outputs):
+``l2`` regresses ``Y = X A``; ``softmax-ce`` classifies ``argmax((X - mean X) A)``, classes
+a linear model can separate. Everything is drawn from MXNet's stream after the network is
+built, so ``--seed`` fixes the whole run.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import numpy as np
+
+from paraminspect.build import Model, build_model
+from paraminspect.errors import BuildError, OptionError
+from paraminspect.initializers import did_you_mean
+from paraminspect.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
+from paraminspect.report_train import (
+    LayerStep,
+    ParamStep,
+    SharedStep,
+    TrainRecord,
+    TrainReport,
+    TrainSettings,
+)
+from paraminspect.spec import load_spec
+from paraminspect.stats import tensor_stats
+from paraminspect.view import model_info
+
+EXPLODE_NORM = 1e3  # a gradient norm above this is reported as exploding
+VANISH_NORM = 1e-7  # a trainable parameter's gradient norm below this is reported as vanishing
+PROBE_SAMPLES = 256  # dead ReLU units are counted over the first samples of the data set
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """What ``train`` was asked to do (validated by :func:`validate`)."""
+
+    samples: int = 256
+    batch_size: int = 32
+    epochs: int = 5
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    loss: str = "l2"
+    every: Optional[int] = None
+    seed: Optional[int] = None
+    hybridize: bool = True
+    shared: bool = False
+
+
+StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
+RecordCallback = Callable[[TrainRecord], None]
+
+
+def optimizer_names() -> List[str]:
+    """The names ``gluon.Trainer`` accepts: MXNet's registered optimizers."""
+    import mxnet as mx
+
+    return sorted(mx.optimizer.Optimizer.opt_registry)
+
+
+def validate(opts: TrainOptions) -> None:
+    """Refuse bad numbers and names with usage errors (MXNet is not imported).
+
+    Raises:
+        OptionError: non-positive counts or learning rate, a batch larger than the data set,
+            or a loss training cannot minimize.
+    """
+    for flag, value in (
+        ("--samples", opts.samples),
+        ("--batch-size", opts.batch_size),
+        ("--epochs", opts.epochs),
+    ):
+        if value < 1:
+            raise OptionError(f"{value} is not a positive integer; use 1 or more", flag)
+    if opts.every is not None and opts.every < 1:
+        raise OptionError(f"{opts.every} is not a positive integer; use 1 or more", "--every")
+    if not (opts.lr > 0 and math.isfinite(opts.lr)):
+        raise OptionError(f"{opts.lr} is not a positive learning rate; use e.g. 0.1", "--lr")
+    if opts.batch_size > opts.samples:
+        raise OptionError(
+            f"{opts.batch_size} is more than --samples {opts.samples}; use at most {opts.samples}",
+            "--batch-size",
+        )
+    if opts.loss not in TRAIN_LOSSES:
+        raise OptionError(
+            f"train minimizes {' or '.join(TRAIN_LOSSES)}; '{opts.loss}' has no minimum",
+            "--loss",
+        )
+
+
+def check_optimizer(name: str) -> str:
+    """The registered optimizer name for ``name`` (case-insensitive).
+
+    Raises:
+        OptionError: unknown name, with the closest one and the list.
+    """
+    names = optimizer_names()
+    key = name.strip().lower()
+    if key not in names:
+        raise OptionError(
+            f"unknown optimizer '{name}'{did_you_mean(key, names)} "
+            f"(MXNet's optimizers: {', '.join(names)})",
+            "--optimizer",
+        )
+    return key
+
+
+def synthetic_data(model: Model, loss: str, samples: int) -> Tuple[Any, Any, str]:
+    """``(X, Y, description)``: see the module docstring."""
+    from mxnet import nd
+
+    plan = model.plan
+    features = tuple(plan.input_shape[1:])
+    d = int(np.prod(features))
+    out = output_shape(plan)
+    k = int(np.prod(out[1:]))
+    shape = (samples, *features)
+    dist = model.loaded.spec.input.dist
+    x = nd.random.normal(shape=shape) if dist == "normal" else nd.random.uniform(shape=shape)
+    teacher = nd.random.normal(scale=1.0 / math.sqrt(d), shape=(d, k))
+    flat = x.reshape((samples, d))
+    draw = f"X: {samples} samples ~ {dist}{shape[1:]}; teacher A ~ N(0, 1/{d}) of shape ({d}, {k})"
+    if loss == "l2":
+        y = nd.dot(flat, teacher).reshape((samples, *out[1:]))
+        return x, y, f"{draw}; regression target Y = X A"
+    centered = flat - flat.mean(axis=0, keepdims=True)
+    y = nd.argmax(nd.dot(centered, teacher), axis=1)
+    return x, y, f"{draw}; {k} classes, label = argmax((X - mean X) A) (linearly separable)"
+
+
+def dead_relu(model: Model, probe: Any) -> Dict[int, float]:
+    """Layer -> fraction of its ReLU units that output 0 for every probe sample.
+
+    Runs the layers one by one (each hybridized child works on its own), outside
+    ``autograd.record()``, so dropout is off and batch norm uses its running statistics.
+    """
+    out: Dict[int, float] = {}
+    h = probe
+    for lp in model.plan.layers:
+        h = model.net[lp.index](h)
+        if lp.activation == "relu":
+            a = h.asnumpy().reshape(h.shape[0], -1)
+            out[lp.index] = float(np.mean(np.all(a == 0, axis=0)))
+    return out
+
+
+def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
+    """Compare the arrays each using layer holds for every shared parameter."""
+    out = []
+    shorts = {p.name: p.short for p in model.plan.unique_params}
+    params = model.params
+    for name, layers in model.plan.users.items():
+        if len(layers) < 2:
+            continue
+        arrays = [getattr(model.net[i], shorts[name]).data().asnumpy() for i in layers]
+        diff = max(float(np.max(np.abs(a - arrays[0]))) if a.size else 0.0 for a in arrays)
+        identical = all(np.array_equal(a, arrays[0]) for a in arrays[1:])
+        grad = params[name].grad().asnumpy()
+        out.append(SharedStep(name, layers, identical, diff, tensor_stats(grad).l2))
+    return tuple(out)
+
+
+def grad_warnings(step: int, steps: Iterable[ParamStep]) -> Tuple[str, ...]:
+    """One line per kind of trouble at ``step``: nan/inf, exploding, vanishing gradients."""
+    bad: Dict[str, List[str]] = {"nonfinite": [], "explode": [], "vanish": []}
+    for s in steps:
+        g = s.grad
+        if g is None:
+            continue
+        if g.nan or g.inf:
+            bad["nonfinite"].append(f"{s.name} ({g.nan} nan, {g.inf} inf)")
+        elif g.l2 > EXPLODE_NORM:
+            bad["explode"].append(f"{s.name} ({g.l2:.3g})")
+        elif g.l2 < VANISH_NORM:
+            bad["vanish"].append(f"{s.name} ({g.l2:.3g})")
+    out = []
+    if bad["nonfinite"]:
+        out.append(f"step {step}: non-finite gradients: {', '.join(bad['nonfinite'])}")
+    if bad["explode"]:
+        out.append(
+            f"step {step}: exploding gradients (norm above {EXPLODE_NORM:g}): "
+            f"{', '.join(bad['explode'])}; try a smaller --lr"
+        )
+    if bad["vanish"]:
+        out.append(
+            f"step {step}: vanishing gradients (norm below {VANISH_NORM:g}): "
+            f"{', '.join(bad['vanish'])}"
+        )
+    return tuple(out)
+
+
+def _norm(values: List[float]) -> float:
+    return math.sqrt(sum(v * v for v in values))
+
+
+def _ratio(num: float, den: float) -> float:
+    if den == 0:
+        return float("nan") if num == 0 else float("inf")
+    return num / den
+
+
+def make_record(
+    model: Model,
+    epoch: int,
+    step: int,
+    loss: float,
+    data_loss: float,
+    before: Dict[str, np.ndarray],
+    probe: Any,
+) -> TrainRecord:
+    """Everything logged at one step, read after ``trainer.step``."""
+    params = model.params
+    users = model.plan.users
+    steps: Dict[str, ParamStep] = {}
+    delta: Dict[str, float] = {}
+    for name, p in params.items():
+        w = p.data().asnumpy()
+        weight = tensor_stats(w)
+        grad = tensor_stats(p.grad().asnumpy()) if p.grad_req != "null" else None
+        d = float(np.linalg.norm((w.astype(np.float64) - before[name]).reshape(-1)))
+        delta[name] = d
+        before_l2 = float(np.linalg.norm(before[name].reshape(-1)))
+        steps[name] = ParamStep(name, users[name], weight, grad, _ratio(d, before_l2))
+    dead = dead_relu(model, probe)
+    layers = []
+    for lp in model.plan.layers:
+        trained = [p.name for p in lp.params if p.grad_req != "null"]
+        if not trained:
+            layers.append(
+                LayerStep(lp.index, lp.name, (), None, None, None, dead.get(lp.index), None)
+            )
+            continue
+        w_l2 = _norm([steps[n].weight.l2 for n in trained])
+        g_l2 = _norm([steps[n].grad.l2 for n in trained if steps[n].grad is not None])  # type: ignore[union-attr]
+        before_l2 = _norm([float(np.linalg.norm(before[n].reshape(-1))) for n in trained])
+        update = _ratio(_norm([delta[n] for n in trained]), before_l2)
+        layers.append(
+            LayerStep(
+                lp.index,
+                lp.name,
+                tuple(trained),
+                w_l2,
+                g_l2,
+                update,
+                dead.get(lp.index),
+                lp.shares_with,
+            )
+        )
+    warns = grad_warnings(step, steps.values())
+    return TrainRecord(
+        epoch=epoch,
+        step=step,
+        loss=loss,
+        data_loss=data_loss,
+        parameters=tuple(steps.values()),
+        layers=tuple(layers),
+        shared=shared_steps(model),
+        warnings=tuple(warns),
+    )
+
+
+def prepare(spec: Optional[str], opts: TrainOptions) -> Tuple[Model, str]:
+    """Validate everything, then build ``spec`` (``shared`` when ``opts.shared`` and no spec).
+
+    Returns:
+        The built model (first forward pass done) and the registered optimizer name.
+
+    Raises:
+        OptionError: bad settings, unknown optimizer, ``--shared`` on a spec without sharing.
+        BuildError: MXNet refused the network.
+    """
+    validate(opts)
+    loaded = load_spec("shared" if spec is None and opts.shared else spec)
+    from paraminspect.plan import make_plan
+
+    plan = make_plan(loaded)
+    check_loss(plan, opts.loss)
+    if opts.shared and not any(len(v) > 1 for v in plan.users.values()):
+        raise OptionError(
+            f"{loaded.source} has no shared parameters; add `share:` to a layer, or run "
+            "`paraminspect train --shared` for the built-in shared spec",
+            "--shared",
+        )
+    optimizer = check_optimizer(opts.optimizer)
+    return build_model(loaded, seed=opts.seed, forward=True, backward=True), optimizer
+
+
+def train(
+    spec: Optional[str],
+    opts: TrainOptions,
+    on_step: Optional[StepCallback] = None,
+    on_record: Optional[RecordCallback] = None,
+) -> TrainReport:
+    """Train ``spec`` and record every logged step (:func:`prepare`, then :func:`fit`).
+
+    Args:
+        spec: a path or built-in name; None means ``shared`` with ``--shared``, else ``mlp``.
+        opts: the run's settings.
+        on_step: called after every optimizer step (progress bars).
+        on_record: called with each record as soon as it exists (tables, JSON lines).
+    """
+    model, optimizer = prepare(spec, opts)
+    return fit(model, optimizer, opts, on_step, on_record)
+
+
+def fit(
+    model: Model,
+    optimizer: str,
+    opts: TrainOptions,
+    on_step: Optional[StepCallback] = None,
+    on_record: Optional[RecordCallback] = None,
+) -> TrainReport:
+    """Draw the synthetic data set, hybridize, and train ``model`` in place.
+
+    Raises:
+        OptionError: MXNet refused the optimizer.
+        BuildError: a training step failed.
+    """
+    import mxnet as mx
+    from mxnet import autograd, gluon, nd
+
+    loaded = model.loaded
+    x, y, description = synthetic_data(model, opts.loss, opts.samples)
+    net = model.net
+    if opts.hybridize:
+        with warnings.catch_warnings():
+            # Sequential suggests HybridSequential; hybridizing its children is what we want.
+            warnings.simplefilter("ignore", UserWarning)
+            net.hybridize()
+    try:
+        trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": opts.lr})
+    except (mx.base.MXNetError, ValueError, TypeError) as e:
+        raise OptionError(f"MXNet refused optimizer '{optimizer}': {e}", "--optimizer") from e
+
+    def data_loss() -> float:
+        return float(loss_value(opts.loss, net(x), y).asscalar())
+
+    probe = x[: min(opts.samples, PROBE_SAMPLES)]
+    n_batches = math.ceil(opts.samples / opts.batch_size)
+    total = opts.epochs * n_batches
+    initial = data_loss()
+    history: List[TrainRecord] = []
+    window: List[float] = []
+    step = 0
+    stopped: Optional[str] = None
+    try:
+        for epoch in range(1, opts.epochs + 1):
+            order = nd.random.shuffle(nd.arange(opts.samples))
+            xs, ys = nd.take(x, order), nd.take(y, order)
+            for b in range(n_batches):
+                step += 1
+                if opts.every is None:
+                    log_now = b == n_batches - 1
+                else:
+                    log_now = step % opts.every == 0 or step == total
+                xb = xs[b * opts.batch_size : (b + 1) * opts.batch_size]
+                yb = ys[b * opts.batch_size : (b + 1) * opts.batch_size]
+                before = (
+                    {n: p.data().asnumpy().astype(np.float64) for n, p in model.params.items()}
+                    if log_now
+                    else {}
+                )
+                with autograd.record():
+                    batch_loss = loss_value(opts.loss, net(xb), yb)
+                batch_loss.backward()
+                trainer.step(1)  # the loss is already the batch mean
+                value = float(batch_loss.asscalar())
+                window.append(value)
+                if on_step is not None:
+                    on_step(step, total, value)
+                if not math.isfinite(value):
+                    stopped = (
+                        f"the loss became {value} at step {step} (epoch {epoch}); "
+                        "training stopped; try a smaller --lr"
+                    )
+                    log_now = True
+                    before = before or {
+                        n: p.data().asnumpy().astype(np.float64) for n, p in model.params.items()
+                    }
+                if log_now:
+                    record = make_record(
+                        model, epoch, step, float(np.mean(window)), data_loss(), before, probe
+                    )
+                    window = []
+                    history.append(record)
+                    if on_record is not None:
+                        on_record(record)
+                if stopped:
+                    break
+            if stopped:
+                break
+    except mx.base.MXNetError as e:
+        raise BuildError(
+            f"training failed at step {step} for {loaded.source}: {str(e).splitlines()[0]}"
+        ) from e
+    notes = [
+        f"data: {description}",
+        f"loss {opts.loss}, optimizer {optimizer}, lr {opts.lr:g}, "
+        f"{n_batches} batches of up to {opts.batch_size} per epoch; "
+        + ("the layers are hybridized" if opts.hybridize else "imperative (not hybridized)"),
+    ]
+    settings = TrainSettings(
+        samples=opts.samples,
+        batch_size=opts.batch_size,
+        epochs=opts.epochs,
+        lr=opts.lr,
+        optimizer=optimizer,
+        loss=opts.loss,
+        every=opts.every,
+        seed=opts.seed,
+        hybridized=opts.hybridize,
+        shared_focus=opts.shared,
+        data=description,
+    )
+    return TrainReport(
+        model=model_info(model, opts.seed),
+        settings=settings,
+        initial_loss=initial,
+        history=tuple(history),
+        steps=step,
+        stopped=stopped,
+        notes=tuple(notes),
+        log=tuple(model.log),
+    )

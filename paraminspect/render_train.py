@@ -1,0 +1,522 @@
+"""Renderers for ``grad`` and ``train``: rich tables, JSON, JSON lines, sparklines, plots."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from paraminspect.render import (
+    array_block,
+    json_array,
+    new_table,
+    number,
+    param_json,
+    param_table,
+    print_json,
+    report_json,
+    sharing_table,
+    stats_json,
+    stats_table,
+    totals_table,
+)
+from paraminspect.report_train import GradReport, ParamStep, TrainRecord, TrainReport
+
+# ----------------------------------------------------------------------------- grad
+
+
+def _num(x: Optional[float]) -> Any:
+    """JSON number: non-finite values become null."""
+    if x is None:
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def grad_json(report: GradReport) -> Dict[str, Any]:
+    """``show``'s JSON plus the loss, ``weight_l2``/``grad_to_weight`` per parameter, and for
+    shared parameters each layer's contribution and the sum check."""
+    obj = report_json(report.base)
+    obj["loss"] = {
+        "name": report.loss,
+        "value": _num(report.loss_value),
+        "note": report.target_note,
+    }
+    shared = {s.parameter: s for s in report.shared}
+    params: List[Dict[str, Any]] = []
+    for row in report.base.parameters:
+        p = param_json(row)
+        g = row.grad_stats
+        p["weight_l2"] = _num(report.weight_l2[row.name])
+        p["grad_to_weight"] = None if g is None else _num(report.ratio(row.name, g.l2))
+        s = shared.get(row.name)
+        if s is not None:
+            contribs = []
+            for c in s.contributions:
+                entry: Dict[str, Any] = {"layer": c.layer, "grad_stats": stats_json(c.stats)}
+                if c.view is not None and c.view.values is not None:
+                    entry["grad"] = json_array(c.view.values)
+                contribs.append(entry)
+            p["contributions"] = contribs
+            p["contributions_check"] = {
+                "max_abs_diff": _num(s.max_abs_diff),
+                "tolerance": _num(s.tolerance),
+                "ok": s.ok,
+            }
+        params.append(p)
+    obj["parameters"] = params
+    obj["log"] = list(report.base.log)
+    return obj
+
+
+def grad_norm_table(report: GradReport) -> Table:
+    """Each gradient's norm beside its weight's: ``||g||``, ``||w||``, ``||g||/||w||``."""
+    table = new_table(f"gradient vs weight (loss {report.loss})")
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("layers")
+    for col in ("||g||", "||w||", "||g||/||w||"):
+        table.add_column(col, justify="right")
+    for row in report.base.parameters:
+        g = row.grad_stats
+        if g is None:
+            continue
+        table.add_row(
+            row.name,
+            ", ".join(str(i) for i in row.layers),
+            number(g.l2),
+            number(report.weight_l2[row.name]),
+            number(report.ratio(row.name, g.l2)),
+        )
+    return table
+
+
+def shared_grad_table(report: GradReport) -> Table:
+    table = new_shared_table()
+    for s in report.shared:
+        for c in s.contributions:
+            table.add_row(
+                s.parameter,
+                f"layer {c.layer}",
+                number(c.stats.l2),
+                number(c.stats.mean),
+                number(c.stats.abs_max),
+                "",
+            )
+        verdict = (
+            f"ok (max |diff| {s.max_abs_diff:.3g} <= {s.tolerance:.3g})"
+            if s.ok
+            else f"MISMATCH (max |diff| {s.max_abs_diff:.3g} > {s.tolerance:.3g})"
+        )
+        table.add_row(
+            s.parameter,
+            "accumulated grad()",
+            number(s.accumulated.l2),
+            number(s.accumulated.mean),
+            number(s.accumulated.abs_max),
+            verdict,
+            style="bold",
+        )
+    return table
+
+
+def new_shared_table() -> Table:
+    table = new_table(
+        "shared gradients: each using layer's contribution (from an unshared copy with the "
+        "same weights) and their sum check"
+    )
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("from", no_wrap=True)
+    for col in ("l2", "mean", "abs_max"):
+        table.add_column(col, justify="right")
+    table.add_column("sum of contributions = accumulated?")
+    return table
+
+
+def print_grad(console: Console, report: GradReport) -> None:
+    """The table view of a :class:`GradReport`."""
+    base = report.base
+    console.print(param_table(base))
+    console.print(Text(f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}"))
+    console.print(stats_table(list(base.parameters), "grad_stats", "gradient statistics"))
+    console.print(grad_norm_table(report))
+    if any(r.stats is not None for r in base.parameters):
+        console.print(stats_table(list(base.parameters), "stats", "weight statistics"))
+    if report.shared:
+        console.print(shared_grad_table(report))
+    console.print(totals_table(base))
+    console.print(sharing_table(base))
+    blocks = []
+    shared = {s.parameter: s for s in report.shared}
+    for row in base.parameters:
+        for view in (row.data, row.grad):
+            if view is not None:
+                blocks.append(array_block(view, row))
+        s = shared.get(row.name)
+        if s is not None and row.grad is not None:
+            for c in s.contributions:
+                if c.view is not None:
+                    blocks.append(array_block(c.view, row))
+    if blocks:
+        console.print()
+        console.print(Group(*blocks), soft_wrap=True)
+    for note in base.notes:
+        console.print(Text(f"note: {note}", style="italic"))
+
+
+def render_grad(report: GradReport, fmt: str, out: Console, err: Console) -> None:
+    if fmt == "json":
+        print_json(out, grad_json(report))
+        return
+    for line in report.base.log:
+        err.print(Text(line))
+    print_grad(out, report)
+
+
+# ----------------------------------------------------------------------------- train
+
+SPARK = "▁▂▃▄▅▆▇█"
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def param_step_json(p: ParamStep) -> Dict[str, Any]:
+    return {
+        "name": p.name,
+        "layers": list(p.layers),
+        "weight_l2": _num(p.weight.l2),
+        "grad_l2": None if p.grad is None else _num(p.grad.l2),
+        "grad_to_weight": _num(p.grad_to_weight),
+        "update_ratio": _num(p.update_ratio),
+        "stats": stats_json(p.weight),
+        "grad_stats": stats_json(p.grad),
+    }
+
+
+def record_json(r: TrainRecord) -> Dict[str, Any]:
+    """One logged step: the JSON line ``--log`` writes and an entry of ``history``."""
+    return {
+        "epoch": r.epoch,
+        "step": r.step,
+        "loss": _num(r.loss),
+        "data_loss": _num(r.data_loss),
+        "parameters": [param_step_json(p) for p in r.parameters],
+        "layers": [
+            {
+                "index": x.index,
+                "name": x.name,
+                "params": list(x.params),
+                "weight_l2": _num(x.weight_l2),
+                "grad_l2": _num(x.grad_l2),
+                "grad_to_weight": _num(x.grad_to_weight),
+                "update_ratio": _num(x.update_ratio),
+                "dead_relu": _num(x.dead_relu),
+            }
+            for x in r.layers
+        ],
+        "shared": [
+            {
+                "parameter": s.parameter,
+                "layers": list(s.layers),
+                "identical": s.identical,
+                "max_abs_diff": _num(s.max_abs_diff),
+                "grad_l2": _num(s.grad_l2),
+            }
+            for s in r.shared
+        ],
+        "warnings": list(r.warnings),
+    }
+
+
+def train_json(report: TrainReport) -> Dict[str, Any]:
+    """``train --format json``: settings, the loss before and after, and the whole history."""
+    m = report.model
+    s = report.settings
+    return {
+        "command": "train",
+        "model": {
+            "name": m.name,
+            "source": m.source,
+            "input_shape": list(m.input_shape),
+            "seed": m.seed,
+            "layers": [
+                {"index": x.index, "name": x.name, "type": x.type, "shares_with": x.shares_with}
+                for x in m.layers
+            ],
+        },
+        "settings": {
+            "samples": s.samples,
+            "batch_size": s.batch_size,
+            "epochs": s.epochs,
+            "lr": s.lr,
+            "optimizer": s.optimizer,
+            "loss": s.loss,
+            "every": s.every,
+            "seed": s.seed,
+            "hybridized": s.hybridized,
+            "shared": s.shared_focus,
+            "data": s.data,
+        },
+        "initial_loss": _num(report.initial_loss),
+        "final_loss": _num(report.final_loss),
+        "steps": report.steps,
+        "stopped": report.stopped,
+        "history": [record_json(r) for r in report.history],
+        "notes": list(report.notes),
+        "log": list(report.log),
+    }
+
+
+def _cell(x: Optional[float], pct: bool = False) -> str:
+    if x is None:
+        return "-"
+    if pct:
+        return f"{x:.1%}"
+    return number(x)
+
+
+def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
+    """The per-layer table of one logged step."""
+    table = new_table(
+        f"epoch {r.epoch}, step {r.step}: loss {r.loss:.5g} (data set {r.data_loss:.5g})"
+    )
+    for col in ("layer", "parameters"):
+        table.add_column(col, no_wrap=col == "layer")
+    for col in ("||w||", "||g||", "||g||/||w||", "||Δw||/||w||", "dead ReLU"):
+        table.add_column(col, justify="right")
+    focus = {i for s in r.shared for i in s.layers} if shared_focus else None
+    for x in r.layers:
+        if focus is not None and x.index not in focus:
+            continue
+        shares = f" = {x.shares_with}" if x.shares_with is not None else ""
+        table.add_row(
+            f"{x.index} ({x.name}){shares}",
+            ", ".join(x.params) or "-",
+            _cell(x.weight_l2),
+            _cell(x.grad_l2),
+            _cell(x.grad_to_weight),
+            _cell(x.update_ratio),
+            _cell(x.dead_relu, pct=True),
+        )
+    return table
+
+
+def shared_step_table(r: TrainRecord) -> Table:
+    table = new_table(f"step {r.step}: shared parameters")
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("layers")
+    table.add_column("weights identical?")
+    table.add_column("accumulated ||g||", justify="right")
+    for s in r.shared:
+        verdict = "yes" if s.identical else f"NO (max |diff| {s.max_abs_diff:.3g})"
+        table.add_row(s.parameter, ", ".join(map(str, s.layers)), verdict, number(s.grad_l2))
+    return table
+
+
+def sparkline(values: Sequence[Optional[float]]) -> str:
+    """``▁▃█``: each value's height between the finite minimum and maximum; ``?`` for gaps."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return "?" * len(values)
+    lo, hi = min(finite), max(finite)
+    out = []
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append("?")
+        elif hi == lo:
+            out.append(SPARK[0])
+        else:
+            out.append(SPARK[min(int((v - lo) / (hi - lo) * len(SPARK)), len(SPARK) - 1)])
+    return "".join(out)
+
+
+def layer_series(report: TrainReport, attr: str) -> Dict[int, List[Optional[float]]]:
+    """Layer index -> its ``attr`` (``grad_l2``, ``weight_l2``) at every record."""
+    out: Dict[int, List[Optional[float]]] = {}
+    for r in report.history:
+        for x in r.layers:
+            if x.params:
+                out.setdefault(x.index, []).append(getattr(x, attr))
+    return out
+
+
+def sparkline_table(report: TrainReport) -> Table:
+    table = new_table(f"gradient norm per layer over {len(report.history)} logged steps")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("||g|| over the run", no_wrap=True)
+    for col in ("first", "last", "min", "max"):
+        table.add_column(col, justify="right")
+    for index, values in layer_series(report, "grad_l2").items():
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        table.add_row(
+            f"{index} ({report.model.layers[index].name})",
+            sparkline(values),
+            _cell(values[0]),
+            _cell(values[-1]),
+            _cell(min(finite)) if finite else "-",
+            _cell(max(finite)) if finite else "-",
+        )
+    return table
+
+
+def print_train_summary(console: Console, report: TrainReport) -> None:
+    console.print(sparkline_table(report))
+    console.print(
+        Text(
+            f"loss on the data set: {report.initial_loss:.5g} before training -> "
+            f"{report.final_loss:.5g} after {report.steps} steps"
+        )
+    )
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="italic"))
+    if report.stopped:
+        console.print(Text(f"stopped: {report.stopped}", style="bold red"))
+
+
+class JsonlLog:
+    """``--log FILE.jsonl``: one JSON object per line, flushed and fsync'd as it is written,
+    so a run killed part-way leaves every finished line intact."""
+
+    def __init__(self, path: str) -> None:
+        from paraminspect.errors import OptionError
+
+        self.path = path
+        self.lines = 0
+        try:
+            self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as e:
+            raise OptionError(f"cannot write {path}: {e.strerror}", "--log") from None
+
+    def write(self, record: TrainRecord) -> None:
+        # One write() per line: a kill between lines never leaves half a record behind.
+        self.file.write(json.dumps(record_json(record), allow_nan=False) + "\n")
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.lines += 1
+
+    def close(self, failed: bool = False) -> None:
+        """Close; a run that failed before logging anything leaves no empty file behind."""
+        self.file.close()
+        if failed and self.lines == 0:
+            os.unlink(self.path)
+
+
+def check_plot_target(path: str) -> None:
+    """Fail before training if ``--plot`` cannot be written.
+
+    Raises:
+        OptionError: an unsupported suffix or a missing folder.
+        ParamInspectError: matplotlib is not installed (the ``plot`` extra).
+    """
+    import importlib.util
+
+    from paraminspect.errors import OptionError, ParamInspectError
+
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise OptionError(
+            f"cannot tell the image format of '{path}'; end it with {', '.join(PLOT_SUFFIXES)}",
+            "--plot",
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OptionError(f"folder {folder} does not exist", "--plot")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ParamInspectError(
+            "--plot needs matplotlib, which is not installed; install it with "
+            "pip install 'paraminspect[plot]' (or pip install matplotlib)"
+        )
+
+
+def write_plot(report: TrainReport, path: str) -> None:
+    """Weight and gradient norms per layer over the logged steps, written atomically."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [r.step for r in report.history]
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for ax, attr, label in (
+        (axes[0], "weight_l2", "||w|| (weight l2)"),
+        (axes[1], "grad_l2", "||g|| (gradient l2)"),
+    ):
+        for index, values in layer_series(report, attr).items():
+            ys = [float("nan") if v is None else v for v in values]
+            info = report.model.layers[index]
+            sharer = info.shares_with is not None
+            label = f"{index} ({info.name})" + (f" = layer {info.shares_with}" if sharer else "")
+            # A sharing layer draws over its source's line: dash it so both stay visible.
+            ax.plot(steps, ys, marker="o", linestyle="--" if sharer else "-", label=label)
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("step")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"{report.model.name}: norms per layer ({report.settings.loss} loss)")
+    folder = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1]
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class TrainPrinter:
+    """Progress bar on stderr; tables (``--format table``) on stdout as records arrive;
+    warnings on stderr; records to the ``--log`` file."""
+
+    def __init__(self, out: Console, err: Console, fmt: str, log: Optional[JsonlLog]) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.out, self.err, self.fmt, self.log = out, err, fmt, log
+        self.shared_focus = False
+        self.progress = Progress(
+            TextColumn("training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.task: Optional[Any] = None
+
+    def __enter__(self) -> TrainPrinter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.progress.stop()
+        if self.log is not None:
+            self.log.close(failed=exc_type is not None)
+
+    def on_step(self, step: int, total: int, loss: float) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("train", total=total, loss="-")
+        self.progress.update(self.task, completed=step, loss=f"{loss:.4g}")
+
+    def on_record(self, record: TrainRecord) -> None:
+        if self.log is not None:
+            self.log.write(record)
+        for w in record.warnings:
+            self.progress.console.print(Text(f"warning: {w}", style="yellow"))
+        if self.fmt == "table":
+            self.out.print(record_table(record, self.shared_focus))
+            if record.shared:
+                self.out.print(shared_step_table(record))

@@ -1,0 +1,167 @@
+"""Frozen data that ``grad`` and ``train`` return (no MXNet, no rich)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from paraminspect.report import ArrayView, ModelInfo, ParamReport
+from paraminspect.stats import TensorStats
+
+# ----------------------------------------------------------------------------- grad
+
+
+@dataclass(frozen=True, eq=False)
+class Contribution:
+    """The gradient one using layer adds to a shared parameter (from an unshared copy)."""
+
+    layer: int
+    stats: TensorStats
+    array: np.ndarray  # the whole contribution (tests and --grad use it)
+    view: Optional[ArrayView] = None  # what --grad/--slice print
+
+
+@dataclass(frozen=True, eq=False)
+class SharedGrad:
+    """A shared parameter's accumulated gradient against the sum of its layers' contributions."""
+
+    parameter: str
+    layers: Tuple[int, ...]
+    contributions: Tuple[Contribution, ...]
+    accumulated: TensorStats
+    max_abs_diff: float  # max |sum of contributions - accumulated gradient|
+    tolerance: float
+    ok: bool
+
+
+@dataclass(frozen=True, eq=False)
+class GradReport:
+    """What ``paraminspect grad`` reports: ``base`` is the parameter report (with grad_stats)."""
+
+    base: ParamReport
+    loss: str
+    loss_value: float
+    target_note: str
+    weight_l2: Dict[str, float]  # every shown parameter's ||w||
+    shared: Tuple[SharedGrad, ...]
+    x: np.ndarray  # the input batch the gradients are for
+    targets: Optional[np.ndarray]
+
+    def ratio(self, name: str, grad_l2: float) -> float:
+        """``||g|| / ||w||`` (inf for a zero weight with a non-zero gradient, nan for 0/0)."""
+        w = self.weight_l2[name]
+        if w == 0:
+            return float("nan") if grad_l2 == 0 else float("inf")
+        return grad_l2 / w
+
+    @property
+    def failed(self) -> Tuple[SharedGrad, ...]:
+        return tuple(s for s in self.shared if not s.ok)
+
+
+# ----------------------------------------------------------------------------- train
+
+
+@dataclass(frozen=True, eq=False)
+class ParamStep:
+    """One unique parameter at one logged step."""
+
+    name: str
+    layers: Tuple[int, ...]
+    weight: TensorStats
+    grad: Optional[TensorStats]  # None for grad_req='null' (batch-norm running stats)
+    update_ratio: float  # ||w_after - w_before|| / ||w_before|| over this step
+
+    @property
+    def grad_to_weight(self) -> float:
+        if self.grad is None:
+            return float("nan")
+        return _ratio(self.grad.l2, self.weight.l2)
+
+
+@dataclass(frozen=True)
+class LayerStep:
+    """One layer at one logged step; norms are over every parameter the layer uses."""
+
+    index: int
+    name: str
+    params: Tuple[str, ...]
+    weight_l2: Optional[float]  # None for a layer without parameters
+    grad_l2: Optional[float]
+    update_ratio: Optional[float]
+    dead_relu: Optional[float]  # fraction of ReLU units that are 0 for every probe sample
+    shares_with: Optional[int] = None  # the layer whose parameters it uses
+
+    @property
+    def grad_to_weight(self) -> Optional[float]:
+        if self.weight_l2 is None or self.grad_l2 is None:
+            return None
+        return _ratio(self.grad_l2, self.weight_l2)
+
+
+@dataclass(frozen=True)
+class SharedStep:
+    """A shared parameter at one logged step: were the using layers' weights identical?"""
+
+    parameter: str
+    layers: Tuple[int, ...]
+    identical: bool  # every using layer's weight array was compared and found equal
+    max_abs_diff: float  # largest difference found between the layers' arrays
+    grad_l2: float  # the accumulated gradient's norm
+
+
+@dataclass(frozen=True, eq=False)
+class TrainRecord:
+    """One logged step (the end of an epoch, or every --every K steps)."""
+
+    epoch: int  # 1-based
+    step: int  # optimizer steps so far, 1-based
+    loss: float  # mean batch loss over the steps since the previous record
+    data_loss: float  # loss over the whole synthetic data set after this step
+    parameters: Tuple[ParamStep, ...]
+    layers: Tuple[LayerStep, ...]
+    shared: Tuple[SharedStep, ...]
+    warnings: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How the run was configured."""
+
+    samples: int
+    batch_size: int
+    epochs: int
+    lr: float
+    optimizer: str
+    loss: str
+    every: Optional[int]
+    seed: Optional[int]
+    hybridized: bool
+    shared_focus: bool
+    data: str  # how the synthetic data set was made
+
+
+@dataclass(frozen=True, eq=False)
+class TrainReport:
+    """The whole run: settings, the loss before training, and every logged record."""
+
+    model: ModelInfo
+    settings: TrainSettings
+    initial_loss: float
+    history: Tuple[TrainRecord, ...]
+    steps: int  # optimizer steps taken
+    stopped: Optional[str] = None  # why training stopped early (non-finite loss)
+    notes: Tuple[str, ...] = ()
+    log: Tuple[str, ...] = field(default=())
+
+    @property
+    def final_loss(self) -> float:
+        return self.history[-1].data_loss if self.history else self.initial_loss
+
+
+def _ratio(num: float, den: float) -> float:
+    if den == 0:
+        return float("nan") if num == 0 else float("inf")
+    return num / den

@@ -1,0 +1,297 @@
+"""`paraminspect train`: the loss goes down, shared weights stay identical, JSON lines survive."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from paraminspect.actions.train import TrainOptions, fit, prepare
+from paraminspect.actions.train import train as run_train
+
+TINY = """\
+name: tiny
+input: {shape: [4, 6]}
+init: {method: xavier}
+layers:
+  - {units: 8, activation: relu}
+  - {name: hidden, units: 8, activation: relu}
+  - {units: 8, activation: relu, share: hidden}
+  - {units: 3}
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path) -> str:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "loss, optimizer, lr",
+    [("l2", "sgd", 0.5), ("softmax-ce", "adam", 0.03)],
+)
+def test_training_lowers_the_loss(tiny, loss, optimizer, lr):
+    opts = TrainOptions(
+        samples=64, batch_size=16, epochs=10, lr=lr, optimizer=optimizer, loss=loss, seed=0
+    )
+    report = run_train(tiny, opts)
+    assert len(report.history) == 10 and report.steps == 40
+    assert report.final_loss < 0.75 * report.initial_loss
+    assert report.history[-1].data_loss < report.history[0].data_loss
+
+
+@pytest.mark.parametrize("hybridize", [True, False])
+def test_shared_weights_stay_identical_and_move(hybridize):
+    opts = TrainOptions(samples=32, batch_size=8, epochs=3, lr=0.5, seed=4, hybridize=hybridize)
+    opts = TrainOptions(**{**opts.__dict__, "shared": True})
+    model, optimizer = prepare(None, opts)
+    assert model.loaded.source == "builtin:shared"
+    start = model.net[1].weight.data().asnumpy().copy()
+    report = fit(model, optimizer, opts)
+    assert report.steps == 12
+    # The arrays each layer actually computes with, read independently of the report.
+    w1, w2 = model.net[1].weight.data().asnumpy(), model.net[2].weight.data().asnumpy()
+    b1, b2 = model.net[1].bias.data().asnumpy(), model.net[2].bias.data().asnumpy()
+    assert np.array_equal(w1, w2) and np.array_equal(b1, b2)
+    assert not np.array_equal(w1, start)  # training did move the shared weight
+    for record in report.history:
+        assert [(s.parameter, s.layers, s.identical) for s in record.shared] == [
+            ("shared_weight", (1, 2), True),
+            ("shared_bias", (1, 2), True),
+        ]
+
+
+def test_sgd_update_ratio_is_lr_times_grad_over_weight(tiny):
+    # Plain SGD: w_new = w - lr * g, so ||dw|| / ||w_old|| = lr * ||g|| / ||w_old||, and with
+    # --every 1 the previous record holds ||w_old||.
+    lr = 0.05
+    opts = TrainOptions(samples=32, batch_size=8, epochs=1, lr=lr, every=1, seed=1)
+    report = run_train(tiny, opts)
+    assert len(report.history) == 4
+    for prev, rec in zip(report.history, report.history[1:]):
+        old = {p.name: p.weight.l2 for p in prev.parameters}
+        for p in rec.parameters:
+            assert p.grad is not None
+            if old[p.name] > 0:
+                want = lr * p.grad.l2 / old[p.name]
+                assert p.update_ratio == pytest.approx(want, rel=1e-3, abs=1e-9)
+
+
+def test_dead_relu_and_vanishing_warning(tmp_path):
+    spec = tmp_path / "dead.yaml"
+    spec.write_text(
+        "input: {shape: [4, 3]}\nlayers:\n"
+        "  - {units: 5, activation: relu, init: {bias: {method: constant, value: -100}}}\n"
+        "  - {units: 2}\n"
+    )
+    report = run_train(str(spec), TrainOptions(samples=16, batch_size=8, epochs=1, seed=0))
+    (record,) = report.history
+    assert record.layers[0].dead_relu == 1.0 and record.layers[1].dead_relu is None
+    assert record.layers[0].grad_l2 == 0.0
+    assert any(
+        "vanishing gradients (norm below 1e-07): dense0_weight (0), dense0_bias (0)" in w
+        for w in record.warnings
+    )
+
+
+def test_json_history_and_jsonl_log(tiny, tmp_path, cli):
+    log = tmp_path / "run.jsonl"
+    r = cli(
+        "train", tiny, "--samples", "32", "--batch-size", "8", "--epochs", "2", "--every", "3",
+        "--seed", "2", "--log", str(log), "--format", "json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    steps = [h["step"] for h in data["history"]]
+    assert steps == [3, 6, 8]  # every 3 steps, and the last one
+    lines = log.read_text().splitlines()
+    assert [json.loads(line) for line in lines] == data["history"]
+    first = data["history"][0]
+    assert {"epoch", "step", "loss", "parameters", "shared", "layers"} <= set(first)
+    assert first["shared"] == [
+        {**s, "parameter": n, "layers": [1, 2], "identical": True}
+        for s, n in zip(first["shared"], ["hidden_weight", "hidden_bias"])
+    ]
+    p = first["parameters"][0]
+    assert list(p["grad_stats"]) == [
+        "mean",
+        "std",
+        "min",
+        "max",
+        "abs_max",
+        "l2",
+        "zeros",
+        "nan",
+        "inf",
+    ]
+
+
+def test_killed_run_keeps_every_finished_line(tmp_path):
+    log = tmp_path / "killed.jsonl"
+    env = dict(os.environ, NO_COLOR="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paraminspect", "train", "--shared", "--samples", "16",
+         "--batch-size", "8", "--epochs", "100000", "--every", "1", "--seed", "0",
+         "--log", str(log), "--format", "json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if log.exists() and log.read_bytes().count(b"\n") >= 5:
+                break
+            assert proc.poll() is None, "training ended before it was killed"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL  # it really was killed part-way
+    text = log.read_text()
+    lines = text.split("\n")
+    finished, tail = lines[:-1], lines[-1]
+    assert len(finished) >= 5
+    records = [json.loads(line) for line in finished]  # every finished line parses
+    assert [r["step"] for r in records] == list(range(1, len(records) + 1))
+    assert all(s["identical"] for r in records for s in r["shared"])
+    assert tail == "" or not tail.endswith("\n")  # at most one unfinished line at the end
+
+
+def test_table_output_has_tables_and_sparklines(cli):
+    r = cli(
+        "train", "--shared", "--samples", "16", "--batch-size", "8", "--epochs", "2", "--seed", "0"
+    )
+    assert r.exit_code == 0, r.output
+    out = r.stdout
+    assert "epoch 1, step 2: loss" in out and "epoch 2, step 4: loss" in out
+    assert "2 (dense1) = 1" in out and "0 (dense0)" not in out.split("gradient norm")[0]
+    assert out.count("shared_weight   1, 2     yes") == 2
+    assert "gradient norm per layer over 2 logged steps" in out
+    assert "loss on the data set:" in out
+
+
+def test_plot_writes_png(tmp_path, cli):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "norms.png"
+    r = cli("train", "--shared", "--samples", "16", "--batch-size", "8", "--epochs", "2",
+            "--seed", "0", "--plot", str(png), "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["norms.png"]  # no temporary left over
+
+
+def test_plot_without_matplotlib(cli, monkeypatch, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real(name, *a),
+    )
+    r = cli("train", "--plot", str(tmp_path / "x.png"))
+    assert r.exit_code == 1
+    assert r.output.strip().splitlines()[-1] == (
+        "Error: --plot needs matplotlib, which is not installed; install it with "
+        "pip install 'paraminspect[plot]' (or pip install matplotlib)"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--epochs", "0"],
+            "Invalid value for '--epochs': 0 is not a positive integer; use 1 or more",
+        ),
+        (
+            ["--batch-size", "-4"],
+            "Invalid value for '--batch-size': -4 is not a positive integer; use 1 or more",
+        ),
+        (
+            ["--samples", "0"],
+            "Invalid value for '--samples': 0 is not a positive integer; use 1 or more",
+        ),
+        (
+            ["--every", "0"],
+            "Invalid value for '--every': 0 is not a positive integer; use 1 or more",
+        ),
+        (
+            ["--lr", "0"],
+            "Invalid value for '--lr': 0.0 is not a positive learning rate; use e.g. 0.1",
+        ),
+        (
+            ["--lr", "-0.1"],
+            "Invalid value for '--lr': -0.1 is not a positive learning rate; use e.g. 0.1",
+        ),
+        (
+            ["--samples", "8", "--batch-size", "16"],
+            "Invalid value for '--batch-size': 16 is more than --samples 8; use at most 8",
+        ),
+        (
+            ["--optimizer", "adamm"],
+            "Invalid value for '--optimizer': unknown optimizer 'adamm'; did you mean 'adam'? (MXNet's optimizers: adadelta, adagrad, adam, adamax, ccsgd, dcasgd, ftml, ftrl, groupadagrad, lamb, lars, lbsgd, nadam, nag, rmsprop, sgd, sgld, signum, test)",
+        ),
+        (
+            ["mlp", "--shared"],
+            "Invalid value for '--shared': builtin:mlp has no shared parameters; add `share:` to a layer, or run `paraminspect train --shared` for the built-in shared spec",
+        ),
+        (["--loss", "sum"], "Invalid value for '--loss': 'sum' is not one of 'l2', 'softmax-ce'."),
+        (
+            ["--plot", "x.gif"],
+            "Invalid value for '--plot': cannot tell the image format of 'x.gif'; end it with .png, .svg, .pdf",
+        ),
+    ],
+)
+def test_train_usage_errors(cli, args, message):
+    r = cli("train", *args)
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[-1] == f"Error: {message}"
+
+
+def test_diverging_run_stops_with_exit_1(tiny, cli):
+    r = cli("train", tiny, "--samples", "16", "--batch-size", "8", "--epochs", "50",
+            "--lr", "1e4", "--seed", "0", "--format", "json")  # fmt: skip
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert data["stopped"].startswith("the loss became") and data["steps"] < 100
+    assert any("exploding gradients" in w for h in data["history"] for w in h["warnings"])
+
+
+def test_train_help_has_examples(cli):
+    out = cli("train", "--help").output
+    assert "Examples:" in out and "paraminspect train --shared --seed 1" in out
+
+
+def test_failed_run_leaves_no_empty_log(cli, tmp_path):
+    log = tmp_path / "run.jsonl"
+    r = cli("train", "nope", "--log", str(log))
+    assert r.exit_code == 1 and "spec 'nope' not found" in r.output
+    assert not log.exists()
+    r = cli("train", "--log", str(tmp_path / "missing" / "run.jsonl"))
+    assert r.exit_code == 2
+    assert "Invalid value for '--log': cannot write" in r.output
+
+
+def test_grad_and_train_help_do_not_import_mxnet():
+    code = (
+        "import sys\n"
+        "from paraminspect.cli import main\n"
+        "for args in (['grad', '--help'], ['train', '--help']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (args, e.code)\n"
+        "print('mxnet' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
