@@ -28,8 +28,10 @@ def log_range(*series: Sequence[Optional[float]]) -> Optional[Tuple[float, float
         return None
     lo, hi = min(known), max(known)
     if hi - lo < 1.0:
+        # the middle lands exactly on a level (not between two), so small noise cannot
+        # flip characters
         mid = (lo + hi) / 2
-        lo, hi = mid - 0.5, mid + 0.5
+        lo, hi = mid - 3 / 7, mid + 4 / 7
     return lo, hi
 
 
@@ -189,16 +191,21 @@ def layer_table(report: SummaryReport) -> Table:
         "#",
         "name",
         "type",
-        "activation",
+        "act",
         "input",
         "output",
         "params",
-        "trainable",
+        "train",
         "MACs",
-        "act. memory",
+        "act. mem",
     ):
-        right = col in ("#", "input", "output", "params", "MACs", "act. memory")
-        table.add_column(col, justify="right" if right else "left", overflow="fold")
+        right = col in ("#", "input", "output", "params", "MACs", "act. mem")
+        table.add_column(
+            col,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=col not in ("name", "type"),
+        )
     for row in report.layers:
         table.add_row(
             str(row.index),
@@ -217,26 +224,23 @@ def layer_table(report: SummaryReport) -> Table:
 
 def stats_table(report: SummaryReport) -> Table:
     table = new_table("activations on the batch")
-    for col in ("#", "name", "activation", "mean", "std", "min", "max", "dead", "saturated"):
-        table.add_column(col, justify="left" if col in ("name", "activation") else "right")
-    table.add_column("nan", justify="right")
-    table.add_column("inf", justify="right")
+    # min and max are in the JSON; the table keeps what shows growth, collapse and death
+    for col in ("#", "name", "activation", "mean", "std", "dead (units)", "saturated"):
+        left = col in ("name", "activation")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
+    table.add_column("nan", justify="right", no_wrap=True)
+    table.add_column("inf", justify="right", no_wrap=True)
     for row in report.layers:
         s = row.stats
         if s is None:
             continue
-        dead = "-"
-        if s.dead is not None:
-            units = f"{s.dead_units:,} unit" + ("" if s.dead_units == 1 else "s")
-            dead = f"{s.dead:.2%} ({units})"
+        dead = "-" if s.dead is None else f"{s.dead:.2%} ({s.dead_units:,})"
         table.add_row(
             str(row.index),
             row.name,
             row.activation or "-",
             number(s.mean),
             number(s.std),
-            number(s.min),
-            number(s.max),
             dead,
             _fraction(s.saturated),
             f"{s.nan:,}",
@@ -331,8 +335,9 @@ def print_summary(console: Console, report: SummaryReport) -> None:
     if report.ran:
         console.print(
             Text(
-                f"dead: exact zeros after ReLU; saturated: tanh |a| > {SATURATION:g}, sigmoid "
-                f"a < {1 - SATURATION:.2g} or a > {SATURATION:g}; sparklines: log scale",
+                "dead: exact zeros after ReLU (units: zero for the whole batch); saturated: "
+                f"tanh |a| > {SATURATION:g}, sigmoid a < {1 - SATURATION:.2g} or "
+                f"a > {SATURATION:g}; sparklines: log scale",
                 style="italic",
             )
         )

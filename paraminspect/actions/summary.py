@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -75,17 +76,23 @@ def parse_param_pairs(pairs: Sequence[str], option: str = "--param") -> Dict[str
     return out
 
 
-def resolve_method(method: str, params: Dict[str, str], option: str) -> InitSpec:
+def resolve_method(
+    method: str, params: Dict[str, str], option: str, param_option: Optional[str] = None
+) -> InitSpec:
     """A catalog initializer from a command-line name and ``K=V`` parameters.
 
     Raises:
-        OptionError: unknown method or bad parameter, naming ``option``.
+        OptionError: an unknown method (naming ``option``) or a bad parameter (naming
+            ``param_option``, by default ``option``).
     """
     try:
         name = canonical_method(method)
-        name, resolved = resolve_params(name, params)
     except InitializerError as e:
         raise OptionError(str(e), option) from None
+    try:
+        name, resolved = resolve_params(name, params)
+    except InitializerError as e:
+        raise OptionError(str(e), param_option or option) from None
     return InitSpec.model_validate({"method": name, **resolved})
 
 
@@ -197,7 +204,10 @@ def with_overrides(
 def _run(loaded: LoadedSpec, seed: Optional[int], hybridize: bool) -> Tuple[Model, List[Any]]:
     model = build_model(loaded, seed=seed, forward=False)
     if hybridize:
-        model.net.hybridize()
+        with warnings.catch_warnings():
+            # "Consider using HybridSequential": advice, not a problem of the user's spec
+            warnings.simplefilter("ignore", UserWarning)
+            model.net.hybridize()
     from paraminspect.build import run_first_forward
 
     run_first_forward(model)
@@ -292,7 +302,9 @@ def summary(
         raise OptionError(
             "--param needs --method (e.g. --method normal --param sigma=1)", "--param"
         )
-    init = resolve_method(method, parse_param_pairs(params), "--method") if method else None
+    init = None
+    if method is not None:
+        init = resolve_method(method, parse_param_pairs(params), "--method", "--param")
     runs = [parse_compare(c) for c in compare]
     loaded = with_overrides(load_spec(spec), batch, init)
     plan = make_plan(loaded)
