@@ -66,7 +66,7 @@ def _ratio_text(stds: Sequence[float]) -> str:
     first, last = stds[0], stds[-1]
     if not (math.isfinite(first) and math.isfinite(last)) or first == 0:
         return f"{number(first)} -> {number(last)}"
-    return f"{number(first)} -> {number(last)} (last/first {last / first:.3g})"
+    return f"{number(first)} -> {number(last)}, last/first {last / first:.3g}"
 
 
 def _fraction(x: Optional[float]) -> str:
@@ -283,8 +283,7 @@ def compare_scale(report: SummaryReport) -> Optional[Tuple[float, float]]:
 
 def compare_table(report: SummaryReport) -> Table:
     table = new_table(
-        f"std of each layer's output, by initializer (each run from mx.random.seed("
-        f"{report.compare_seed}), same X)"
+        f"std by initializer (each from mx.random.seed({report.compare_seed}), same X)"
     )
     table.add_column("#", justify="right")
     table.add_column("name")
@@ -305,9 +304,9 @@ def compare_lines(report: SummaryReport) -> List[Text]:
         last = run.stats[-1]
         extra = ""
         if last.saturated is not None:
-            extra = f", last layer saturated {last.saturated:.2%}"
+            extra = f", last saturated {last.saturated:.1%}"
         elif last.dead is not None:
-            extra = f", last layer dead {last.dead:.2%}"
+            extra = f", last dead {last.dead:.1%}"
         lines.append(
             Text(f"{run.label:<{width}}  {sparkline(stds, scale)}  {_ratio_text(stds)}{extra}")
         )
@@ -320,12 +319,7 @@ def print_summary(console: Console, report: SummaryReport) -> None:
     if report.ran:
         console.print(stats_table(report))
         stds = std_by_depth([r.stats for r in report.layers if r.stats is not None])
-        console.print(
-            Text(
-                f"std across depth (log scale, layer 0 -> {len(stds) - 1}): "
-                f"{sparkline(stds)}  {_ratio_text(stds)}"
-            )
-        )
+        console.print(Text(f"std by depth  {sparkline(stds)}  {_ratio_text(stds)}"))
     for table in totals_tables(report):
         console.print(table)
     if report.compare:
