@@ -455,3 +455,19 @@ def test_golden_summary_table(golden):
 
     report = summary("shared", seed=0)
     golden("summary_shared.txt", render_to_text(print_summary, report))
+
+
+def test_method_keeps_layer_own_init_and_says_so(cli, tmp_path):
+    spec = write(
+        tmp_path,
+        "input: {shape: [4, 6]}\n"
+        "layers:\n"
+        "  - {units: 5, init: {weight: {method: constant, value: 0}}}\n"
+        "  - {units: 3}\n",
+    )
+    data = summary_json(cli, spec, "--seed", "0", "--method", "normal", "--param", "sigma=1")
+    # layer 0 keeps its own constant-0 weight (and zero bias): its output is exactly 0
+    assert data["layers"][0]["stats"]["zeros"] == 1.0
+    assert data["notes"] == [
+        "--method replaces the net-wide initializer; layers with their own init in the spec keep it"
+    ]
