@@ -477,3 +477,82 @@ def main(argv: Optional[list] = None) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main(sys.argv[1:])
+
+
+# --------------------------------------------------------------------------- summary
+
+
+@cli.command()
+@spec_argument
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10**8),
+    default=None,
+    metavar="N",
+    help="Batch size of X (replaces the spec's first input dimension).",
+)
+@click.option(
+    "--method",
+    metavar="NAME",
+    help="Initialize with this catalog initializer (net-wide, instead of the spec's init) "
+    "before the forward pass.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    help="A parameter of --method, e.g. sigma=1 (repeatable).",
+)
+@click.option(
+    "--compare",
+    multiple=True,
+    metavar="METHOD[:K=V,...]",
+    help="Also run with this initializer and show every layer's std side by side "
+    "(repeatable; e.g. xavier, uniform, normal:sigma=1).",
+)
+@click.option(
+    "--hybridize",
+    is_flag=True,
+    help="Hybridize the net before the forward pass (Block.summary refuses hybridized nets).",
+)
+@seed_option
+@format_option
+@examples(
+    "paraminspect summary",
+    "paraminspect summary shared --batch 64",
+    "paraminspect summary deep_tanh --method xavier",
+    "paraminspect summary deep_tanh --compare xavier --compare uniform --compare normal:sigma=1",
+    "paraminspect summary deep_tanh --method normal --param sigma=1 --format json",
+)
+def summary(
+    spec: Optional[str],
+    batch: Optional[int],
+    method: Optional[str],
+    params: tuple,
+    compare: tuple,
+    hybridize: bool,
+    seed: Optional[int],
+    fmt: str,
+) -> None:
+    """One row per layer: shapes, parameters, MACs, memory, and activation statistics.
+
+    Runs the book's first forward pass and captures every layer's output on X (layer by
+    layer, so hybridized nets work too): mean, std, dead ReLU outputs, saturated tanh /
+    sigmoid outputs, nan / inf, and a sparkline of the std across depth. Nets too large to
+    allocate get shapes, counts and MACs from the spec alone.
+    """
+    from paraminspect.actions.summary import summary as run_summary
+    from paraminspect.render_summary import render_summary
+
+    report = run_summary(
+        spec,
+        seed=seed,
+        batch=batch,
+        method=method,
+        params=params,
+        compare=compare,
+        hybridize=hybridize,
+    )
+    c = consoles()
+    render_summary(report, fmt, c.out, c.err)

@@ -1,0 +1,349 @@
+"""``paraminspect summary`` reports -> rich tables or JSON (same data for both)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from paraminspect.build import human_bytes
+from paraminspect.render import json_number, new_table, number, print_json, shape_text
+from paraminspect.report import SATURATION, ActivationStats, LayerSummary, SummaryReport
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+
+
+def _log(v: Optional[float]) -> Optional[float]:
+    return math.log10(v) if v is not None and math.isfinite(v) and v > 0 else None
+
+
+def log_range(*series: Sequence[Optional[float]]) -> Optional[Tuple[float, float]]:
+    """The log10 range a sparkline draws: the data's, widened to at least one decade around
+    its middle, so that noise on a flat line stays flat."""
+    known = [x for values in series for x in map(_log, values) if x is not None]
+    if not known:
+        return None
+    lo, hi = min(known), max(known)
+    if hi - lo < 1.0:
+        # the middle lands exactly on a level (not between two), so small noise cannot
+        # flip characters
+        mid = (lo + hi) / 2
+        lo, hi = mid - 3 / 7, mid + 4 / 7
+    return lo, hi
+
+
+def sparkline(
+    values: Sequence[Optional[float]], scale: Optional[Tuple[float, float]] = None
+) -> str:
+    """One character per value on a log scale (see :func:`log_range`; ``scale`` gives a
+    common range for several lines). Zero, non-finite or missing values print as a space.
+    """
+    scale = scale or log_range(values)
+    if scale is None:
+        return " " * len(values)
+    lo, hi = scale
+    top = len(SPARK_CHARS) - 1
+    out = []
+    for x in map(_log, values):
+        if x is None:
+            out.append(" ")
+        else:
+            level = round((x - lo) / (hi - lo) * top)
+            out.append(SPARK_CHARS[min(max(level, 0), top)])
+    return "".join(out)
+
+
+def std_by_depth(stats: Sequence[ActivationStats]) -> List[float]:
+    return [s.std for s in stats]
+
+
+def _ratio_text(stds: Sequence[float]) -> str:
+    if not stds:
+        return ""
+    first, last = stds[0], stds[-1]
+    if not (math.isfinite(first) and math.isfinite(last)) or first == 0:
+        return f"{number(first)} -> {number(last)}"
+    return f"{number(first)} -> {number(last)}, last/first {last / first:.3g}"
+
+
+def _fraction(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.2%}"
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def stats_json(s: Optional[ActivationStats]) -> Optional[Dict[str, Any]]:
+    if s is None:
+        return None
+    return {
+        "mean": json_number(s.mean),
+        "std": json_number(s.std),
+        "min": json_number(s.min),
+        "max": json_number(s.max),
+        "zeros": json_number(s.zeros),
+        "dead": json_number(s.dead),
+        "dead_units": s.dead_units,
+        "saturated": json_number(s.saturated),
+        "nan": s.nan,
+        "inf": s.inf,
+    }
+
+
+def layer_json(row: LayerSummary) -> Dict[str, Any]:
+    return {
+        "index": row.index,
+        "name": row.name,
+        "type": row.type,
+        "activation": row.activation,
+        "input_shape": list(row.in_shape),
+        "output_shape": list(row.out_shape),
+        "params": row.params,
+        "unique_params": row.unique_params,
+        "trainable": row.trainable,
+        "shares_with": row.shares_with,
+        "macs": row.macs,
+        "backward_macs": row.backward_macs,
+        "activation_bytes": row.activation_bytes,
+        "stats": stats_json(row.stats),
+    }
+
+
+def summary_json(report: SummaryReport) -> Dict[str, Any]:
+    """The documented JSON schema of ``summary`` (see README, "paraminspect summary")."""
+    t = report.totals
+    stats = [r.stats for r in report.layers if r.stats is not None]
+    stds = std_by_depth(stats) if report.ran else None
+    return {
+        "command": "summary",
+        "model": {
+            "name": report.name,
+            "source": report.source,
+            "input_shape": list(report.input_shape),
+            "seed": report.seed,
+            "init": report.init,
+            "hybridized": report.hybridized,
+        },
+        "ran": report.ran,
+        "missing_reason": report.missing_reason,
+        "saturation_threshold": SATURATION,
+        "layers": [layer_json(r) for r in report.layers],
+        "totals": {
+            "total": t.total,
+            "unique": t.unique,
+            "trainable": t.trainable,
+            "non_trainable": t.non_trainable,
+            "param_bytes": t.param_bytes,
+            "grad_bytes": t.grad_bytes,
+            "activation_bytes": t.activation_bytes,
+            "forward_macs": t.forward_macs,
+            "backward_macs": t.backward_macs,
+            "training_macs": t.training_macs,
+        },
+        "std_by_depth": None if stds is None else [json_number(x) for x in stds],
+        "sparkline": None if stds is None else sparkline(stds),
+        "compare_seed": report.compare_seed,
+        "compare": [
+            {
+                "label": run.label,
+                "init": run.init,
+                "std_by_depth": [json_number(x) for x in std_by_depth(run.stats)],
+                "sparkline": sparkline(std_by_depth(run.stats), compare_scale(report)),
+                "stats": [stats_json(s) for s in run.stats],
+            }
+            for run in report.compare
+        ],
+        "notes": list(report.notes),
+        "log": list(report.log),
+    }
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _params_cell(row: LayerSummary) -> str:
+    if row.shares_with is not None:
+        return f"shared with layer {row.shares_with}"
+    return f"{row.params:,}"
+
+
+def _trainable_cell(row: LayerSummary) -> str:
+    if row.params == 0:
+        return "-"
+    if row.trainable == row.params:
+        return "yes"
+    if row.trainable == 0:
+        return "no"
+    return f"{row.trainable:,} of {row.params:,}"
+
+
+def layer_table(report: SummaryReport) -> Table:
+    seed = f", seed {report.seed}" if report.seed is not None else ""
+    hyb = ", hybridized" if report.hybridized else ""
+    table = new_table(
+        f"{report.name} ({report.source}): input {shape_text(report.input_shape)}, "
+        f"init {report.init}{seed}{hyb}"
+    )
+    for col in (
+        "#",
+        "name",
+        "type",
+        "act",
+        "input",
+        "output",
+        "params",
+        "train",
+        "MACs",
+        "act. mem",
+    ):
+        right = col in ("#", "input", "output", "params", "MACs", "act. mem")
+        table.add_column(
+            col,
+            justify="right" if right else "left",
+            overflow="fold",
+            no_wrap=col not in ("name", "type"),
+        )
+    for row in report.layers:
+        table.add_row(
+            str(row.index),
+            row.name,
+            row.type,
+            row.activation or "-",
+            shape_text(row.in_shape),
+            shape_text(row.out_shape),
+            _params_cell(row),
+            _trainable_cell(row),
+            f"{row.macs:,}",
+            human_bytes(row.activation_bytes),
+        )
+    return table
+
+
+def stats_table(report: SummaryReport) -> Table:
+    table = new_table("activations on the batch")
+    # min and max are in the JSON; the table keeps what shows growth, collapse and death
+    for col in ("#", "name", "activation", "mean", "std", "dead (units)", "saturated"):
+        left = col in ("name", "activation")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
+    table.add_column("nan", justify="right", no_wrap=True)
+    table.add_column("inf", justify="right", no_wrap=True)
+    for row in report.layers:
+        s = row.stats
+        if s is None:
+            continue
+        dead = "-" if s.dead is None else f"{s.dead:.2%} ({s.dead_units:,})"
+        table.add_row(
+            str(row.index),
+            row.name,
+            row.activation or "-",
+            number(s.mean),
+            number(s.std),
+            dead,
+            _fraction(s.saturated),
+            f"{s.nan:,}",
+            f"{s.inf:,}",
+        )
+    return table
+
+
+def totals_tables(report: SummaryReport) -> List[Table]:
+    t = report.totals
+    counts = new_table("totals")
+    for col in ("total (each use)", "unique", "trainable", "non-trainable"):
+        counts.add_column(col, justify="right")
+    counts.add_row(f"{t.total:,}", f"{t.unique:,}", f"{t.trainable:,}", f"{t.non_trainable:,}")
+    cost = new_table(f"memory and compute for a batch of {report.input_shape[0]:,}")
+    for col in (
+        "parameters",
+        "gradients",
+        "activations",
+        "forward MACs",
+        "backward MACs",
+        "forward+backward MACs",
+    ):
+        cost.add_column(col, justify="right")
+    cost.add_row(
+        human_bytes(t.param_bytes),
+        human_bytes(t.grad_bytes),
+        human_bytes(t.activation_bytes),
+        f"{t.forward_macs:,}",
+        f"{t.backward_macs:,}",
+        f"{t.training_macs:,}",
+    )
+    return [counts, cost]
+
+
+def compare_scale(report: SummaryReport) -> Optional[Tuple[float, float]]:
+    """One log range for every --compare run, so their sparklines can be compared."""
+    return log_range(*(std_by_depth(run.stats) for run in report.compare))
+
+
+def compare_table(report: SummaryReport) -> Table:
+    table = new_table(
+        f"std by initializer (each from mx.random.seed({report.compare_seed}), same X)"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("name")
+    for run in report.compare:
+        table.add_column(run.label, justify="right", overflow="fold")
+    for i, row in enumerate(report.layers):
+        stds = (number(run.stats[i].std) for run in report.compare)
+        table.add_row(str(row.index), row.name, *stds)
+    return table
+
+
+def compare_lines(report: SummaryReport) -> List[Text]:
+    width = max(len(run.label) for run in report.compare)
+    scale = compare_scale(report)
+    lines = []
+    for run in report.compare:
+        stds = std_by_depth(run.stats)
+        last = run.stats[-1]
+        extra = ""
+        if last.saturated is not None:
+            extra = f", last saturated {last.saturated:.1%}"
+        elif last.dead is not None:
+            extra = f", last dead {last.dead:.1%}"
+        lines.append(
+            Text(f"{run.label:<{width}}  {sparkline(stds, scale)}  {_ratio_text(stds)}{extra}")
+        )
+    return lines
+
+
+def print_summary(console: Console, report: SummaryReport) -> None:
+    """The table view of a :class:`SummaryReport`."""
+    console.print(layer_table(report))
+    if report.ran:
+        console.print(stats_table(report))
+        stds = std_by_depth([r.stats for r in report.layers if r.stats is not None])
+        console.print(Text(f"std by depth  {sparkline(stds)}  {_ratio_text(stds)}"))
+    for table in totals_tables(report):
+        console.print(table)
+    if report.compare:
+        console.print(compare_table(report))
+        for line in compare_lines(report):
+            console.print(line)
+    if report.ran:
+        console.print(
+            Text(
+                "dead: exact zeros after ReLU (units: zero for the whole batch); saturated: "
+                f"tanh |a| > {SATURATION:g}, sigmoid a < {1 - SATURATION:.2g} or "
+                f"a > {SATURATION:g}; sparklines: log scale",
+                style="italic",
+            )
+        )
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="italic"))
+
+
+def render_summary(report: SummaryReport, fmt: str, out: Console, err: Console) -> None:
+    """Print a summary in ``fmt`` to ``out``; log lines go to ``err`` in table mode."""
+    if fmt == "json":
+        print_json(out, summary_json(report))
+        return
+    for line in report.log:
+        err.print(Text(line))
+    print_summary(out, report)
