@@ -161,8 +161,8 @@ def param_table(report: ParamReport) -> Table:
     ):
         table.add_column(
             col,
-            justify=justify,
-            overflow="fold",  # type: ignore[arg-type]
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold",
             no_wrap=col in ("layer", "parameter", "shape"),
         )
     for row in report.parameters:

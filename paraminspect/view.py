@@ -23,7 +23,7 @@ from paraminspect.report import (
     Totals,
 )
 from paraminspect.selection import Index, apply_slice, format_index, parse_slice, select_names
-from paraminspect.stats import tensor_stats
+from paraminspect.stats import TensorStats, ndarray_stats
 
 DEFERRED_NOTE = (
     "not initialized yet: its input width is learned at the first forward pass "
@@ -47,17 +47,28 @@ class ViewOptions:
         return parse_slice(self.slice) if self.slice is not None else None
 
 
-def param_array(param: Any, which: str) -> Tuple[Optional[np.ndarray], str]:
-    """``param.data()`` or ``param.grad()`` as numpy, or ``(None, why not)``."""
+def param_ndarray(param: Any, which: str) -> Tuple[Any, str]:
+    """``param.data()`` or ``param.grad()`` as the NDArray itself, or ``(None, why not)``."""
     from mxnet.gluon.parameter import DeferredInitializationError
 
     if which == "grad" and param.grad_req == "null":
         return None, "no gradient: grad_req is 'null' (not trained by backpropagation)"
     try:
-        nd = param.data() if which == "data" else param.grad()
+        return (param.data() if which == "data" else param.grad()), ""
     except DeferredInitializationError:
         return None, DEFERRED_NOTE
-    return nd.asnumpy(), ""
+
+
+def param_array(param: Any, which: str) -> Tuple[Optional[np.ndarray], str]:
+    """``param.data()`` or ``param.grad()`` as numpy, or ``(None, why not)``."""
+    nd, note = param_ndarray(param, which)
+    return (None, note) if nd is None else (nd.asnumpy(), "")
+
+
+def param_stats(param: Any, which: str) -> Optional[TensorStats]:
+    """Statistics of ``data()``/``grad()`` read in place (no copy), None if it does not exist."""
+    nd, _ = param_ndarray(param, which)
+    return None if nd is None else ndarray_stats(nd)
 
 
 def _view(
@@ -112,18 +123,17 @@ def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
         p = params[name]
         data = grad = None
         stats = grad_stats = None
-        if view.values or view.stats:
+        # Values are copied out (they are printed); statistics read MXNet's buffer in place.
+        if view.values:
             arr, note = param_array(p, "data")
-            if view.values:
-                data = _view(name, arr, note, index)
-            if view.stats and arr is not None:
-                stats = tensor_stats(arr)
-        if view.grad or view.grad_stats:
+            data = _view(name, arr, note, index)
+        if view.stats:
+            stats = param_stats(p, "data")
+        if view.grad:
             arr, note = param_array(p, "grad")
-            if view.grad:
-                grad = _view(name, arr, note, index, suffix=".grad")
-            if view.grad_stats and arr is not None:
-                grad_stats = tensor_stats(arr)
+            grad = _view(name, arr, note, index, suffix=".grad")
+        if view.grad_stats:
+            grad_stats = param_stats(p, "grad")
         rows.append(
             ParamRow(
                 name=name,
