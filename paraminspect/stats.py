@@ -171,7 +171,8 @@ def host_view(nd: Any) -> Optional[np.ndarray]:
         return None
     buffer = (ctypes.c_char * (size * dtype.itemsize)).from_address(pointer.value)
     buffer._owner = nd  # type: ignore[attr-defined]  # keep the NDArray alive with the view
-    view = np.frombuffer(buffer, dtype=dtype)  # type: ignore[call-overload].reshape(nd.shape)
+    flat: np.ndarray = np.frombuffer(memoryview(buffer), dtype=dtype)
+    view = flat.reshape(nd.shape)
     view.flags.writeable = False
     return view
 
