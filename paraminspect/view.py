@@ -178,3 +178,56 @@ def collect_report(
         notes=tuple(all_notes),
         log=tuple(model.log),
     )
+
+
+def plan_report(
+    loaded: Any, plan: Any, view: ViewOptions, reason: str, command: str = "show"
+) -> ParamReport:
+    """The parameter table of a spec from its plan alone: names, shapes, sizes, bytes.
+
+    Nothing is imported from MXNet and nothing is allocated, so this works for specs far
+    larger than memory. ``reason`` says why no network was built (it becomes a note).
+    """
+    from paraminspect.plan import BYTES_PER_VALUE
+
+    names = select_names(plan, view.layers, view.select)
+    by_name = {p.name: p for p in plan.unique_params}
+    users = plan.users
+    rows = [
+        ParamRow(
+            name=name,
+            shape=by_name[name].shape,
+            dtype="float32",
+            size=by_name[name].size,
+            grad_req=by_name[name].grad_req,
+            init=by_name[name].init,
+            owner=by_name[name].owner,
+            layers=users[name],
+        )
+        for name in names
+    ]
+    unique = plan.unique_count
+    frozen = sum(p.size for p in plan.unique_params if p.grad_req == "null")
+    return ParamReport(
+        command=command,
+        model=ModelInfo(
+            name=plan.name,
+            source=loaded.source,
+            input_shape=plan.input_shape,
+            layers=tuple(
+                LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
+            ),
+            forward=False,
+            seed=None,
+        ),
+        parameters=tuple(rows),
+        totals=Totals(plan.total_params, unique, unique - frozen, frozen, unique * BYTES_PER_VALUE),
+        sharing=tuple(
+            SharedGroup(name, layers) for name, layers in users.items() if len(layers) > 1
+        ),
+        notes=(
+            f"no network was built and no forward pass was run: {reason}",
+            "shapes are the ones after the first forward pass, worked out from the spec; "
+            "initializers are the ones the spec asks for (nothing was drawn)",
+        ),
+    )
