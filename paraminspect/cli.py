@@ -219,7 +219,7 @@ def cli(debug: bool, no_color: bool) -> None:
 @format_option
 @examples(
     "paraminspect show",
-    "paraminspect show huge.yaml --shapes-only",
+    "paraminspect show benchmarks/specs/huge.yaml --shapes-only",
     "paraminspect show --select dense0_weight --values --slice 0",
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
