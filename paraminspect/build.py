@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from paraminspect.errors import BuildError, ResourceError
 from paraminspect.initializers import make_initializer
-from paraminspect.plan import LayerPlan, NetPlan, make_plan
+from paraminspect.plan import BYTES_PER_VALUE, LayerPlan, NetPlan, make_plan
 from paraminspect.spec import LoadedSpec
 
 
@@ -87,14 +87,11 @@ def check_memory(
     Raises:
         ResourceError: with the estimate, what is available, and what to do instead.
     """
-    need = plan.estimate_bytes(forward=forward, backward=backward)
-    have = available_memory()
-    if need > 0.9 * have:
+    problem = memory_problem(plan, forward=forward, backward=backward, what=what)
+    if problem is not None:
         raise ResourceError(
-            f"{what} would need about {human_bytes(need)} ({plan.unique_count:,} parameters"
-            f" plus gradients and activations) but only {human_bytes(have)} is available; "
-            "use a smaller spec or `paraminspect show --shapes-only` to see its table "
-            "without allocating it"
+            f"{problem}; use a smaller spec, or `paraminspect show --shapes-only` to see its "
+            "table without allocating it"
         )
 
 
@@ -203,3 +200,35 @@ def run_first_forward(model: Model) -> Any:
     model.forward_done = True
     model.drain_log()
     return y
+
+
+# Headroom kept free: MXNet's own libraries and workspace, Python, and the report itself.
+MEMORY_HEADROOM = 0.9
+
+
+def memory_problem(
+    plan: NetPlan,
+    forward: bool = True,
+    backward: bool = False,
+    what: str = "this command",
+    available: Optional[int] = None,
+) -> Optional[str]:
+    """Why ``plan`` cannot be built in memory (estimate, what is free, what would fit), or None.
+
+    The estimate is :meth:`NetPlan.estimate_bytes`: every parameter plus the gradient buffer
+    Gluon allocates for it, plus the activations of one batch (twice with a backward pass).
+    """
+    need = plan.estimate_bytes(forward=forward, backward=backward)
+    have = available_memory() if available is None else available
+    budget = int(MEMORY_HEADROOM * have)
+    if need <= budget:
+        return None
+    fixed = need - 2 * plan.param_bytes  # the activations
+    per_param = 2 * BYTES_PER_VALUE  # the value and its gradient
+    fits = max(budget - fixed, 0) // per_param
+    return (
+        f"{what} would need about {human_bytes(need)} ({plan.unique_count:,} float32 "
+        f"parameters and their gradients, {human_bytes(plan.param_bytes)} each, plus "
+        f"{human_bytes(fixed)} of activations) but only {human_bytes(have)} is available, "
+        f"enough for about {fits:,} parameters at this batch size"
+    )

@@ -209,16 +209,28 @@ def cli(debug: bool, no_color: bool) -> None:
     help="Stop after initialize(), before the first forward pass (exercise 2): "
     "deferred shapes such as (256, 0), and no values yet.",
 )
+@click.option(
+    "--shapes-only",
+    is_flag=True,
+    help="Names, shapes, sizes and bytes from the spec alone: no MXNet, nothing allocated "
+    "(also what a spec too large for memory gets automatically).",
+)
 @seed_option
 @format_option
 @examples(
     "paraminspect show",
+    "paraminspect show benchmarks/specs/huge.yaml --shapes-only",
     "paraminspect show --select dense0_weight --values --slice 0",
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
 )
 def show(
-    spec: Optional[str], before_forward: bool, seed: Optional[int], fmt: str, **kwargs: Any
+    spec: Optional[str],
+    before_forward: bool,
+    shapes_only: bool,
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
 ) -> None:
     """Build SPEC, initialize it, run one forward pass, and show its parameters.
 
@@ -227,7 +239,10 @@ def show(
     """
     from paraminspect.actions.show import show as run_show
 
-    render(run_show(spec, pop_view(kwargs), seed=seed, before_forward=before_forward), fmt)
+    report = run_show(
+        spec, pop_view(kwargs), seed=seed, before_forward=before_forward, shapes_only=shapes_only
+    )
+    render(report, fmt)
 
 
 @cli.command()

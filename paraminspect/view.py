@@ -23,7 +23,7 @@ from paraminspect.report import (
     Totals,
 )
 from paraminspect.selection import Index, apply_slice, format_index, parse_slice, select_names
-from paraminspect.stats import tensor_stats
+from paraminspect.stats import TensorStats, ndarray_stats
 
 DEFERRED_NOTE = (
     "not initialized yet: its input width is learned at the first forward pass "
@@ -47,17 +47,28 @@ class ViewOptions:
         return parse_slice(self.slice) if self.slice is not None else None
 
 
-def param_array(param: Any, which: str) -> Tuple[Optional[np.ndarray], str]:
-    """``param.data()`` or ``param.grad()`` as numpy, or ``(None, why not)``."""
+def param_ndarray(param: Any, which: str) -> Tuple[Any, str]:
+    """``param.data()`` or ``param.grad()`` as the NDArray itself, or ``(None, why not)``."""
     from mxnet.gluon.parameter import DeferredInitializationError
 
     if which == "grad" and param.grad_req == "null":
         return None, "no gradient: grad_req is 'null' (not trained by backpropagation)"
     try:
-        nd = param.data() if which == "data" else param.grad()
+        return (param.data() if which == "data" else param.grad()), ""
     except DeferredInitializationError:
         return None, DEFERRED_NOTE
-    return nd.asnumpy(), ""
+
+
+def param_array(param: Any, which: str) -> Tuple[Optional[np.ndarray], str]:
+    """``param.data()`` or ``param.grad()`` as numpy, or ``(None, why not)``."""
+    nd, note = param_ndarray(param, which)
+    return (None, note) if nd is None else (nd.asnumpy(), "")
+
+
+def param_stats(param: Any, which: str) -> Optional[TensorStats]:
+    """Statistics of ``data()``/``grad()`` read in place (no copy), None if it does not exist."""
+    nd, _ = param_ndarray(param, which)
+    return None if nd is None else ndarray_stats(nd)
 
 
 def _view(
@@ -112,18 +123,17 @@ def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
         p = params[name]
         data = grad = None
         stats = grad_stats = None
-        if view.values or view.stats:
+        # Values are copied out (they are printed); statistics read MXNet's buffer in place.
+        if view.values:
             arr, note = param_array(p, "data")
-            if view.values:
-                data = _view(name, arr, note, index)
-            if view.stats and arr is not None:
-                stats = tensor_stats(arr)
-        if view.grad or view.grad_stats:
+            data = _view(name, arr, note, index)
+        if view.stats:
+            stats = param_stats(p, "data")
+        if view.grad:
             arr, note = param_array(p, "grad")
-            if view.grad:
-                grad = _view(name, arr, note, index, suffix=".grad")
-            if view.grad_stats and arr is not None:
-                grad_stats = tensor_stats(arr)
+            grad = _view(name, arr, note, index, suffix=".grad")
+        if view.grad_stats:
+            grad_stats = param_stats(p, "grad")
         rows.append(
             ParamRow(
                 name=name,
@@ -181,4 +191,57 @@ def collect_report(
         sharing=sharing(model),
         notes=tuple(all_notes),
         log=tuple(model.log),
+    )
+
+
+def plan_report(
+    loaded: Any, plan: Any, view: ViewOptions, reason: str, command: str = "show"
+) -> ParamReport:
+    """The parameter table of a spec from its plan alone: names, shapes, sizes, bytes.
+
+    Nothing is imported from MXNet and nothing is allocated, so this works for specs far
+    larger than memory. ``reason`` says why no network was built (it becomes a note).
+    """
+    from paraminspect.plan import BYTES_PER_VALUE
+
+    names = select_names(plan, view.layers, view.select)
+    by_name = {p.name: p for p in plan.unique_params}
+    users = plan.users
+    rows = [
+        ParamRow(
+            name=name,
+            shape=by_name[name].shape,
+            dtype="float32",
+            size=by_name[name].size,
+            grad_req=by_name[name].grad_req,
+            init=by_name[name].init,
+            owner=by_name[name].owner,
+            layers=users[name],
+        )
+        for name in names
+    ]
+    unique = plan.unique_count
+    frozen = sum(p.size for p in plan.unique_params if p.grad_req == "null")
+    return ParamReport(
+        command=command,
+        model=ModelInfo(
+            name=plan.name,
+            source=loaded.source,
+            input_shape=plan.input_shape,
+            layers=tuple(
+                LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
+            ),
+            forward=False,
+            seed=None,
+        ),
+        parameters=tuple(rows),
+        totals=Totals(plan.total_params, unique, unique - frozen, frozen, unique * BYTES_PER_VALUE),
+        sharing=tuple(
+            SharedGroup(name, layers) for name, layers in users.items() if len(layers) > 1
+        ),
+        notes=(
+            f"no network was built and no forward pass was run: {reason}",
+            "shapes are the ones after the first forward pass, worked out from the spec; "
+            "initializers are the ones the spec asks for (nothing was drawn)",
+        ),
     )

@@ -283,9 +283,9 @@ CASES = [
     (
         "too-much-memory",
         L + "  - {units: 100000000}\n  - {units: 100000000}\n",
-        ["show", "{spec}"],
+        ["show", "{spec}", "--stats"],
         1,
-        "would need about",
+        "would need about 71.1 PiB",
     ),
     # options
     (

@@ -5,26 +5,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from paraminspect.build import build_model, human_bytes
+from paraminspect.build import build_model, human_bytes, memory_problem
+from paraminspect.errors import OptionError, ResourceError
 from paraminspect.plan import NetPlan, make_plan
 from paraminspect.report import ParamReport
 from paraminspect.spec import load_spec
-from paraminspect.view import ViewOptions, collect_report
+from paraminspect.view import ViewOptions, collect_report, plan_report
 
 
 def show(
-    spec: Optional[str], view: ViewOptions, seed: Optional[int] = None, before_forward: bool = False
+    spec: Optional[str],
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    before_forward: bool = False,
+    shapes_only: bool = False,
 ) -> ParamReport:
     """Build ``spec``, initialize it, draw X, run one forward pass, and report parameters.
+
+    A spec too large for memory gets the table of its plan instead (nothing allocated), as
+    with ``shapes_only``, unless values or statistics were asked for: those need the arrays,
+    so the command refuses.
 
     Args:
         spec: a path or built-in name (None: ``mlp``).
         view: which parameters and what of them to show.
         seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
         before_forward: stop after ``initialize()`` (the book's exercise 2).
+        shapes_only: never import MXNet; names, shapes and sizes from the spec alone.
+
+    Raises:
+        OptionError: ``shapes_only`` with ``--values``/``--grad``/``--stats``.
+        ResourceError: values or statistics of a network that cannot fit in memory.
     """
     loaded = load_spec(spec)
     view.index()  # a bad --slice fails before MXNet is imported
+    wants_arrays = view.values or view.grad or view.stats or view.grad_stats
+    if shapes_only and wants_arrays:
+        raise OptionError(
+            "--shapes-only allocates nothing, so there are no values, gradients or "
+            "statistics to show; drop --values/--grad/--stats or --shapes-only",
+            "--shapes-only",
+        )
+    plan = make_plan(loaded)
+    if shapes_only:
+        return plan_report(loaded, plan, view, "--shapes-only asks for the table alone")
+    problem = memory_problem(plan, forward=not before_forward, what="building this network")
+    if problem is not None:
+        if wants_arrays:
+            raise ResourceError(
+                f"{problem}; values and statistics need the arrays: use a smaller spec, or "
+                "drop --values/--grad/--stats to see its table without allocating it"
+            )
+        return plan_report(loaded, plan, view, problem)
     model = build_model(loaded, seed=seed, forward=not before_forward)
     return collect_report(model, view, command="show", seed=seed)
 

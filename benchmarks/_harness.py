@@ -1,0 +1,116 @@
+"""Run paraminspect and a raw-MXNet script alternately; report median wall time and peak RSS.
+
+Each measurement is one fresh process; its peak RSS comes from ``os.wait4`` (the kernel's
+``ru_maxrss`` for that child alone), its wall time from ``time.perf_counter`` around it.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+
+
+def env() -> Dict[str, str]:
+    """This checkout's paraminspect first on the path; colours and width fixed."""
+    path = os.environ.get("PYTHONPATH")
+    return dict(
+        os.environ,
+        PYTHONPATH=str(ROOT) + (os.pathsep + path if path else ""),
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
+
+
+def tool(*args: str) -> List[str]:
+    return [PY, "-m", "paraminspect", *args]
+
+
+def raw(script: str, *args: str) -> List[str]:
+    return [PY, str(HERE / "raw" / script), *args]
+
+
+def run_once(cmd: Sequence[str]) -> Tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one run; fails loudly on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        list(cmd), env=env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err}")
+    return wall, usage.ru_maxrss * 1024
+
+
+def command_exists(name: str) -> bool:
+    """True if ``paraminspect NAME --help`` works (grad and train are being written)."""
+    out = subprocess.run(tool(name, "--help"), env=env(), cwd=ROOT, capture_output=True)
+    return out.returncode == 0
+
+
+def compare(
+    label: str,
+    ours: Sequence[str],
+    baseline: Sequence[str],
+    repeats: int = 5,
+    warmup: int = 1,
+    target: Optional[str] = None,
+) -> Dict[str, float]:
+    """Alternate ``ours`` and ``baseline`` ``repeats`` times; print and return the medians."""
+    for _ in range(warmup):  # page cache, .pyc files
+        run_once(ours)
+        run_once(baseline)
+    t_ours: List[float] = []
+    t_base: List[float] = []
+    m_ours: List[int] = []
+    m_base: List[int] = []
+    for i in range(repeats):
+        # alternate the order too, so a slow neighbour hurts both sides alike
+        pair = ((ours, t_ours, m_ours), (baseline, t_base, m_base))
+        for cmd, times, mems in pair if i % 2 == 0 else pair[::-1]:
+            wall, rss = run_once(cmd)
+            times.append(wall)
+            mems.append(rss)
+    res = {
+        "ours_s": statistics.median(t_ours),
+        "base_s": statistics.median(t_base),
+        "ours_rss": statistics.median(m_ours),
+        "base_rss": statistics.median(m_base),
+    }
+    res["time_ratio"] = res["ours_s"] / res["base_s"]
+    res["rss_ratio"] = res["ours_rss"] / res["base_rss"]
+    print(
+        f"{label:38s} ours {res['ours_s']:7.3f} s {res['ours_rss'] / 2**20:7.0f} MiB | "
+        f"raw {res['base_s']:7.3f} s {res['base_rss'] / 2**20:7.0f} MiB | "
+        f"time x{res['time_ratio']:.2f}  rss x{res['rss_ratio']:.2f}"
+        + (f"  (target {target})" if target else ""),
+        flush=True,
+    )
+    return res
+
+
+def machine() -> str:
+    import platform
+
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load:.2f} at start"
+    )

@@ -1,0 +1,1 @@
+import mxnet  # noqa: F401
