@@ -29,16 +29,8 @@ def save_atomic(net: Any, path: str, force: bool = False) -> str:
         CheckpointError: the file exists (without ``force``), the folder is missing, the path
             is a folder, or MXNet/the OS failed to write (nothing is left behind then).
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise CheckpointError(f"{path}: is a directory; give a file name such as {path}/net.params")
-    if not folder.is_dir():
-        raise CheckpointError(
-            f"{path}: folder '{folder}' does not exist; create it first (mkdir -p {folder})"
-        )
-    if target.exists() and not force:
-        raise CheckpointError(f"{path}: already exists; pass --force to overwrite it")
+    target = check_target(path, force)
+    folder = target.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
@@ -52,3 +44,22 @@ def save_atomic(net: Any, path: str, force: bool = False) -> str:
             os.unlink(tmp)
         raise CheckpointError(f"{path}: cannot write parameters: {e}") from e
     return str(target)
+
+
+def check_target(path: str, force: bool = False) -> Path:
+    """Refuse a save target before any work is done (same rules as :func:`save_atomic`).
+
+    Raises:
+        CheckpointError: the path is a folder, its folder is missing, or it exists (no force).
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise CheckpointError(f"{path}: is a directory; give a file name such as {path}/net.params")
+    if not folder.is_dir():
+        raise CheckpointError(
+            f"{path}: folder '{folder}' does not exist; create it first (mkdir -p {folder})"
+        )
+    if target.exists() and not force:
+        raise CheckpointError(f"{path}: already exists; pass --force to overwrite it")
+    return target

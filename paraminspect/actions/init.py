@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from paraminspect.build import build_model
-from paraminspect.checkpoint_io import save_atomic
+from paraminspect.checkpoint_io import check_target, save_atomic
 from paraminspect.edit import (
     Session,
     apply_steps,
@@ -159,6 +159,8 @@ def init(
             "--method",
         )
     loaded, names, explicit = _prepare(spec, view)
+    if save is not None:
+        check_target(save, force)
     plugin_init: Any = None
     if method is not None:
         try:
@@ -169,7 +171,10 @@ def init(
             method, resolved = resolve_params(method, given)
         except InitializerError as e:
             raise OptionError(str(e), "--param") from None
-        check_applicable(method, loaded, make_plan(loaded), names, explicit)
+        try:
+            check_applicable(method, loaded, make_plan(loaded), names, explicit)
+        except InitializerError as e:
+            raise OptionError(str(e), "--select" if explicit else "--method") from None
         origin = Origin.of(method, resolved)
     else:
         assert plugin is not None
@@ -214,6 +219,8 @@ def set_(
             "--select",
         )
     loaded, names, _ = _prepare(spec, view)
+    if save is not None:
+        check_target(save, force)
     session, entries = _start(loaded, view, seed, trace)
     set_values(session, op, value, names)
     action = f"set {op} {value:g} on {_where(view)}"
