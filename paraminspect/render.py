@@ -286,7 +286,7 @@ def check_json(result: Any) -> Dict[str, Any]:
 def check_table(results: Any) -> Table:
     """Expected vs observed for every check of every parameter, with pass/fail."""
     table = new_table("check against the initializer's theory")
-    for col in ("parameter", "initializer", "fan_in", "fan_out", "check", "expected", "observed"):
+    for col in ("parameter", "law", "fan_in", "fan_out", "check", "expected", "observed"):
         table.add_column(
             col,
             justify="right" if col.startswith("fan") else "left",
@@ -298,12 +298,12 @@ def check_table(results: Any) -> Table:
         first = True
         items = r.items or ()
         if not items:
-            table.add_row(r.parameter, r.initializer, "-", "-", "-", r.law, r.note, "skip")
+            table.add_row(r.parameter, r.initializer, "-", "-", "-", "-", r.note, "skip")
             continue
         for item in items:
             table.add_row(
                 r.parameter if first else "",
-                r.initializer if first else "",
+                r.law if first else "",
                 ("-" if r.fan_in is None else f"{r.fan_in:,}") if first else "",
                 ("-" if r.fan_out is None else f"{r.fan_out:,}") if first else "",
                 item.name,
