@@ -215,6 +215,13 @@ def cli(debug: bool, no_color: bool) -> None:
     help="Names, shapes, sizes and bytes from the spec alone: no MXNet, nothing allocated "
     "(also what a spec too large for memory gets automatically).",
 )
+@click.option(
+    "--check",
+    "check_",
+    is_flag=True,
+    help="Compare each shown parameter with the theory of the initializer that set it (the "
+    "spec's own, or its latest init step); values moved afterwards fail. Exit 1 on failure.",
+)
 @seed_option
 @format_option
 @examples(
@@ -223,11 +230,13 @@ def cli(debug: bool, no_color: bool) -> None:
     "paraminspect show --select dense0_weight --values --slice 0",
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
+    "paraminspect show --check",
 )
 def show(
     spec: Optional[str],
     before_forward: bool,
     shapes_only: bool,
+    check_: bool,
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -237,6 +246,13 @@ def show(
     Shared parameters appear once, with every layer that uses them; totals count each use
     (like Block.summary's "Total params") and each tensor once ("unique").
     """
+    if check_:
+        from paraminspect.actions.init import show_check
+
+        if before_forward:
+            raise click.UsageError("--check needs values: drop --before-forward")
+        render_edit(show_check(spec, pop_view(kwargs), seed=seed), fmt)
+        return
     from paraminspect.actions.show import show as run_show
 
     report = run_show(
@@ -483,6 +499,217 @@ def train(
         )
     if report.stopped:
         raise CheckFailed(report.stopped)
+
+
+# --------------------------------------------------------------------------- init, set, run
+
+
+def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--check, --trace, --save, --force (shared by init and set)."""
+    options = [
+        click.option(
+            "--check",
+            "check_",
+            is_flag=True,
+            help="Compare each changed parameter with its initializer's theory (bounds, "
+            "mean/std, exact values, orthogonality, KS test); exit 1 if one fails.",
+        ),
+        click.option(
+            "--trace",
+            is_flag=True,
+            help="Also show the parameters after the first forward pass and after each of "
+            "the spec's steps.",
+        ),
+        click.option(
+            "--save",
+            metavar="PATH",
+            help="Write the parameters afterwards (net.save_parameters; atomic: never a "
+            "half-written file).",
+        ),
+        click.option("--force", is_flag=True, help="Let --save replace an existing file."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def render_edit(report: Any, fmt: str) -> None:
+    """Render an EditReport; exit 1 (after printing it) when a --check failed."""
+    from paraminspect.errors import CheckFailed
+    from paraminspect.render import render_edit_report
+
+    c = consoles()
+    render_edit_report(report, fmt, c.out, c.err)
+    if report.failed:
+        names = ", ".join(r.parameter for r in report.failed)
+        raise CheckFailed(
+            f"{len(report.failed)} of {len(report.checks)} parameters do not match their "
+            f"initializer's theory: {names}"
+        )
+
+
+@cli.command("init")
+@spec_argument
+@click.option(
+    "--method",
+    metavar="NAME",
+    help="An initializer: uniform, normal, constant, one, zero, xavier, msraprelu, "
+    "orthogonal, bilinear, lstmbias, myinit (see --list).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An initializer parameter, e.g. sigma=0.01, magnitude=2.34, rnd_type=gaussian "
+    "(repeatable; checked against the catalog).",
+)
+@click.option(
+    "--plugin",
+    metavar="FILE.py:CLASS",
+    help="Use CLASS, an mxnet.init.Initializer subclass, from FILE.py instead of --method. "
+    "This IMPORTS AND RUNS THE CODE IN FILE.py; only use files you trust. Honoured on the "
+    "command line only, never from a spec. --param values become its keyword arguments.",
+)
+@click.option("--list", "list_", is_flag=True, help="Show the catalog of initializers and exit.")
+@view_options
+@edit_options
+@seed_option
+@format_option
+@examples(
+    "paraminspect init --method xavier",
+    "paraminspect init --method normal --param sigma=0.01 --values --slice 0,:5",
+    "paraminspect init --method xavier --param rnd_type=gaussian --check",
+    "paraminspect init --method myinit --select '.*weight' --stats",
+    "paraminspect init --list",
+)
+def init_command(
+    spec: Optional[str],
+    method: Optional[str],
+    params: tuple,
+    plugin: Optional[str],
+    list_: bool,
+    check_: bool,
+    trace: bool,
+    save: Optional[str],
+    force: bool,
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Build SPEC as show does, then re-initialize parameters with force_reinit=True.
+
+    Without --select/--layer every parameter is re-initialized like
+    net.initialize(init, force_reinit=True): parameters with an initializer of their own
+    (a Dense bias's zeros) keep it, which is why the book's biases stay 0. With a
+    selection each chosen parameter gets the initializer, like
+    net[0].weight.initialize(init=..., force_reinit=True). The selection is also what is
+    shown. A spec's steps run first.
+    """
+    if list_:
+        from paraminspect.actions.init import catalog
+        from paraminspect.render import catalog_json, catalog_table, print_json
+
+        c = consoles()
+        if fmt == "json":
+            print_json(c.out, catalog_json(catalog()))
+        else:
+            c.out.print(catalog_table(catalog()))
+        return
+    from paraminspect.actions.init import init as run_init
+
+    report = run_init(
+        spec,
+        method,
+        params,
+        pop_view(kwargs),
+        seed=seed,
+        plugin=plugin,
+        check=check_,
+        trace=trace,
+        save=save,
+        force=force,
+    )
+    render_edit(report, fmt)
+
+
+@cli.command("set")
+@spec_argument
+@click.option("--add", type=float, metavar="X", help="data + X (the book's In[13]: --add 1).")
+@click.option("--scale", type=float, metavar="X", help="data * X.")
+@click.option("--fill", type=float, metavar="X", help="every value = X.")
+@view_options
+@edit_options
+@seed_option
+@format_option
+@examples(
+    "paraminspect set --select dense0_weight --add 1 --values --slice 0",
+    "paraminspect set --layer 1 --select '.*bias' --fill 0.5 --values",
+    "paraminspect set chapter4_2 --select dense1_weight --scale 2 --check",
+)
+def set_command(
+    spec: Optional[str],
+    add: Optional[float],
+    scale: Optional[float],
+    fill: Optional[float],
+    check_: bool,
+    trace: bool,
+    save: Optional[str],
+    force: bool,
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Build SPEC, run its steps, then change the selected parameters with set_data.
+
+    Exactly one of --add, --scale, --fill; --select or --layer says which parameters.
+    """
+    import math
+
+    from paraminspect.actions.init import set_ as run_set
+    from paraminspect.errors import OptionError
+
+    given = [(op, v) for op, v in (("add", add), ("scale", scale), ("fill", fill)) if v is not None]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --add X, --scale X, --fill X")
+    op, value = given[0]
+    if not math.isfinite(value):
+        raise OptionError(f"must be a finite number, got {value}", f"--{op}")
+    report = run_set(
+        spec,
+        op,
+        value,
+        pop_view(kwargs),
+        seed=seed,
+        check=check_,
+        trace=trace,
+        save=save,
+        force=force,
+    )
+    render_edit(report, fmt)
+
+
+@cli.command("run")
+@click.argument("spec", metavar="SPEC")
+@view_options
+@click.option(
+    "--check",
+    "check_",
+    is_flag=True,
+    help="After the last step, compare each shown parameter with the initializer that last "
+    "set it; values moved afterwards (a set step) fail. Exit 1 if one fails.",
+)
+@seed_option
+@format_option
+@examples(
+    "paraminspect run chapter4_2 --select dense0_weight --values --slice 0",
+    "paraminspect run chapter4_2 --stats --format json",
+)
+def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
+    """Build SPEC and replay its steps, showing the parameters after every one (a trace)."""
+    from paraminspect.actions.init import run as run_steps
+
+    render_edit(run_steps(spec, pop_view(kwargs), seed=seed, check=check_), fmt)
 
 
 def main(argv: Optional[list] = None) -> None:

@@ -256,3 +256,173 @@ def render_report(report: ParamReport, fmt: str, out: Console, err: Console) -> 
         print_report(out, report)
     for line in report.warnings:
         err.print(Text(f"warning: {line}", style="bold yellow"))
+
+
+# --------------------------------------------------------------------------- init, set, run
+
+
+def check_json(result: Any) -> Dict[str, Any]:
+    """One parameter's ``--check`` result (a :class:`paraminspect.theory.CheckResult`)."""
+    return {
+        "parameter": result.parameter,
+        "shape": list(result.shape),
+        "initializer": result.initializer,
+        "law": result.law,
+        "fan_in": result.fan_in,
+        "fan_out": result.fan_out,
+        "status": result.status,
+        "passed": result.passed,
+        "checks": [
+            {"name": i.name, "expected": i.expected, "observed": i.observed, "passed": i.passed}
+            for i in result.items
+        ],
+        "ks": None
+        if result.ks_statistic is None
+        else {
+            "statistic": json_number(result.ks_statistic),
+            "pvalue": json_number(result.ks_pvalue),
+        },
+        "note": result.note,
+    }
+
+
+def check_table(results: Any) -> Table:
+    """Expected vs observed for every check of every parameter, with pass/fail."""
+    table = new_table("check against the initializer's theory")
+    for col in ("parameter", "law", "fan_in", "fan_out", "check", "expected", "observed"):
+        table.add_column(
+            col,
+            justify="right" if col.startswith("fan") else "left",
+            overflow="fold",
+            no_wrap=col == "parameter",
+        )
+    table.add_column("result", no_wrap=True)
+    for r in results:
+        first = True
+        items = r.items or ()
+        if not items:
+            table.add_row(r.parameter, r.initializer, "-", "-", "-", "-", r.note, "skip")
+            continue
+        for item in items:
+            table.add_row(
+                r.parameter if first else "",
+                r.law if first else "",
+                ("-" if r.fan_in is None else f"{r.fan_in:,}") if first else "",
+                ("-" if r.fan_out is None else f"{r.fan_out:,}") if first else "",
+                item.name,
+                item.expected,
+                item.observed,
+                Text("pass", style="green") if item.passed else Text("FAIL", style="bold red"),
+            )
+            first = False
+    return table
+
+
+def catalog_table(methods: Any) -> Table:
+    """``init --list``: every initializer, its parameters with defaults, and its formula."""
+    table = new_table("initializers (paraminspect init --method NAME --param KEY=VALUE)")
+    for col in ("method", "MXNet class", "parameters (default)", "formula", "notes"):
+        table.add_column(col, overflow="fold", no_wrap=col == "method")
+    for m in methods:
+        params = []
+        for p in m.params:
+            default = f"{p.default:g}" if p.kind == "float" else str(p.default)
+            choices = f" ({'|'.join(p.choices)})" if p.choices else ""
+            params.append(f"{p.name}={default}{choices}")
+        names = m.name + (f" ({', '.join(m.aliases)})" if m.aliases else "")
+        notes = "; ".join(
+            x
+            for x in (
+                ("2-D or more only" if m.weight_only and m.name != "bilinear" else ""),
+                m.notes,
+            )
+            if x
+        )
+        table.add_row(names, m.mxnet_class, "\n".join(params) or "-", m.formula, notes or "-")
+    return table
+
+
+def catalog_json(methods: Any) -> List[Dict[str, Any]]:
+    return [
+        {
+            "method": m.name,
+            "aliases": list(m.aliases),
+            "mxnet_class": m.mxnet_class,
+            "formula": m.formula,
+            "weight_only": m.weight_only,
+            "notes": m.notes,
+            "params": [
+                {
+                    "name": p.name,
+                    "type": p.kind,
+                    "default": p.default,
+                    "choices": list(p.choices) or None,
+                    "minimum": p.minimum,
+                }
+                for p in m.params
+            ],
+        }
+        for m in methods
+    ]
+
+
+def _rows_json(rows: Any) -> List[Dict[str, Any]]:
+    return [param_json(r) for r in rows]
+
+
+def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
+    """An :class:`paraminspect.edit_report.EditReport`: the show report, then the trace,
+    the checks and where the parameters were saved. JSON: show's schema plus ``action``,
+    ``trace``, ``check`` and ``saved``."""
+    report = er.report
+    if fmt == "json":
+        obj = report_json(report)
+        obj["action"] = er.action
+        obj["trace"] = [
+            {"stage": t.label, "parameters": _rows_json(t.parameters)} for t in er.trace
+        ]
+        obj["check"] = (
+            None
+            if er.checks is None
+            else {
+                "passed": not er.failed,
+                "results": [check_json(c) for c in er.checks],
+            }
+        )
+        obj["saved"] = er.saved
+        obj["log"] = list(report.log)
+        print_json(out, obj)
+        return
+    for line in report.log:
+        err.print(Text(line))
+    for entry in er.trace:
+        out.rule(Text(entry.label, style="bold"), align="left")
+        blocks = [
+            array_block(view, row)
+            for row in entry.parameters
+            for view in (row.data, row.grad)
+            if view is not None
+        ]
+        if any(r.stats is not None for r in entry.parameters):
+            out.print(stats_table(list(entry.parameters), "stats", "weight statistics"))
+        if blocks:
+            out.print(Group(*blocks), soft_wrap=True)
+        if not blocks and not any(r.stats is not None for r in entry.parameters):
+            out.print(", ".join(f"{r.name}: {r.init}" for r in entry.parameters))
+    if er.trace:
+        out.rule(Text("final state", style="bold"), align="left")
+    if er.action:
+        out.print(Text(er.action, style="bold"))
+    print_report(out, report)
+    if er.checks is not None:
+        out.print(check_table(er.checks))
+        n, bad = len(er.checks), len(er.failed)
+        out.print(
+            Text(
+                f"check: {n - bad} of {n} parameters match their initializer's theory"
+                + (f"; failed: {', '.join(c.parameter for c in er.failed)}" if bad else ""),
+                style="bold red" if bad else "bold green",
+            )
+        )
+    if er.saved:
+        err.print(Text(f"saved parameters to {er.saved}"))

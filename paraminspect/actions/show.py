@@ -58,7 +58,14 @@ def show(
             )
         return plan_report(loaded, plan, view, problem)
     model = build_model(loaded, seed=seed, forward=not before_forward)
-    return collect_report(model, view, command="show", seed=seed)
+    notes = []
+    if loaded.spec.steps and before_forward:
+        notes.append("the spec's steps were not applied: they run after the first forward pass")
+    elif loaded.spec.steps:
+        from paraminspect.edit import Session, apply_steps
+
+        apply_steps(Session.start(model))  # steps: run after the first forward pass
+    return collect_report(model, view, command="show", seed=seed, notes=notes)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,247 @@
+"""``paraminspect init``, ``set``, ``run`` and ``show --check``: change parameters as the book's
+4.2.2-4.2.3 do, replay a spec's steps, and compare values with their initializer's theory.
+
+Everything a user can get wrong (method, parameters, selection, plugin reference) is
+checked before MXNet draws a single number.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from paraminspect.build import build_model
+from paraminspect.checkpoint_io import check_target, save_atomic
+from paraminspect.edit import (
+    Session,
+    apply_steps,
+    load_plugin,
+    parse_param_value,
+    reinit,
+    set_values,
+)
+from paraminspect.edit_report import EditReport, TraceEntry
+from paraminspect.errors import InitializerError, OptionError
+from paraminspect.initializers import CATALOG, InitMethod, canonical_method, resolve_params
+from paraminspect.plan import make_plan
+from paraminspect.selection import select_names
+from paraminspect.spec import SET_OPS, LoadedSpec, load_spec
+from paraminspect.steps import Origin, check_applicable, step_label, targets
+from paraminspect.theory import CheckResult, Theory, check_values, theory_for
+from paraminspect.view import ViewOptions, collect_report, collect_rows
+
+
+def parse_param_options(items: Sequence[str]) -> Dict[str, str]:
+    """``('sigma=0.01', 'rnd_type=gaussian')`` -> dict.
+
+    Raises:
+        OptionError: an item without ``=`` or a key given twice.
+    """
+    out: Dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise OptionError(f"'{item}' is not KEY=VALUE (e.g. --param sigma=0.01)", "--param")
+        if key in out:
+            raise OptionError(f"'{key}' is given twice", "--param")
+        out[key] = value.strip()
+    return out
+
+
+def catalog() -> Tuple[InitMethod, ...]:
+    """Every initializer ``init --method`` accepts, in catalog order."""
+    return tuple(CATALOG.values())
+
+
+def _where(view: ViewOptions) -> str:
+    parts = []
+    if view.layers:
+        parts.append(f"layer {', '.join(view.layers)}")
+    if view.select is not None:
+        parts.append(f"select '{view.select}'")
+    return " and ".join(parts) if parts else "all parameters"
+
+
+def _prepare(spec: Optional[str], view: ViewOptions) -> Tuple[LoadedSpec, List[str], bool]:
+    loaded = load_spec(spec)
+    view.index()  # a bad --slice fails before MXNet is imported
+    names, explicit = targets(make_plan(loaded), view.select, view.layers)
+    return loaded, names, explicit
+
+
+def _start(
+    loaded: LoadedSpec, view: ViewOptions, seed: Optional[int], trace: bool
+) -> Tuple[Session, List[TraceEntry]]:
+    """Build as ``show`` does, then run the spec's steps (recording each one if tracing)."""
+    model = build_model(loaded, seed=seed)
+    session = Session.start(model)
+    entries: List[TraceEntry] = []
+
+    def record(label: str) -> None:
+        if trace:
+            entries.append(TraceEntry(label, tuple(collect_rows(model, view))))
+
+    record("after the first forward pass")
+    apply_steps(session, after=lambda i, step: record(step_label(i, step)))
+    return session, entries
+
+
+def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResult, ...]:
+    """Compare each parameter with the theory of the initializer that last set it."""
+    params = session.model.params
+    out = []
+    for name in names:
+        values = params[name].data().asnumpy()
+        origin = session.origins[name]
+        if origin.method in CATALOG:
+            theory = theory_for(origin.method, origin.params, tuple(values.shape))
+        else:
+            theory = Theory("none", origin.label, reason="no theory for a plugin initializer")
+        out.append(check_values(name, values, origin.label, theory))
+    return tuple(out)
+
+
+def _finish(
+    session: Session,
+    view: ViewOptions,
+    command: str,
+    seed: Optional[int],
+    action: Optional[str],
+    entries: List[TraceEntry],
+    check: bool,
+    save: Optional[str],
+    force: bool,
+    notes: Sequence[str] = (),
+) -> EditReport:
+    model = session.model
+    names = select_names(model.plan, view.layers, view.select)
+    if action is not None and entries:
+        entries.append(TraceEntry(action, tuple(collect_rows(model, view))))
+    checks = check_parameters(session, names) if check else None
+    saved = save_atomic(model.net, save, force) if save is not None else None
+    report = collect_report(model, view, command=command, seed=seed, notes=notes)
+    return EditReport(report, action, tuple(entries), checks, saved)
+
+
+def init(
+    spec: Optional[str],
+    method: Optional[str],
+    params: Sequence[str],
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    plugin: Optional[str] = None,
+    check: bool = False,
+    trace: bool = False,
+    save: Optional[str] = None,
+    force: bool = False,
+) -> EditReport:
+    """Build ``spec``, run its steps, then re-initialize the selection (all by default).
+
+    Args:
+        spec: a path or built-in name.
+        method: a catalog initializer (or None with ``plugin``).
+        params: ``KEY=VALUE`` strings (``--param``).
+        view: the selection (what is re-initialized and shown) and display options.
+        seed: ``mx.random.seed`` first; None keeps MXNet's default stream.
+        plugin: ``FILE.py:ClassName`` of an ``mx.init.Initializer`` subclass (runs its code).
+        check: compare the re-initialized parameters with the initializer's theory.
+        trace: keep the state after the build, each spec step and this command.
+        save: write the parameters afterwards (atomically); ``force`` allows overwriting.
+
+    Raises:
+        OptionError: bad method, parameter, selection or plugin (before anything runs).
+    """
+    given = parse_param_options(params)
+    if (method is None) == (plugin is None):
+        raise OptionError(
+            "give exactly one of --method NAME and --plugin FILE.py:ClassName "
+            "(see `paraminspect init --list`)",
+            "--method",
+        )
+    loaded, names, explicit = _prepare(spec, view)
+    if save is not None:
+        check_target(save, force)
+    plugin_init: Any = None
+    if method is not None:
+        try:
+            method = canonical_method(method)
+        except InitializerError as e:
+            raise OptionError(str(e), "--method") from None
+        try:
+            method, resolved = resolve_params(method, given)
+        except InitializerError as e:
+            raise OptionError(str(e), "--param") from None
+        try:
+            check_applicable(method, loaded, make_plan(loaded), names, explicit)
+        except InitializerError as e:
+            raise OptionError(str(e), "--select" if explicit else "--method") from None
+        origin = Origin.of(method, resolved)
+    else:
+        assert plugin is not None
+        kwargs = {k: parse_param_value(v) for k, v in given.items()}
+        plugin_init = load_plugin(plugin, kwargs)
+        args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+        origin = Origin("plugin", kwargs, f"{plugin}({args})")
+    session, entries = _start(loaded, view, seed, trace)
+    model = session.model
+    if plugin_init is not None:
+        model.initializers.append(plugin_init)  # its .log lines, if any, reach stderr
+        initializer = plugin_init
+    else:
+        initializer = model.new_initializer(origin.method, origin.params)
+    reinit(session, initializer, origin, names, explicit)
+    action = f"init {origin.label} on {_where(view)}"
+    return _finish(session, view, "init", seed, action, entries, check, save, force)
+
+
+def set_(
+    spec: Optional[str],
+    op: str,
+    value: float,
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    check: bool = False,
+    trace: bool = False,
+    save: Optional[str] = None,
+    force: bool = False,
+) -> EditReport:
+    """Build ``spec``, run its steps, then ``set_data`` on the selection (the book's In[13]).
+
+    Raises:
+        OptionError: no selection, a bad selection or a non-finite value.
+    """
+    if op not in SET_OPS:  # pragma: no cover - click restricts it
+        raise OptionError(f"unknown operation '{op}'", "--add")
+    if view.select is None and not view.layers:
+        raise OptionError(
+            "say which parameters to change, e.g. --select dense0_weight (set never "
+            "changes every parameter implicitly)",
+            "--select",
+        )
+    loaded, names, _ = _prepare(spec, view)
+    if save is not None:
+        check_target(save, force)
+    session, entries = _start(loaded, view, seed, trace)
+    set_values(session, op, value, names)
+    action = f"set {op} {value:g} on {_where(view)}"
+    return _finish(session, view, "set", seed, action, entries, check, save, force)
+
+
+def run(
+    spec: Optional[str], view: ViewOptions, seed: Optional[int] = None, check: bool = False
+) -> EditReport:
+    """Build ``spec`` and replay its steps, keeping the shown parameters after each one."""
+    loaded = load_spec(spec)
+    view.index()
+    targets(make_plan(loaded), view.select, view.layers)
+    session, entries = _start(loaded, view, seed, trace=True)
+    notes = () if loaded.spec.steps else ("the spec has no steps: only the build is shown",)
+    return _finish(session, view, "run", seed, None, entries, check, None, False, notes)
+
+
+def show_check(spec: Optional[str], view: ViewOptions, seed: Optional[int] = None) -> EditReport:
+    """``show --check``: the spec's own initializers (and its init steps) against theory;
+    values moved afterwards (a set step) fail."""
+    loaded, _, _ = _prepare(spec, view)
+    session, _ = _start(loaded, view, seed, trace=False)
+    return _finish(session, view, "show", seed, None, [], True, None, False)

@@ -1,0 +1,32 @@
+"""Frozen data that ``init``, ``set``, ``run`` and ``show --check`` return (no MXNet, no rich)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from paraminspect.report import ParamReport, ParamRow
+from paraminspect.theory import CheckResult
+
+
+@dataclass(frozen=True, eq=False)
+class TraceEntry:
+    """The shown parameters right after one stage (the build, a spec step, the command)."""
+
+    label: str
+    parameters: Tuple[ParamRow, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class EditReport:
+    """A :class:`ParamReport` of the final state plus what was done, checked and saved."""
+
+    report: ParamReport
+    action: Optional[str] = None  # e.g. "init xavier(...) on select 'dense0_weight'"
+    trace: Tuple[TraceEntry, ...] = ()
+    checks: Optional[Tuple[CheckResult, ...]] = None
+    saved: Optional[str] = None
+
+    @property
+    def failed(self) -> Tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks or () if c.status == "fail")
