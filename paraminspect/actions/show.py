@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from paraminspect.actions.checkpoint import apply_load, apply_save
 from paraminspect.build import build_model, human_bytes
+from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.plan import NetPlan, make_plan
 from paraminspect.report import ParamReport
 from paraminspect.spec import load_spec
@@ -13,7 +15,12 @@ from paraminspect.view import ViewOptions, collect_report
 
 
 def show(
-    spec: Optional[str], view: ViewOptions, seed: Optional[int] = None, before_forward: bool = False
+    spec: Optional[str],
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    before_forward: bool = False,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> ParamReport:
     """Build ``spec``, initialize it, draw X, run one forward pass, and report parameters.
 
@@ -22,10 +29,14 @@ def show(
         view: which parameters and what of them to show.
         seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
         before_forward: stop after ``initialize()`` (the book's exercise 2).
+        load: load this parameter file into the net after building it (``--load``).
+        save: write the parameters shown to this file (``--save``), atomically.
     """
     loaded = load_spec(spec)
     view.index()  # a bad --slice fails before MXNet is imported
     model = build_model(loaded, seed=seed, forward=not before_forward)
+    model.log.extend(apply_load(model, load))
+    model.log.extend(apply_save(model, save))
     return collect_report(model, view, command="show", seed=seed)
 
 
