@@ -342,7 +342,13 @@ def atomic_write(path: str, write: Callable[[str], None], force: bool = False) -
             ``force`` is False, or writing failed.
     """
     target = _check_target(path, force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:  # read-only file system, quota, permissions root does not bypass
+        raise CheckpointError(
+            f"cannot write {_quote(path)}: cannot create a file in '{target.parent}' "
+            f"({e.strerror or e})"
+        ) from e
     os.close(fd)
     try:
         write(tmp)
