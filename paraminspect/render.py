@@ -307,9 +307,9 @@ def print_inspect(console: Console, report: Any) -> None:
     from paraminspect.checkpoint_report import KIND_TEXT
 
     t = report.totals
-    table = new_table(
-        f"{report.path} ({report.file_size:,} bytes): {KIND_TEXT.get(report.kind, report.kind)}"
-    )
+    kind = KIND_TEXT.get(report.kind, report.kind)
+    console.print(Text(f"{report.path} ({report.file_size:,} bytes): {kind}"), soft_wrap=True)
+    table = new_table("")
     for col, justify in (
         ("key", "left"),
         ("shape", "right"),
@@ -343,7 +343,8 @@ def print_inspect(console: Console, report: Any) -> None:
         Text(
             f"{shown}{t.arrays:,} arrays, {t.values:,} values, {t.bytes:,} bytes of data; "
             f"{t.duplicates} saved twice ({t.unique_values:,} unique values)"
-        )
+        ),
+        soft_wrap=True,
     )
     blocks = []
     for row in report.rows:
@@ -417,9 +418,12 @@ def _opt(x: Optional[float]) -> str:
 
 def print_diff(console: Console, report: Any) -> None:
     """The table view of a ``DiffReport``."""
-    table = new_table(
-        f"A: {report.a.label} ({report.a.kind})   B: {report.b.label} ({report.b.kind})"
-    )
+    from paraminspect.checkpoint_report import KIND_TEXT
+
+    for name, side in (("A", report.a), ("B", report.b)):
+        kind = KIND_TEXT.get(side.kind, side.kind)
+        console.print(Text(f"{name}: {side.label} ({kind})"), soft_wrap=True)
+    table = new_table("")
     for col, justify in (
         ("key", "left"),
         ("status", "left"),
@@ -431,10 +435,12 @@ def print_diff(console: Console, report: Any) -> None:
     ):
         table.add_column(col, justify=justify, no_wrap=col in ("key", "shape"))  # type: ignore[arg-type]
     for r in report.rows:
-        sa = "-" if r.shape_a is None else shape_text(r.shape_a)
-        sb = "-" if r.shape_b is None else shape_text(r.shape_b)
+        # a key on one side only shows that side's shape and dtype
+        sa = None if r.shape_a is None else shape_text(r.shape_a)
+        sb = None if r.shape_b is None else shape_text(r.shape_b)
+        sa, sb = sa or sb, sb or sa
         shape = sa if sa == sb else f"{sa} -> {sb}"
-        da, db = r.dtype_a or "-", r.dtype_b or "-"
+        da, db = r.dtype_a or r.dtype_b, r.dtype_b or r.dtype_a
         dtype = da if da == db else f"{da} -> {db}"
         table.add_row(
             r.key,
@@ -448,7 +454,7 @@ def print_diff(console: Console, report: Any) -> None:
     console.print(table)
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))
-    console.print(Text(report.summary, style="bold"))
+    console.print(Text(report.summary, style="bold"), soft_wrap=True)
 
 
 def render_diff(report: Any, fmt: str, out: Console, err: Console) -> None:

@@ -723,3 +723,28 @@ def test_load_conflicting_copies_of_a_shared_parameter(cli, tmp_path):
         f"Error: cannot load '{f}' into {spec}: shared parameter stored with different "
         "values under 1.weight and 2.weight\n"
     )
+
+
+def test_golden_inspect_and_diff_tables(golden, tmp_path, monkeypatch):
+    from paraminspect.actions.checkpoint import diff, inspect_file
+    from paraminspect.render import print_diff, print_inspect
+    from tests.conftest import render_to_text
+
+    monkeypatch.chdir(tmp_path)  # relative names: the same text wherever tmp_path is
+    a, b = Path("a.params"), Path("b.params")
+    w = nd.array(np.arange(12, dtype=np.float32).reshape(3, 4) / 8 - 0.5)
+    nd.save(
+        str(a),
+        {
+            "arg:fc_weight": w,
+            "arg:fc_bias": nd.zeros((3,)),
+            "aux:bn_var": nd.ones((4,)),
+            "arg:fc2_weight": w,
+        },
+    )
+    nd.save(
+        str(b), {"arg:fc_weight": w * 2, "arg:fc_bias": nd.zeros((4,)), "arg:new": nd.ones((2,))}
+    )
+    report = inspect_file(str(a), values=True, slice_="0", stats=True)
+    golden("inspect_module.txt", render_to_text(print_inspect, report))
+    golden("diff_module.txt", render_to_text(print_diff, diff(str(a), str(b))))
