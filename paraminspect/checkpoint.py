@@ -254,7 +254,8 @@ def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
     if stype not in AUX_COUNT:
         raise CheckpointError(f"{q} is corrupt: {what} has unknown storage type {stype}")
     nad = AUX_COUNT[stype]
-    storage_shape = r.shape(what) if nad else ()
+    if nad:
+        r.shape(what)  # the storage shape; the data size comes from the aux shapes below
     shape = r.shape(what)
     if not shape:  # an empty NDArray: nothing more is stored
         return ArrayHeader(i, (), "none", stype, r.pos, 0)
@@ -264,11 +265,20 @@ def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
         raise CheckpointError(f"{q} is corrupt: {what} has unknown dtype code {code}")
     dtype, itemsize = DTYPES[code]
     aux_bytes = 0
+    aux_shapes = []
     for _ in range(nad):
         (aux_code,) = r.unpack("<i", what)
-        aux_shape = r.shape(what)
-        aux_bytes += math.prod(aux_shape) * DTYPES.get(aux_code, ("", 8))[1]
-    data_bytes = itemsize * math.prod(storage_shape if nad else shape)
+        aux_shapes.append(r.shape(what))
+        aux_bytes += math.prod(aux_shapes[-1]) * DTYPES.get(aux_code, ("", 8))[1]
+    # MXNet sizes sparse data from the index arrays (NDArray::CheckAndAlloc), not from the
+    # stored storage shape (which is (0,) for a CSR array made by tostype('csr')).
+    if stype == 2:  # csr: aux = (indptr, idx); one value per column index
+        values = math.prod(aux_shapes[1])
+    elif stype == 1:  # row_sparse: aux = (idx,); one row per index
+        values = (aux_shapes[0][0] if aux_shapes[0] else 0) * math.prod(shape[1:])
+    else:
+        values = math.prod(shape)
+    data_bytes = itemsize * values
     offset = r.pos
     r.skip(data_bytes + aux_bytes, f"the data of {what} (shape {shape}, {dtype})")
     return ArrayHeader(i, shape, dtype, stype, offset, data_bytes)

@@ -277,8 +277,39 @@ def test_bad_files_one_line_errors(cli, tmp_path):
             assert r.output == f"Error: '{f}' {message}\n", name
 
 
-def test_every_truncation_is_caught(tmp_path):
-    good = _valid_bytes(tmp_path)
+def _mixed_bytes(tmp_path) -> bytes:
+    """Sparse arrays and several dtypes: every storage layout the pre-check walks."""
+    f = tmp_path / "mixed.params"
+    rsp = nd.sparse.row_sparse_array(([[1, 2], [3, 4]], [1, 3]), shape=(5, 2))
+    csr = nd.array([[0, 1, 0], [2, 0, 3]]).tostype("csr")
+    nd.save(
+        str(f),
+        {
+            "rsp": rsp,
+            "csr": csr,
+            "f16": nd.ones((2,), dtype="float16"),
+            "i64": nd.arange(3, dtype="int64"),
+            "u8": nd.ones((2, 2), dtype="uint8"),
+            "f64": nd.ones((1, 1, 2), dtype="float64"),
+        },
+    )
+    return f.read_bytes()
+
+
+def test_sparse_and_dtypes(cli, tmp_path):
+    _mixed_bytes(tmp_path)
+    f = tmp_path / "mixed.params"
+    truth = {k: v.asnumpy() for k, v in nd.load(str(f)).items()}
+    data = js(cli("inspect", str(f), "--values", "--format", "json"))
+    for a in data["arrays"]:
+        t = truth[a["key"]]
+        assert (tuple(a["shape"]), a["dtype"], a["bytes"]) == (t.shape, t.dtype.name, t.nbytes)
+        assert np.array_equal(np.array(a["data"], dtype=t.dtype), t)
+
+
+@pytest.mark.parametrize("make", [_valid_bytes, _mixed_bytes])
+def test_every_truncation_is_caught(tmp_path, make):
+    good = make(tmp_path)
     f = tmp_path / "cut.params"
     for n in range(len(good)):
         f.write_bytes(good[:n])
@@ -286,7 +317,7 @@ def test_every_truncation_is_caught(tmp_path):
             check_file(str(f))
         assert str(e.value).startswith(f"'{f}' ") and "\n" not in str(e.value)
     f.write_bytes(good)
-    assert check_file(str(f)).count == 2
+    assert check_file(str(f)).count == len(nd.load(str(f)))
 
 
 def test_missing_file_and_folder(cli, tmp_path):
