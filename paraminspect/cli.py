@@ -185,6 +185,71 @@ def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return deco
 
 
+def save_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--save PATH, --force (net commands: write save_parameters output atomically)."""
+    f = click.option(
+        "--force", is_flag=True, help="With --save: overwrite PATH if it already exists."
+    )(f)
+    return click.option(
+        "--save",
+        "save_path",
+        metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="Write the parameters as net.save_parameters(PATH) does, atomically "
+        "(temporary file in the same folder, then rename).",
+    )(f)
+
+
+def load_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--load PATH, --allow-missing, --ignore-extra (net commands: load before acting)."""
+    f = click.option(
+        "--ignore-extra",
+        is_flag=True,
+        help="With --load: skip keys of the file that the net does not have.",
+    )(f)
+    f = click.option(
+        "--allow-missing",
+        is_flag=True,
+        help="With --load: keep the initialized values of parameters the file lacks.",
+    )(f)
+    return click.option(
+        "--load",
+        "load_path",
+        metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="Load a parameter file (save_parameters keys such as 0.weight, or names "
+        "such as dense0_weight) into the net before acting, like net.load_parameters.",
+    )(f)
+
+
+def pop_save(kwargs: dict) -> Any:
+    """Take --save/--force out of ``kwargs``: a SaveRequest, or None without --save."""
+    from paraminspect.checkpoint import SaveRequest
+    from paraminspect.errors import OptionError
+
+    path, force = kwargs.pop("save_path"), kwargs.pop("force")
+    if path is None:
+        if force:
+            raise OptionError("--force only applies with --save PATH", "--force")
+        return None
+    return SaveRequest(path, force)
+
+
+def pop_load(kwargs: dict) -> Any:
+    """Take --load/--allow-missing/--ignore-extra out of ``kwargs``: a LoadRequest or None."""
+    from paraminspect.checkpoint import LoadRequest
+    from paraminspect.errors import OptionError
+
+    path = kwargs.pop("load_path")
+    allow_missing, ignore_extra = kwargs.pop("allow_missing"), kwargs.pop("ignore_extra")
+    if path is None:
+        for flag, on in (("--allow-missing", allow_missing), ("--ignore-extra", ignore_extra)):
+            if on:
+                raise OptionError(f"{flag} only applies with --load PATH", flag)
+        return None
+    return LoadRequest(path, allow_missing, ignore_extra)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -223,6 +288,8 @@ def cli(debug: bool, no_color: bool) -> None:
     "spec's own, or its latest init step); values moved afterwards fail. Exit 1 on failure.",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect show",
@@ -231,6 +298,8 @@ def cli(debug: bool, no_color: bool) -> None:
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
     "paraminspect show --check",
+    "paraminspect show --seed 1 --save run.params",
+    "paraminspect show --load run.params --select dense0_weight --values",
 )
 def show(
     spec: Optional[str],
@@ -255,8 +324,15 @@ def show(
         return
     from paraminspect.actions.show import show as run_show
 
+    load, save = pop_load(kwargs), pop_save(kwargs)
     report = run_show(
-        spec, pop_view(kwargs), seed=seed, before_forward=before_forward, shapes_only=shapes_only
+        spec,
+        pop_view(kwargs),
+        seed=seed,
+        before_forward=before_forward,
+        shapes_only=shapes_only,
+        load=load,
+        save=save,
     )
     render(report, fmt)
 
@@ -710,6 +786,91 @@ def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs
     from paraminspect.actions.init import run as run_steps
 
     render_edit(run_steps(spec, pop_view(kwargs), seed=seed, check=check_), fmt)
+
+
+@cli.command(name="inspect")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--select",
+    metavar="REGEX",
+    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
+)
+@click.option("--values", is_flag=True, help="Print each shown array.")
+@click.option(
+    "--slice",
+    "slice_",
+    metavar="EXPR",
+    help="numpy index applied to each printed array: '0', '0,:5', ':3,-2:'.",
+)
+@click.option(
+    "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
+)
+@format_option
+@examples(
+    "paraminspect inspect model-0000.params",
+    "paraminspect inspect net.params --select '.*weight' --stats",
+    "paraminspect inspect net.params --select 0.weight --values --slice 0,:5",
+)
+def inspect_cmd(
+    file: str,
+    select: Optional[str],
+    values: bool,
+    slice_: Optional[str],
+    stats: bool,
+    fmt: str,
+) -> None:
+    """Show every array in an MXNet parameter FILE (no spec needed).
+
+    FILE is anything mx.nd.save wrote: Gluon save_parameters output (0.weight, ...), Module
+    checkpoints (arg:/aux: keys), plain lists. Arrays saved twice (shared parameters saved
+    without deduplicate=True) are marked with the key they repeat. The file is read with
+    mx.nd.load only: arrays, never code.
+    """
+    from paraminspect.actions.checkpoint import inspect_file
+    from paraminspect.render import render_inspect
+
+    c = consoles()
+    render_inspect(inspect_file(file, select, values, slice_, stats), fmt, c.out, c.err)
+
+
+@cli.command(name="diff")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option(
+    "--select",
+    metavar="REGEX",
+    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
+)
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit with status 1 when A and B differ, 0 when they do not (like git diff).",
+)
+@seed_option
+@format_option
+@examples(
+    "paraminspect diff before.params after.params",
+    "paraminspect diff mlp trained.params --select '.*weight'",
+    "paraminspect diff a.params b.params --exit-code --format json",
+)
+def diff_cmd(
+    a: str, b: str, select: Optional[str], exit_code: bool, seed: Optional[int], fmt: str
+) -> None:
+    """Compare two parameter files key by key.
+
+    For each key: only in A, only in B, shape or dtype changed, or the maximum absolute
+    difference, the relative l2 difference ||A-B||/||A|| and the cosine similarity. A side
+    may also be a spec (a path or built-in name): its freshly initialized parameters (after
+    the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...).
+    """
+    from paraminspect.actions.checkpoint import diff as run_diff
+    from paraminspect.render import render_diff
+
+    c = consoles()
+    report = run_diff(a, b, select=select, seed=seed)
+    render_diff(report, fmt, c.out, c.err)
+    if exit_code and report.differ:
+        click.get_current_context().exit(1)
 
 
 def main(argv: Optional[list] = None) -> None:

@@ -426,3 +426,208 @@ def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
         )
     if er.saved:
         err.print(Text(f"saved parameters to {er.saved}"))
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _role(key: str) -> str:
+    return "arg" if key.startswith("arg:") else "aux" if key.startswith("aux:") else ""
+
+
+def inspect_json(report: Any) -> Dict[str, Any]:
+    """The JSON of ``paraminspect inspect`` (see README, "Checkpoints")."""
+    t = report.totals
+    arrays = []
+    for row in report.rows:
+        obj: Dict[str, Any] = {
+            "key": row.key,
+            "shape": list(row.shape),
+            "dtype": row.dtype,
+            "size": row.size,
+            "bytes": row.bytes,
+            "same_as": row.same_as,
+            "constant": row.constant,
+        }
+        if row.data is not None:
+            obj["data"] = json_array(row.data.values)
+        if row.stats is not None:
+            obj["stats"] = stats_json(row.stats)
+        arrays.append(obj)
+    return {
+        "command": "inspect",
+        "file": {"path": report.path, "size": report.file_size, "kind": report.kind},
+        "arrays": arrays,
+        "totals": {
+            "arrays": t.arrays,
+            "values": t.values,
+            "bytes": t.bytes,
+            "duplicates": t.duplicates,
+            "unique_values": t.unique_values,
+        },
+        "notes": list(report.notes),
+    }
+
+
+def print_inspect(console: Console, report: Any) -> None:
+    """The table view of an ``InspectReport``."""
+    from paraminspect.checkpoint_report import KIND_TEXT
+
+    t = report.totals
+    kind = KIND_TEXT.get(report.kind, report.kind)
+    console.print(Text(f"{report.path} ({report.file_size:,} bytes): {kind}"), soft_wrap=True)
+    table = new_table("")
+    for col, justify in (
+        ("key", "left"),
+        ("shape", "right"),
+        ("dtype", "left"),
+        ("size", "right"),
+        ("bytes", "right"),
+        ("same as", "left"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=col in ("key", "shape"))  # type: ignore[arg-type]
+    for row in report.rows:
+        same = ""
+        if row.same_as is not None:
+            same = row.same_as + (" (constant)" if row.constant else "")
+        table.add_row(
+            row.key, shape_text(row.shape), row.dtype, f"{row.size:,}", f"{row.bytes:,}", same
+        )
+    console.print(table)
+    if any(r.stats is not None for r in report.rows):
+        stats = new_table("statistics")
+        stats.add_column("key", no_wrap=True)
+        for key in STAT_KEYS:
+            stats.add_column(key, justify="right", overflow="fold")
+        for row in report.rows:
+            s = row.stats
+            cells = [number(getattr(s, k)) for k in STAT_KEYS[:-3]]
+            cells += [f"{s.zeros:.2%}", f"{s.nan:,}", f"{s.inf:,}"]
+            stats.add_row(row.key, *cells)
+        console.print(stats)
+    shown = f"{len(report.rows)} of {t.arrays} shown; " if len(report.rows) != t.arrays else ""
+    console.print(
+        Text(
+            f"{shown}{t.arrays:,} arrays, {t.values:,} values, {t.bytes:,} bytes of data; "
+            f"{t.duplicates} saved twice ({t.unique_values:,} unique values)"
+        ),
+        soft_wrap=True,
+    )
+    blocks = []
+    for row in report.rows:
+        if row.data is not None:
+            v = row.data.values
+            shape = shape_text(v.shape) if v.ndim else "scalar"
+            text = Text(f"{row.data.label}  {shape} {v.dtype.name}\n", style="bold")
+            text.append(array_text(v))
+            blocks.append(text)
+    if blocks:
+        console.print()
+        console.print(Group(*blocks), soft_wrap=True)
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="italic"))
+
+
+def render_inspect(report: Any, fmt: str, out: Console, err: Console) -> None:
+    if fmt == "json":
+        print_json(out, inspect_json(report))
+    else:
+        print_inspect(out, report)
+
+
+DIFF_STATUS_TEXT = {
+    "equal": "equal",
+    "changed": "changed",
+    "dtype": "dtype changed",
+    "shape": "shape changed",
+    "only_a": "only in A",
+    "only_b": "only in B",
+}
+
+
+def diff_json(report: Any) -> Dict[str, Any]:
+    """The JSON of ``paraminspect diff`` (see README, "Checkpoints")."""
+
+    def side(s: Any) -> Dict[str, Any]:
+        return {"label": s.label, "kind": s.kind, "arrays": s.arrays}
+
+    rows = [
+        {
+            "key": r.key,
+            "status": r.status,
+            "shape_a": None if r.shape_a is None else list(r.shape_a),
+            "shape_b": None if r.shape_b is None else list(r.shape_b),
+            "dtype_a": r.dtype_a,
+            "dtype_b": r.dtype_b,
+            "max_abs": json_number(r.max_abs),
+            "rel_l2": json_number(r.rel_l2),
+            "cosine": json_number(r.cosine),
+        }
+        for r in report.rows
+    ]
+    counts = {s: report.count(s) for s in DIFF_STATUS_TEXT}
+    return {
+        "command": "diff",
+        "a": side(report.a),
+        "b": side(report.b),
+        "keys": rows,
+        "counts": counts,
+        "differ": report.differ,
+        "summary": report.summary,
+        "notes": list(report.notes),
+        "log": list(report.log),
+    }
+
+
+def _opt(x: Optional[float]) -> str:
+    return "-" if x is None else ("inf" if math.isinf(x) else number(x))
+
+
+def print_diff(console: Console, report: Any) -> None:
+    """The table view of a ``DiffReport``."""
+    from paraminspect.checkpoint_report import KIND_TEXT
+
+    for name, side in (("A", report.a), ("B", report.b)):
+        kind = KIND_TEXT.get(side.kind, side.kind)
+        console.print(Text(f"{name}: {side.label} ({kind})"), soft_wrap=True)
+    table = new_table("")
+    for col, justify in (
+        ("key", "left"),
+        ("status", "left"),
+        ("shape", "right"),
+        ("dtype", "left"),
+        ("max_abs", "right"),
+        ("rel_l2", "right"),
+        ("cosine", "right"),
+    ):
+        table.add_column(col, justify=justify, no_wrap=col in ("key", "shape"))  # type: ignore[arg-type]
+    for r in report.rows:
+        # a key on one side only shows that side's shape and dtype
+        sa = None if r.shape_a is None else shape_text(r.shape_a)
+        sb = None if r.shape_b is None else shape_text(r.shape_b)
+        sa, sb = sa or sb, sb or sa
+        shape = sa if sa == sb else f"{sa} -> {sb}"
+        da, db = r.dtype_a or r.dtype_b, r.dtype_b or r.dtype_a
+        dtype = da if da == db else f"{da} -> {db}"
+        table.add_row(
+            r.key,
+            DIFF_STATUS_TEXT[r.status],
+            shape,
+            dtype,
+            _opt(r.max_abs),
+            _opt(r.rel_l2),
+            _opt(r.cosine),
+        )
+    console.print(table)
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="italic"))
+    console.print(Text(report.summary, style="bold"), soft_wrap=True)
+
+
+def render_diff(report: Any, fmt: str, out: Console, err: Console) -> None:
+    if fmt == "json":
+        print_json(out, diff_json(report))
+        return
+    for line in report.log:
+        err.print(Text(line))
+    print_diff(out, report)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from paraminspect.actions.checkpoint import apply_load, apply_save
 from paraminspect.build import build_model, human_bytes, memory_problem
+from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import OptionError, ResourceError
 from paraminspect.plan import NetPlan, make_plan
 from paraminspect.report import ParamReport
@@ -19,6 +21,8 @@ def show(
     seed: Optional[int] = None,
     before_forward: bool = False,
     shapes_only: bool = False,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> ParamReport:
     """Build ``spec``, initialize it, draw X, run one forward pass, and report parameters.
 
@@ -32,9 +36,13 @@ def show(
         seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
         before_forward: stop after ``initialize()`` (the book's exercise 2).
         shapes_only: never import MXNet; names, shapes and sizes from the spec alone.
+        load: load this parameter file into the net after building it (``--load``), before
+            the spec's steps.
+        save: write the parameters shown to this file (``--save``), atomically.
 
     Raises:
-        OptionError: ``shapes_only`` with ``--values``/``--grad``/``--stats``.
+        OptionError: ``shapes_only`` with ``--values``/``--grad``/``--stats``/``--save``/
+            ``--load``.
         ResourceError: values or statistics of a network that cannot fit in memory.
     """
     loaded = load_spec(spec)
@@ -46,6 +54,13 @@ def show(
             "statistics to show; drop --values/--grad/--stats or --shapes-only",
             "--shapes-only",
         )
+    if shapes_only and (load is not None or save is not None):
+        raise OptionError(
+            "--shapes-only allocates nothing, so there are no parameters to load or save; "
+            "drop --load/--save or --shapes-only",
+            "--shapes-only",
+        )
+    wants_arrays = wants_arrays or load is not None or save is not None
     plan = make_plan(loaded)
     if shapes_only:
         return plan_report(loaded, plan, view, "--shapes-only asks for the table alone")
@@ -58,6 +73,7 @@ def show(
             )
         return plan_report(loaded, plan, view, problem)
     model = build_model(loaded, seed=seed, forward=not before_forward)
+    model.log.extend(apply_load(model, load))
     notes = []
     if loaded.spec.steps and before_forward:
         notes.append("the spec's steps were not applied: they run after the first forward pass")
@@ -65,6 +81,7 @@ def show(
         from paraminspect.edit import Session, apply_steps
 
         apply_steps(Session.start(model))  # steps: run after the first forward pass
+    model.log.extend(apply_save(model, save))
     return collect_report(model, view, command="show", seed=seed, notes=notes)
 
 

@@ -1,0 +1,117 @@
+"""Plain frozen data that ``inspect`` and ``diff`` return and renderers read (no MXNet, no rich)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from paraminspect.report import ArrayView
+from paraminspect.stats import TensorStats
+
+KIND_TEXT = {
+    "gluon": "Gluon save_parameters (structural keys: 0.weight, ...)",
+    "module": "Module checkpoint (arg:/aux: prefixes)",
+    "list": "plain list (mx.nd.save of a list; keys are positions)",
+    "names": "named arrays",
+    "empty": "no arrays",
+    "spec": "a spec's freshly initialized parameters, keyed like save_parameters",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class InspectRow:
+    """One array of a parameter file."""
+
+    key: str
+    shape: Tuple[int, ...]
+    dtype: str
+    size: int
+    bytes: int
+    same_as: Optional[str] = None  # an earlier key with the same shape, dtype and bytes
+    constant: bool = False  # every entry equal (such arrays can match by coincidence)
+    data: Optional[ArrayView] = None
+    stats: Optional[TensorStats] = None
+
+
+@dataclass(frozen=True)
+class FileTotals:
+    """Counts over every array of the file (not only the selected ones)."""
+
+    arrays: int
+    values: int
+    bytes: int  # data bytes of all arrays
+    duplicates: int  # arrays equal to an earlier one
+    unique_values: int  # values with each duplicate counted once
+
+
+@dataclass(frozen=True, eq=False)
+class InspectReport:
+    """What ``paraminspect inspect FILE`` reports."""
+
+    path: str
+    file_size: int
+    kind: str  # a key of KIND_TEXT
+    rows: Tuple[InspectRow, ...]
+    totals: FileTotals
+    notes: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One key of a diff. ``status``: equal, changed, dtype, shape, only_a, only_b.
+
+    ``max_abs`` = max |a - b|; ``rel_l2`` = ||a - b|| / ||a|| (inf when a is 0 and b is not);
+    ``cosine`` = a.b / (||a|| ||b||) (None when either is all zeros); all in float64, and
+    None when the shapes differ or the key is on one side only.
+    """
+
+    key: str
+    status: str
+    shape_a: Optional[Tuple[int, ...]]
+    shape_b: Optional[Tuple[int, ...]]
+    dtype_a: Optional[str]
+    dtype_b: Optional[str]
+    max_abs: Optional[float] = None
+    rel_l2: Optional[float] = None
+    cosine: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class DiffSide:
+    """One side of a diff: a parameter file or a spec's fresh parameters."""
+
+    label: str  # the argument as given
+    kind: str  # a key of KIND_TEXT
+    arrays: int
+
+
+@dataclass(frozen=True, eq=False)
+class DiffReport:
+    """What ``paraminspect diff A B`` reports."""
+
+    a: DiffSide
+    b: DiffSide
+    rows: Tuple[DiffRow, ...]
+    notes: Tuple[str, ...] = ()
+    log: Tuple[str, ...] = ()
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for r in self.rows if r.status in statuses)
+
+    @property
+    def differ(self) -> bool:
+        return any(r.status != "equal" for r in self.rows)
+
+    @property
+    def summary(self) -> str:
+        n = len(self.rows)
+        if not self.differ:
+            return f"no differences: {n} key{'s' if n != 1 else ''} compared, all equal"
+        parts = [
+            f"{self.count('changed')} changed",
+            f"{self.count('shape', 'dtype')} shape/dtype changed",
+            f"{self.count('only_a')} only in A",
+            f"{self.count('only_b')} only in B",
+            f"{self.count('equal')} equal",
+        ]
+        return f"differences: {n} keys compared: " + ", ".join(parts)
