@@ -102,7 +102,8 @@ def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--layer, --select, --values, --grad, --slice, --stats (shared by all net commands)."""
+    """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
+    net commands)."""
     options = [
         click.option(
             "--layer",
@@ -134,6 +135,20 @@ def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="mean, std, min, max, abs_max, l2, zeros, nan, inf per parameter.",
         ),
+        click.option(
+            "--hist",
+            is_flag=True,
+            help="Draw a text histogram of each shown parameter's values (its gradient with "
+            "--grad, or in grad), with the counts its initializer's law predicts.",
+        ),
+        click.option(
+            "--bins",
+            type=click.IntRange(1, 200),
+            default=16,
+            show_default=True,
+            metavar="N",
+            help="Number of --hist bins.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -147,6 +162,8 @@ def make_view(
     grad: bool,
     slice_: Optional[str],
     stats: bool,
+    hist: bool = False,
+    bins: int = 16,
     **extra: Any,
 ) -> Any:
     from paraminspect.view import ViewOptions
@@ -158,12 +175,14 @@ def make_view(
         grad=grad,
         slice=slice_,
         stats=stats,
+        hist=hist,
+        bins=bins,
         **extra,
     )
 
 
 def pop_view(kwargs: dict) -> Any:
-    keys = ("layers", "select", "values", "grad", "slice_", "stats")
+    keys = ("layers", "select", "values", "grad", "slice_", "stats", "hist", "bins")
     return make_view(**{k: kwargs.pop(k) for k in keys})
 
 

@@ -100,8 +100,8 @@ def test_shapes_only_refuses_values(cli):
     assert r.exit_code == 2
     assert r.output.endswith(
         "Error: Invalid value for '--shapes-only': --shapes-only allocates nothing, so there "
-        "are no values, gradients or statistics to show; drop --values/--grad/--stats or "
-        "--shapes-only\n"
+        "are no values, gradients or statistics to show; drop --values/--grad/--stats/--hist "
+        "or --shapes-only\n"
     )
 
 

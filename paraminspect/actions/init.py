@@ -25,8 +25,8 @@ from paraminspect.initializers import CATALOG, InitMethod, canonical_method, res
 from paraminspect.plan import make_plan
 from paraminspect.selection import select_names
 from paraminspect.spec import SET_OPS, LoadedSpec, load_spec
-from paraminspect.steps import Origin, check_applicable, step_label, targets
-from paraminspect.theory import CheckResult, Theory, check_values, theory_for
+from paraminspect.steps import Origin, check_applicable, origin_theory, step_label, targets
+from paraminspect.theory import CheckResult, check_values
 from paraminspect.view import ViewOptions, collect_report, collect_rows
 
 
@@ -79,7 +79,7 @@ def _start(
 
     def record(label: str) -> None:
         if trace:
-            entries.append(TraceEntry(label, tuple(collect_rows(model, view))))
+            entries.append(TraceEntry(label, tuple(collect_rows(model, view, session.origins))))
 
     record("after the first forward pass")
     apply_steps(session, after=lambda i, step: record(step_label(i, step)))
@@ -93,10 +93,7 @@ def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResul
     for name in names:
         values = params[name].data().asnumpy()
         origin = session.origins[name]
-        if origin.method in CATALOG:
-            theory = theory_for(origin.method, origin.params, tuple(values.shape))
-        else:
-            theory = Theory("none", origin.label, reason="no theory for a plugin initializer")
+        theory = origin_theory(origin, tuple(values.shape))
         out.append(check_values(name, values, origin.label, theory))
     return tuple(out)
 
@@ -116,10 +113,12 @@ def _finish(
     model = session.model
     names = select_names(model.plan, view.layers, view.select)
     if action is not None and entries:
-        entries.append(TraceEntry(action, tuple(collect_rows(model, view))))
+        entries.append(TraceEntry(action, tuple(collect_rows(model, view, session.origins))))
     checks = check_parameters(session, names) if check else None
     saved = save_atomic(model.net, save, force) if save is not None else None
-    report = collect_report(model, view, command=command, seed=seed, notes=notes)
+    report = collect_report(
+        model, view, command=command, seed=seed, notes=notes, origins=session.origins
+    )
     return EditReport(report, action, tuple(entries), checks, saved)
 
 
