@@ -13,7 +13,8 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 
-from paraminspect.actions.summary import activation_stats, parse_param_pairs
+from paraminspect.actions.summary import activation_stats
+from paraminspect.initializers import parse_param_pairs
 from paraminspect.render_summary import log_range, sparkline
 from tests.conftest import render_to_text
 
@@ -348,7 +349,7 @@ def test_too_large_never_imports_mxnet(tmp_path):
         (
             ["--method", "normal", "--param", "sigma"],
             2,
-            "Error: Invalid value for '--param': expected K=V such as sigma=0.5, got 'sigma'",
+            "Error: Invalid value for '--param': 'sigma' is not KEY=VALUE (e.g. --param sigma=0.01)",
         ),
         (
             ["--method", "normal", "--param", "sigma=1", "--param", "sigma=2"],

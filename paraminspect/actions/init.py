@@ -7,7 +7,7 @@ checked before MXNet draws a single number.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from paraminspect.build import build_model
 from paraminspect.checkpoint_io import check_target, save_atomic
@@ -15,37 +15,25 @@ from paraminspect.edit import (
     Session,
     apply_steps,
     load_plugin,
-    parse_param_value,
     reinit,
     set_values,
 )
 from paraminspect.edit_report import EditReport, TraceEntry
 from paraminspect.errors import InitializerError, OptionError
-from paraminspect.initializers import CATALOG, InitMethod, canonical_method, resolve_params
+from paraminspect.initializers import (
+    CATALOG,
+    InitMethod,
+    canonical_method,
+    parse_param_pairs,
+    parse_param_value,
+    resolve_params,
+)
 from paraminspect.plan import make_plan
 from paraminspect.selection import select_names
 from paraminspect.spec import SET_OPS, LoadedSpec, load_spec
 from paraminspect.steps import Origin, check_applicable, origin_theory, step_label, targets
 from paraminspect.theory import CheckResult, check_values
 from paraminspect.view import ViewOptions, collect_report, collect_rows
-
-
-def parse_param_options(items: Sequence[str]) -> Dict[str, str]:
-    """``('sigma=0.01', 'rnd_type=gaussian')`` -> dict.
-
-    Raises:
-        OptionError: an item without ``=`` or a key given twice.
-    """
-    out: Dict[str, str] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise OptionError(f"'{item}' is not KEY=VALUE (e.g. --param sigma=0.01)", "--param")
-        if key in out:
-            raise OptionError(f"'{key}' is given twice", "--param")
-        out[key] = value.strip()
-    return out
 
 
 def catalog() -> Tuple[InitMethod, ...]:
@@ -150,7 +138,7 @@ def init(
     Raises:
         OptionError: bad method, parameter, selection or plugin (before anything runs).
     """
-    given = parse_param_options(params)
+    given = parse_param_pairs(params)
     if (method is None) == (plugin is None):
         raise OptionError(
             "give exactly one of --method NAME and --plugin FILE.py:ClassName "
