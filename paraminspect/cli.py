@@ -317,6 +317,7 @@ def cli(debug: bool, no_color: bool) -> None:
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
     "paraminspect show --check",
+    "paraminspect show --hist --select dense0_weight",
     "paraminspect show --seed 1 --save run.params",
     "paraminspect show --load run.params --select dense0_weight --values",
 )
@@ -440,6 +441,7 @@ LOSS_CHOICES = ("sum", "l2", "softmax-ce")
     "paraminspect grad",
     "paraminspect grad shared --loss l2 --seed 1",
     "paraminspect grad --select dense1_bias --grad --format json",
+    "paraminspect grad --hist --bins 8 --select dense0_weight",
 )
 def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
     """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
