@@ -826,6 +826,15 @@ def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs
 @click.option(
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
+@click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
+@click.option(
+    "--bins",
+    type=click.IntRange(1, 200),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="Number of --hist bins.",
+)
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",
@@ -838,6 +847,8 @@ def inspect_cmd(
     values: bool,
     slice_: Optional[str],
     stats: bool,
+    hist: bool,
+    bins: int,
     fmt: str,
 ) -> None:
     """Show every array in an MXNet parameter FILE (no spec needed).
@@ -851,7 +862,8 @@ def inspect_cmd(
     from paraminspect.render import render_inspect
 
     c = consoles()
-    render_inspect(inspect_file(file, select, values, slice_, stats), fmt, c.out, c.err)
+    report = inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins)
+    render_inspect(report, fmt, c.out, c.err)
 
 
 @cli.command(name="diff")

@@ -547,6 +547,8 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             obj["data"] = json_array(row.data.values)
         if row.stats is not None:
             obj["stats"] = stats_json(row.stats)
+        if row.hist is not None:
+            obj["hist"] = hist_json(row.hist)
         arrays.append(obj)
     return {
         "command": "inspect",
@@ -627,6 +629,10 @@ def render_inspect(report: Any, fmt: str, out: Console, err: Console) -> None:
         print_json(out, inspect_json(report))
     else:
         print_inspect(out, report)
+        blocks = [hist_block(row.hist) for row in report.rows if row.hist is not None]
+        if blocks:
+            out.print()
+            out.print(Group(*blocks), soft_wrap=True)
 
 
 DIFF_STATUS_TEXT = {

@@ -213,3 +213,19 @@ def test_book_default_net_fresh_process():
     assert p["hist"]["counts"] == counts.tolist()
     assert np.allclose(p["hist"]["expected"], 5120 / 16)
     assert np.allclose(p["hist"]["edges"], edges)
+
+
+def test_inspect_hist_counts_are_numpys(cli, tmp_path):
+    import mxnet as mx
+
+    a = np.linspace(-1, 3, 50, dtype=np.float32).reshape(5, 10)
+    path = tmp_path / "w.params"
+    mx.nd.save(str(path), {"w": mx.nd.array(a)})
+    r = cli("inspect", str(path), "--hist", "--bins", "5", "--format", "json")
+    assert r.exit_code == 0, r.output
+    h = json.loads(r.output)["arrays"][0]["hist"]
+    counts, edges = np.histogram(a.astype(np.float64), bins=5)
+    assert h["counts"] == counts.tolist() and np.allclose(h["edges"], edges)
+    assert h["expected"] is None
+    table = cli("inspect", str(path), "--hist", "--bins", "5", "--slice", "0")
+    assert "w[0]  histogram of 10 values; a parameter file does not say" in table.output
