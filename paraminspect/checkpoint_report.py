@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from paraminspect.report import ArrayView
+from paraminspect.report import ArrayView, Histogram
 from paraminspect.stats import TensorStats
 
 KIND_TEXT = {
@@ -31,6 +31,7 @@ class InspectRow:
     constant: bool = False  # every entry equal (such arrays can match by coincidence)
     data: Optional[ArrayView] = None
     stats: Optional[TensorStats] = None
+    hist: Optional[Histogram] = None  # --hist (no expected law: a file holds no initializer)
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,8 @@ def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--layer, --select, --values, --grad, --slice, --stats (shared by all net commands)."""
+    """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
+    net commands)."""
     options = [
         click.option(
             "--layer",
@@ -134,6 +135,20 @@ def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
             is_flag=True,
             help="mean, std, min, max, abs_max, l2, zeros, nan, inf per parameter.",
         ),
+        click.option(
+            "--hist",
+            is_flag=True,
+            help="Draw a text histogram of each shown parameter's values (its gradient with "
+            "--grad, or in grad), with the counts its initializer's law predicts.",
+        ),
+        click.option(
+            "--bins",
+            type=click.IntRange(1, 200),
+            default=16,
+            show_default=True,
+            metavar="N",
+            help="Number of --hist bins.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -147,6 +162,8 @@ def make_view(
     grad: bool,
     slice_: Optional[str],
     stats: bool,
+    hist: bool = False,
+    bins: int = 16,
     **extra: Any,
 ) -> Any:
     from paraminspect.view import ViewOptions
@@ -158,12 +175,14 @@ def make_view(
         grad=grad,
         slice=slice_,
         stats=stats,
+        hist=hist,
+        bins=bins,
         **extra,
     )
 
 
 def pop_view(kwargs: dict) -> Any:
-    keys = ("layers", "select", "values", "grad", "slice_", "stats")
+    keys = ("layers", "select", "values", "grad", "slice_", "stats", "hist", "bins")
     return make_view(**{k: kwargs.pop(k) for k in keys})
 
 
@@ -298,6 +317,7 @@ def cli(debug: bool, no_color: bool) -> None:
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
     "paraminspect show --check",
+    "paraminspect show --hist --select dense0_weight",
     "paraminspect show --seed 1 --save run.params",
     "paraminspect show --load run.params --select dense0_weight --values",
 )
@@ -421,6 +441,7 @@ LOSS_CHOICES = ("sum", "l2", "softmax-ce")
     "paraminspect grad",
     "paraminspect grad shared --loss l2 --seed 1",
     "paraminspect grad --select dense1_bias --grad --format json",
+    "paraminspect grad --hist --bins 8 --select dense0_weight",
 )
 def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
     """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
@@ -805,6 +826,15 @@ def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs
 @click.option(
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
+@click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
+@click.option(
+    "--bins",
+    type=click.IntRange(1, 200),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="Number of --hist bins.",
+)
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",
@@ -817,6 +847,8 @@ def inspect_cmd(
     values: bool,
     slice_: Optional[str],
     stats: bool,
+    hist: bool,
+    bins: int,
     fmt: str,
 ) -> None:
     """Show every array in an MXNet parameter FILE (no spec needed).
@@ -830,7 +862,8 @@ def inspect_cmd(
     from paraminspect.render import render_inspect
 
     c = consoles()
-    render_inspect(inspect_file(file, select, values, slice_, stats), fmt, c.out, c.err)
+    report = inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins)
+    render_inspect(report, fmt, c.out, c.err)
 
 
 @cli.command(name="diff")

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-import yaml
-
 from paraminspect.build import Model
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.initializers import did_you_mean
@@ -105,15 +103,6 @@ def set_values(session: Session, op: str, value: float, names: Sequence[str]) ->
             change = f"filled with {value:g}"
         p.set_data(new)
         model.init[name] = f"{model.init.get(name, '?')}, then {change}"
-
-
-def parse_param_value(text: str) -> Any:
-    """A ``--param`` value for a plugin: YAML scalar rules (``1`` int, ``0.5`` float, text)."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, (int, float, str, bool)) or value is None else text
 
 
 def load_plugin(ref: str, kwargs: Mapping[str, Any]) -> Any:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from paraminspect.errors import InitializerError
+from paraminspect.errors import InitializerError, OptionError
 
 
 @dataclass(frozen=True)
@@ -285,3 +286,49 @@ def init_json_schema() -> Dict[str, Any]:
             }
         )
     return {"title": "Initializer", "anyOf": variants}
+
+
+# --------------------------------------------------------------------------- K=V options
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_param_pairs(
+    pairs: Sequence[str], option: str = "--param", example: Optional[str] = None
+) -> Dict[str, str]:
+    """``('sigma=0.01', ' rnd_type = gaussian ')`` -> ``{'sigma': '0.01', 'rnd_type':
+    'gaussian'}``: the one ``KEY=VALUE`` parser of ``init --param``, ``summary --param`` and
+    ``summary --compare``. Values stay strings (:func:`resolve_params` coerces them, or
+    :func:`parse_param_value` for a plugin).
+
+    Args:
+        pairs: the ``KEY=VALUE`` strings; spaces around keys and values are dropped.
+        option: the option named in errors.
+        example: a correct use for the error message (default ``OPTION sigma=0.01``).
+
+    Raises:
+        OptionError: an item without ``=``, a key that is not a Python name, or a key
+            given twice.
+    """
+    out: Dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        key = key.strip()
+        if not eq or not _KEY.match(key):
+            hint = example or f"{option} sigma=0.01"
+            raise OptionError(f"'{pair}' is not KEY=VALUE (e.g. {hint})", option)
+        if key in out:
+            raise OptionError(f"'{key}' is given twice", option)
+        out[key] = value.strip()
+    return out
+
+
+def parse_param_value(text: str) -> Any:
+    """A ``--param`` value for a plugin: YAML scalar rules (``1`` int, ``0.5`` float, text)."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (int, float, str, bool)) or value is None else text

@@ -12,7 +12,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from paraminspect.report import ArrayView, ParamReport, ParamRow
+from paraminspect.report import ArrayView, Histogram, ParamReport, ParamRow
 from paraminspect.stats import STAT_KEYS, TensorStats
 
 FORMATS = ("table", "json")
@@ -86,7 +86,27 @@ def param_json(row: ParamRow) -> Dict[str, Any]:
         out["stats"] = stats_json(row.stats)
     if row.grad_stats is not None:
         out["grad_stats"] = stats_json(row.grad_stats)
+    if row.hist is not None or row.hist_note:
+        out["hist"] = hist_json(row.hist)
+        if row.hist_note:
+            out["hist_note"] = row.hist_note
     return out
+
+
+def hist_json(h: Optional[Histogram]) -> Optional[Dict[str, Any]]:
+    """``--hist`` as JSON: ``edges`` (bins + 1), ``counts``, ``expected`` (or null)."""
+    if h is None:
+        return None
+    return {
+        "of": h.of,
+        "label": h.label,
+        "edges": list(h.edges),
+        "counts": list(h.counts),
+        "expected": None if h.expected is None else list(h.expected),
+        "law": h.law,
+        "note": h.note,
+        "nonfinite": h.nonfinite,
+    }
 
 
 def report_json(report: ParamReport) -> Dict[str, Any]:
@@ -223,6 +243,78 @@ def array_block(view: ArrayView, row: ParamRow) -> Text:
     return text
 
 
+HIST_WIDTH = 32  # characters of the longest bar
+EIGHTHS = " ▏▎▍▌▋▊▉"
+EXPECTED_MARK = "┃"
+
+
+def hist_bar(count: float, expected: Optional[float], scale: float) -> Text:
+    """A bar of ``count`` (eighth-block precision) with the expected count marked by ┃."""
+    cells = [" "] * HIST_WIDTH
+    length = count / scale * HIST_WIDTH if scale > 0 else 0.0
+    full = int(length)
+    for i in range(min(full, HIST_WIDTH)):
+        cells[i] = "█"
+    if full < HIST_WIDTH:
+        cells[full] = EIGHTHS[int((length - full) * 8)] if full < length else " "
+    text = Text("".join(cells), style="cyan")
+    if expected is not None and scale > 0:
+        mark = min(HIST_WIDTH - 1, round(expected / scale * HIST_WIDTH))
+        text = Text()
+        text.append("".join(cells[:mark]), style="cyan")
+        text.append(EXPECTED_MARK, style="bold yellow")
+        text.append("".join(cells[mark + 1 :]), style="cyan")
+    return text
+
+
+def hist_block(h: Histogram) -> Text:
+    """One line per bin: the bin's range, a bar, the count, and the expected count."""
+    n = h.total
+    what = "gradient entries" if h.of == "grad" else "values"
+    head = Text(f"{h.label}  histogram of {n:,} {what}", style="bold")
+    if h.nonfinite:
+        head.append(f" ({h.nonfinite:,} NaN/Inf left out)", style="bold red")
+    if h.law is not None:
+        head.append(f"; ┃ expected under {h.law}")
+    elif h.note:
+        head.append(f"; {h.note}")
+    lines = [head]
+    left = [f"{e:.4g}" for e in h.edges[:-1]]
+    right = [f"{e:.4g}" for e in h.edges[1:]]
+    lw, rw = max(map(len, left)), max(map(len, right))
+    cw = max(len(f"{c:,}") for c in h.counts)
+    expected = h.expected or ()
+    scale = max(max(h.counts), max(expected, default=0))
+    last = len(h.counts) - 1
+    for i, count in enumerate(h.counts):
+        exp = expected[i] if expected else None
+        line = Text(f"  [{left[i]:>{lw}}, {right[i]:>{rw}}{']' if i == last else ')'} ")
+        line.append_text(hist_bar(count, exp, scale))
+        line.append(f" {count:>{cw},}")
+        if exp is not None:
+            line.append(f"  exp {exp:,.1f}", style="yellow")
+        lines.append(line)
+    return Text("\n").join(lines)
+
+
+def hist_blocks(rows: Iterable[ParamRow]) -> List[Text]:
+    """The ``--hist`` drawings of ``rows`` (a line saying why for those without one)."""
+    out = []
+    for row in rows:
+        if row.hist is not None:
+            out.append(hist_block(row.hist))
+        elif row.hist_note:
+            out.append(Text(f"{row.name}: no histogram: {row.hist_note}"))
+    return out
+
+
+def print_hists(console: Console, rows: Iterable[ParamRow]) -> None:
+    blocks = hist_blocks(rows)
+    if blocks:
+        console.print()
+        console.print(Group(*blocks), soft_wrap=True)
+
+
 def print_report(console: Console, report: ParamReport) -> None:
     """The table view of a :class:`ParamReport`."""
     console.print(param_table(report))
@@ -240,6 +332,7 @@ def print_report(console: Console, report: ParamReport) -> None:
     if blocks:
         console.print()
         console.print(Group(*blocks), soft_wrap=True)
+    print_hists(console, report.parameters)
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))
 
@@ -405,6 +498,7 @@ def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
         ]
         if any(r.stats is not None for r in entry.parameters):
             out.print(stats_table(list(entry.parameters), "stats", "weight statistics"))
+        blocks += hist_blocks(entry.parameters)
         if blocks:
             out.print(Group(*blocks), soft_wrap=True)
         if not blocks and not any(r.stats is not None for r in entry.parameters):
@@ -453,6 +547,8 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             obj["data"] = json_array(row.data.values)
         if row.stats is not None:
             obj["stats"] = stats_json(row.stats)
+        if row.hist is not None:
+            obj["hist"] = hist_json(row.hist)
         arrays.append(obj)
     return {
         "command": "inspect",
@@ -533,6 +629,10 @@ def render_inspect(report: Any, fmt: str, out: Console, err: Console) -> None:
         print_json(out, inspect_json(report))
     else:
         print_inspect(out, report)
+        blocks = [hist_block(row.hist) for row in report.rows if row.hist is not None]
+        if blocks:
+            out.print()
+            out.print(Group(*blocks), soft_wrap=True)
 
 
 DIFF_STATUS_TEXT = {

@@ -18,6 +18,7 @@ from paraminspect.render import (
     number,
     param_json,
     param_table,
+    print_hists,
     print_json,
     report_json,
     sharing_table,
@@ -163,6 +164,7 @@ def print_grad(console: Console, report: GradReport) -> None:
     if blocks:
         console.print()
         console.print(Group(*blocks), soft_wrap=True)
+    print_hists(console, base.parameters)
     for note in base.notes:
         console.print(Text(f"note: {note}", style="italic"))
 

@@ -20,6 +20,26 @@ class ArrayView:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Histogram:
+    """A text-histogram's data (``--hist``): ``counts`` are ``numpy.histogram``'s for
+    ``edges`` over the finite values; ``expected`` the counts the initializer's law
+    predicts for as many values (None, with ``note`` saying why, when there is no law)."""
+
+    of: str  # "values" or "grad"
+    label: str  # e.g. dense0_weight[0] or dense0_weight.grad
+    edges: Tuple[float, ...]
+    counts: Tuple[int, ...]
+    expected: Optional[Tuple[float, ...]]
+    law: Optional[str]  # e.g. "U(-0.07, 0.07) from uniform(scale=0.07)"
+    note: str = ""
+    nonfinite: int = 0  # NaN/Inf entries left out of the counts
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
 @dataclass(frozen=True, eq=False)
 class ParamRow:
     """One unique parameter tensor."""
@@ -36,6 +56,8 @@ class ParamRow:
     grad: Optional[ArrayView] = None
     stats: Optional[TensorStats] = None
     grad_stats: Optional[TensorStats] = None
+    hist: Optional[Histogram] = None  # --hist (None when not asked for)
+    hist_note: str = ""  # why there is no histogram (deferred, no gradient)
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,16 @@ def step_label(index: int, step: Any) -> str:
         return f"step {index + 1}: init {step.init.describe()} on {on}"
     edit = step.edit
     return f"step {index + 1}: set {edit.op} {edit.value:g} on {on}"
+
+
+def origin_theory(origin: Origin, shape: Tuple[int, ...]) -> Any:
+    """The :class:`~paraminspect.theory.Theory` that ``origin`` promises for ``shape``.
+
+    The one place that maps "the initializer that set a parameter" to its law: ``--check``
+    compares values with it and ``--hist`` draws its expected counts.
+    """
+    from paraminspect.theory import Theory, theory_for
+
+    if origin.method in CATALOG:
+        return theory_for(origin.method, origin.params, shape)
+    return Theory("none", origin.label, reason="no theory for a plugin initializer")

@@ -388,3 +388,24 @@ def describe_counts(results: List[CheckResult]) -> Dict[str, int]:
     for r in results:
         out[r.status] += 1
     return out
+
+
+# --------------------------------------------------------------------------- histograms
+
+
+def expected_counts(theory: Theory, n: int, edges: np.ndarray) -> Optional[np.ndarray]:
+    """Expected number of ``n`` values drawn from ``theory`` in each bin of ``edges``.
+
+    A continuous law gives ``n * (cdf(b) - cdf(a))`` per bin ``[a, b]``; myinit's law adds
+    its atom at 0 (``n * zero_fraction``) to the bin holding 0. Laws without a density
+    (``exact`` patterns, orthogonal, none) return None here: see the caller for exact ones.
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    if theory.kind == "continuous" and theory.cdf is not None:
+        return n * np.diff(theory.cdf(edges))
+    if theory.kind == "thresholded" and theory.zero_fraction is not None:
+        p0 = theory.zero_fraction
+        kept = np.diff(theory.cdf(edges)) if theory.cdf is not None else np.zeros(edges.size - 1)
+        atom, _ = np.histogram(np.zeros(1), bins=edges)
+        return n * ((1.0 - p0) * kept + p0 * atom)
+    return None

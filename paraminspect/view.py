@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paraminspect.build import Model
 from paraminspect.report import (
     ArrayView,
+    Histogram,
     LayerInfo,
     ModelInfo,
     ParamReport,
@@ -24,6 +25,9 @@ from paraminspect.report import (
 )
 from paraminspect.selection import Index, apply_slice, format_index, parse_slice, select_names
 from paraminspect.stats import TensorStats, ndarray_stats
+from paraminspect.steps import Origin, origin_theory, spec_origins
+
+DEFAULT_BINS = 16
 
 DEFERRED_NOTE = (
     "not initialized yet: its input width is learned at the first forward pass "
@@ -42,6 +46,14 @@ class ViewOptions:
     slice: Optional[str] = None
     stats: bool = False
     grad_stats: bool = False
+    hist: bool = False
+    bins: int = DEFAULT_BINS
+    hist_grad: bool = False  # histogram the gradient even without --grad (the grad command)
+
+    @property
+    def hist_of(self) -> str:
+        """``grad`` when --hist draws gradients (with --grad, or in ``grad``), else ``data``."""
+        return "grad" if self.grad or self.hist_grad else "data"
 
     def index(self) -> Optional[Index]:
         return parse_slice(self.slice) if self.slice is not None else None
@@ -111,9 +123,115 @@ def sharing(model: Model) -> Tuple[SharedGroup, ...]:
     )
 
 
-def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
-    """One :class:`ParamRow` per selected parameter, with the arrays and stats asked for."""
+def histogram(
+    values: np.ndarray,
+    bins: int,
+    of: str = "values",
+    label: str = "",
+    theory: Any = None,
+    pattern: Optional[np.ndarray] = None,
+    law: Optional[str] = None,
+    note: str = "",
+) -> Histogram:
+    """``numpy.histogram`` of the finite ``values``, with the counts a law predicts.
+
+    The range is the values' own, widened to a bounded law's support (so a uniform law's
+    bins start and end at its bounds). All values equal (a point mass) gives one bin,
+    numpy's ``[v - 0.5, v + 0.5]``.
+
+    Args:
+        values: the array (any shape; NaN/Inf are counted apart in ``nonfinite``).
+        bins: the number of bins (>= 1).
+        of: ``values`` or ``grad``, for the heading.
+        label: what the histogram is of (``dense0_weight[0]``).
+        theory: a :class:`~paraminspect.theory.Theory` giving expected counts, or None.
+        pattern: an exact law's values for the same entries (constant, lstmbias): the
+            expected counts are their histogram.
+        law: the law's description for the heading; ``note``: why there is none.
+    """
+    from paraminspect.theory import expected_counts
+
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    finite = x[np.isfinite(x)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if theory is not None and theory.low is not None and theory.high is not None:
+        lo, hi = min(lo, theory.low), max(hi, theory.high)
+    counts, edges = np.histogram(finite, bins=1 if lo == hi else bins, range=(lo, hi))
+    expected: Optional[np.ndarray] = None
+    if pattern is not None:
+        expected = np.histogram(np.asarray(pattern, dtype=np.float64), bins=edges)[0]
+    elif theory is not None:
+        expected = expected_counts(theory, int(finite.size), edges)
+    if expected is None and law is not None and not note:
+        note = f"no expected counts for {law}"
+        law = None
+    return Histogram(
+        of=of,
+        label=label,
+        edges=tuple(float(e) for e in edges),
+        counts=tuple(int(c) for c in counts),
+        expected=None if expected is None else tuple(float(e) for e in expected),
+        law=law if expected is not None else None,
+        note=note,
+        nonfinite=int(x.size - finite.size),
+    )
+
+
+def param_histogram(
+    model: Model,
+    name: str,
+    view: ViewOptions,
+    origin: Optional[Origin],
+) -> Tuple[Optional[Histogram], str]:
+    """The ``--hist`` of one parameter (its values, or its gradient), or ``(None, why not)``.
+
+    The expected counts come from ``origin`` (the initializer that drew the values, as for
+    ``--check``) only while the values are still the ones it drew: ``Model.init`` still
+    names it, not a later ``set`` or ``--load``.
+    """
+    which = view.hist_of
+    arr, why = param_array(model.params[name], which)
+    if arr is None:
+        return None, why
+    index = view.index()
+    shown = apply_slice(arr, index, name) if index is not None else arr
+    label = (
+        name
+        + (".grad" if which == "grad" else "")
+        + (f"[{format_index(index)}]" if index is not None else "")
+    )
+    of = "grad" if which == "grad" else "values"
+    now = model.init.get(name, "?")
+    if which == "grad":
+        note = "gradients follow no initializer law"
+        return histogram(shown, view.bins, of, label, note=note), ""
+    if origin is None or now != origin.label:
+        return histogram(shown, view.bins, of, label, note=f"no law for values set by {now}"), ""
+    theory = origin_theory(origin, tuple(arr.shape))
+    law = f"{theory.law}, the law of {origin.label}"
+    if theory.kind == "none":
+        return histogram(shown, view.bins, of, label, note=f"{origin.label}: {theory.reason}"), ""
+    pattern = None
+    if theory.kind == "exact":
+        full = np.broadcast_to(theory.exact, arr.shape)
+        pattern = apply_slice(full, index, name) if index is not None else full
+    if theory.kind == "orthogonal":
+        note = f"{law}: a matrix property, not a law for single values"
+        return histogram(shown, view.bins, of, label, note=note), ""
+    return histogram(shown, view.bins, of, label, theory, pattern, law), ""
+
+
+def collect_rows(
+    model: Model, view: ViewOptions, origins: Optional[Mapping[str, Origin]] = None
+) -> List[ParamRow]:
+    """One :class:`ParamRow` per selected parameter, with the arrays and stats asked for.
+
+    ``origins`` (the initializer behind each parameter's values, as an edit session keeps
+    them) gives ``--hist`` its expected law; by default, the spec's own initializers.
+    """
     names = select_names(model.plan, view.layers, view.select)
+    if view.hist and origins is None:
+        origins = spec_origins(model.loaded, model.plan)
     index = view.index()
     params = model.params
     users = model.plan.users
@@ -134,6 +252,10 @@ def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
             grad = _view(name, arr, note, index, suffix=".grad")
         if view.grad_stats:
             grad_stats = param_stats(p, "grad")
+        hist, hist_note = None, ""
+        if view.hist:
+            assert origins is not None
+            hist, hist_note = param_histogram(model, name, view, origins.get(name))
         rows.append(
             ParamRow(
                 name=name,
@@ -148,6 +270,8 @@ def collect_rows(model: Model, view: ViewOptions) -> List[ParamRow]:
                 grad=grad,
                 stats=stats,
                 grad_stats=grad_stats,
+                hist=hist,
+                hist_note=hist_note,
             )
         )
     return rows
@@ -172,9 +296,10 @@ def collect_report(
     command: str = "show",
     seed: Optional[int] = None,
     notes: Sequence[str] = (),
+    origins: Optional[Mapping[str, Origin]] = None,
 ) -> ParamReport:
-    """Everything ``show`` prints, as data."""
-    rows = collect_rows(model, view)
+    """Everything ``show`` prints, as data (``origins``: see :func:`collect_rows`)."""
+    rows = collect_rows(model, view, origins)
     all_notes = list(notes)
     if not model.forward_done:
         all_notes.append(

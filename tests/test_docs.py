@@ -99,3 +99,13 @@ def test_every_command_help_ends_with_examples():
     for name, cmd in cli.commands.items():
         help_text = cmd.get_help(Context(cmd, info_name=name))
         assert re.search(r"Examples:\n +paraminspect ", help_text), name
+
+
+def test_readme_command_table_lists_every_command():
+    from paraminspect.cli import cli
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Commands", 1)[1].split("\n\n", 2)[1]
+    for name in cli.commands:
+        assert f"| `paraminspect {name}" in table, f"README's command table lacks {name}"
+    assert "_PARAMINSPECT_COMPLETE=bash_source paraminspect" in readme

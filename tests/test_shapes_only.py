@@ -93,7 +93,7 @@ def test_values_of_a_huge_spec_are_refused_before_allocating(cli, huge):
     assert r.output.startswith("Error: building this network would need about 74.5 GiB")
     assert r.output.endswith(
         "; values and statistics need the arrays: use a smaller spec, or drop "
-        "--values/--grad/--stats to see its table without allocating it\n"
+        "--values/--grad/--stats/--hist to see its table without allocating it\n"
     )
 
 
@@ -102,8 +102,8 @@ def test_shapes_only_refuses_values(cli):
     assert r.exit_code == 2
     assert r.output.endswith(
         "Error: Invalid value for '--shapes-only': --shapes-only allocates nothing, so there "
-        "are no values, gradients or statistics to show; drop --values/--grad/--stats or "
-        "--shapes-only\n"
+        "are no values, gradients or statistics to show; drop --values/--grad/--stats/--hist "
+        "or --shapes-only\n"
     )
 
 

@@ -13,7 +13,8 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 
-from paraminspect.actions.summary import activation_stats, parse_param_pairs
+from paraminspect.actions.summary import activation_stats
+from paraminspect.initializers import parse_param_pairs
 from paraminspect.render_summary import log_range, sparkline
 from tests.conftest import render_to_text
 
@@ -348,7 +349,7 @@ def test_too_large_never_imports_mxnet(tmp_path):
         (
             ["--method", "normal", "--param", "sigma"],
             2,
-            "Error: Invalid value for '--param': expected K=V such as sigma=0.5, got 'sigma'",
+            "Error: Invalid value for '--param': 'sigma' is not KEY=VALUE (e.g. --param sigma=0.01)",
         ),
         (
             ["--method", "normal", "--param", "sigma=1", "--param", "sigma=2"],
@@ -471,3 +472,27 @@ def test_method_keeps_layer_own_init_and_says_so(cli, tmp_path):
     assert data["notes"] == [
         "--method replaces the net-wide initializer; layers with their own init in the spec keep it"
     ]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["summary", "--compare", "normal:sigma"],
+            "Error: Invalid value for '--compare': 'sigma' is not KEY=VALUE "
+            "(e.g. --compare normal:sigma=1)",
+        ),
+        (
+            ["init", "--method", "normal", "--param", "1x=2"],
+            "Error: Invalid value for '--param': '1x=2' is not KEY=VALUE (e.g. --param sigma=0.01)",
+        ),
+        (
+            ["init", "--method", "normal", "--param", "sigma=1", "--param", "sigma=2"],
+            "Error: Invalid value for '--param': 'sigma' is given twice",
+        ),
+    ],
+)
+def test_one_key_value_parser_for_init_and_summary(cli, args, message):
+    r = cli(*args)
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[-1] == message

@@ -106,6 +106,8 @@ def inspect_file(
     values: bool = False,
     slice_: Optional[str] = None,
     stats: bool = False,
+    hist: bool = False,
+    bins: int = 16,
 ) -> InspectReport:
     """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates.
 
@@ -125,6 +127,14 @@ def inspect_file(
             label = key + (f"[{format_index(index)}]" if index is not None else "")
             view = ArrayView(label, apply_slice(a, index, key) if index is not None else a)
         same = dups.get(key)
+        drawn = None
+        if hist:
+            from paraminspect.view import histogram
+
+            shown = apply_slice(a, index, key) if index is not None else a
+            label = key + (f"[{format_index(index)}]" if index is not None else "")
+            why = "a parameter file does not say which initializer drew its values"
+            drawn = histogram(shown, bins, "values", label, note=why)
         rows.append(
             InspectRow(
                 key=key,
@@ -136,6 +146,7 @@ def inspect_file(
                 constant=same is not None and _is_constant(a),
                 data=view,
                 stats=tensor_stats(a) if stats else None,
+                hist=drawn,
             )
         )
     totals = FileTotals(

@@ -187,7 +187,7 @@ def grad(
     model = build_model(loaded, seed=seed, forward=True, backward=True)
     back = run_backward(model, loss)
     base = collect_report(
-        model, dataclasses.replace(view, grad_stats=True), command="grad", seed=seed
+        model, dataclasses.replace(view, grad_stats=True, hist_grad=True), command="grad", seed=seed
     )
     shown = {row.name for row in base.parameters}
     checked = check_shared(model, contributions(model, loss, back), view)

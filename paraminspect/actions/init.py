@@ -7,7 +7,7 @@ checked before MXNet draws a single number.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from paraminspect.build import build_model
 from paraminspect.checkpoint_io import check_target, save_atomic
@@ -15,37 +15,25 @@ from paraminspect.edit import (
     Session,
     apply_steps,
     load_plugin,
-    parse_param_value,
     reinit,
     set_values,
 )
 from paraminspect.edit_report import EditReport, TraceEntry
 from paraminspect.errors import InitializerError, OptionError
-from paraminspect.initializers import CATALOG, InitMethod, canonical_method, resolve_params
+from paraminspect.initializers import (
+    CATALOG,
+    InitMethod,
+    canonical_method,
+    parse_param_pairs,
+    parse_param_value,
+    resolve_params,
+)
 from paraminspect.plan import make_plan
 from paraminspect.selection import select_names
 from paraminspect.spec import SET_OPS, LoadedSpec, load_spec
-from paraminspect.steps import Origin, check_applicable, step_label, targets
-from paraminspect.theory import CheckResult, Theory, check_values, theory_for
+from paraminspect.steps import Origin, check_applicable, origin_theory, step_label, targets
+from paraminspect.theory import CheckResult, check_values
 from paraminspect.view import ViewOptions, collect_report, collect_rows
-
-
-def parse_param_options(items: Sequence[str]) -> Dict[str, str]:
-    """``('sigma=0.01', 'rnd_type=gaussian')`` -> dict.
-
-    Raises:
-        OptionError: an item without ``=`` or a key given twice.
-    """
-    out: Dict[str, str] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or not key:
-            raise OptionError(f"'{item}' is not KEY=VALUE (e.g. --param sigma=0.01)", "--param")
-        if key in out:
-            raise OptionError(f"'{key}' is given twice", "--param")
-        out[key] = value.strip()
-    return out
 
 
 def catalog() -> Tuple[InitMethod, ...]:
@@ -79,7 +67,7 @@ def _start(
 
     def record(label: str) -> None:
         if trace:
-            entries.append(TraceEntry(label, tuple(collect_rows(model, view))))
+            entries.append(TraceEntry(label, tuple(collect_rows(model, view, session.origins))))
 
     record("after the first forward pass")
     apply_steps(session, after=lambda i, step: record(step_label(i, step)))
@@ -93,10 +81,7 @@ def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResul
     for name in names:
         values = params[name].data().asnumpy()
         origin = session.origins[name]
-        if origin.method in CATALOG:
-            theory = theory_for(origin.method, origin.params, tuple(values.shape))
-        else:
-            theory = Theory("none", origin.label, reason="no theory for a plugin initializer")
+        theory = origin_theory(origin, tuple(values.shape))
         out.append(check_values(name, values, origin.label, theory))
     return tuple(out)
 
@@ -116,10 +101,12 @@ def _finish(
     model = session.model
     names = select_names(model.plan, view.layers, view.select)
     if action is not None and entries:
-        entries.append(TraceEntry(action, tuple(collect_rows(model, view))))
+        entries.append(TraceEntry(action, tuple(collect_rows(model, view, session.origins))))
     checks = check_parameters(session, names) if check else None
     saved = save_atomic(model.net, save, force) if save is not None else None
-    report = collect_report(model, view, command=command, seed=seed, notes=notes)
+    report = collect_report(
+        model, view, command=command, seed=seed, notes=notes, origins=session.origins
+    )
     return EditReport(report, action, tuple(entries), checks, saved)
 
 
@@ -151,7 +138,7 @@ def init(
     Raises:
         OptionError: bad method, parameter, selection or plugin (before anything runs).
     """
-    given = parse_param_options(params)
+    given = parse_param_pairs(params)
     if (method is None) == (plugin is None):
         raise OptionError(
             "give exactly one of --method NAME and --plugin FILE.py:ClassName "

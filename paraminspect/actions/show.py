@@ -47,11 +47,11 @@ def show(
     """
     loaded = load_spec(spec)
     view.index()  # a bad --slice fails before MXNet is imported
-    wants_arrays = view.values or view.grad or view.stats or view.grad_stats
+    wants_arrays = view.values or view.grad or view.stats or view.grad_stats or view.hist
     if shapes_only and wants_arrays:
         raise OptionError(
             "--shapes-only allocates nothing, so there are no values, gradients or "
-            "statistics to show; drop --values/--grad/--stats or --shapes-only",
+            "statistics to show; drop --values/--grad/--stats/--hist or --shapes-only",
             "--shapes-only",
         )
     if shapes_only and (load is not None or save is not None):
@@ -69,20 +69,23 @@ def show(
         if wants_arrays:
             raise ResourceError(
                 f"{problem}; values and statistics need the arrays: use a smaller spec, or "
-                "drop --values/--grad/--stats to see its table without allocating it"
+                "drop --values/--grad/--stats/--hist to see its table without allocating it"
             )
         return plan_report(loaded, plan, view, problem)
     model = build_model(loaded, seed=seed, forward=not before_forward)
     model.log.extend(apply_load(model, load))
     notes = []
+    origins = None  # the spec's own initializers, unless steps re-drew some
     if loaded.spec.steps and before_forward:
         notes.append("the spec's steps were not applied: they run after the first forward pass")
     elif loaded.spec.steps:
         from paraminspect.edit import Session, apply_steps
 
-        apply_steps(Session.start(model))  # steps: run after the first forward pass
+        session = Session.start(model)
+        apply_steps(session)  # steps: run after the first forward pass
+        origins = session.origins
     model.log.extend(apply_save(model, save))
-    return collect_report(model, view, command="show", seed=seed, notes=notes)
+    return collect_report(model, view, command="show", seed=seed, notes=notes, origins=origins)
 
 
 @dataclass(frozen=True)

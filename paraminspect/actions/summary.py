@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -35,7 +34,7 @@ import numpy as np
 
 from paraminspect.build import Model, build_model, check_memory
 from paraminspect.errors import InitializerError, OptionError, ResourceError
-from paraminspect.initializers import CATALOG, canonical_method, resolve_params
+from paraminspect.initializers import CATALOG, canonical_method, parse_param_pairs, resolve_params
 from paraminspect.plan import BYTES_PER_VALUE, MXNET_DEFAULT_INIT, LayerPlan, NetPlan, make_plan
 from paraminspect.report import (
     SATURATION,
@@ -49,31 +48,9 @@ from paraminspect.spec import InitSpec, LoadedSpec, load_spec
 from paraminspect.stats import tensor_stats
 
 SATURATING = ("tanh", "sigmoid")
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # --------------------------------------------------------------------------- option parsing
-
-
-def parse_param_pairs(pairs: Sequence[str], option: str = "--param") -> Dict[str, str]:
-    """Parse ``K=V`` strings into a dict (values stay strings; the catalog coerces them).
-
-    This is deliberately small and separate so that it can be unified with the ``init``
-    command's parser later.
-
-    Raises:
-        OptionError: a pair without ``=``, an empty or invalid key, or a key given twice.
-    """
-    out: Dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not _KEY.match(key):
-            raise OptionError(f"expected K=V such as sigma=0.5, got {pair!r}", option)
-        if key in out:
-            raise OptionError(f"'{key}' is given twice", option)
-        out[key] = value.strip()
-    return out
 
 
 def resolve_method(
@@ -100,7 +77,11 @@ def parse_compare(value: str) -> InitSpec:
     """``xavier`` or ``normal:sigma=1`` or ``xavier:rnd_type=gaussian,magnitude=2``."""
     method, _, rest = value.partition(":")
     pairs = [p for p in rest.split(",") if p.strip()] if rest else []
-    return resolve_method(method.strip(), parse_param_pairs(pairs, "--compare"), "--compare")
+    return resolve_method(
+        method.strip(),
+        parse_param_pairs(pairs, "--compare", "--compare normal:sigma=1"),
+        "--compare",
+    )
 
 
 def short_label(init: InitSpec) -> str:
