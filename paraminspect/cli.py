@@ -315,16 +315,18 @@ def show(
     Shared parameters appear once, with every layer that uses them; totals count each use
     (like Block.summary's "Total params") and each tensor once ("unique").
     """
+    load, save = pop_load(kwargs), pop_save(kwargs)
     if check_:
         from paraminspect.actions.init import show_check
 
         if before_forward:
             raise click.UsageError("--check needs values: drop --before-forward")
-        render_edit(show_check(spec, pop_view(kwargs), seed=seed), fmt)
+        if shapes_only:
+            raise click.UsageError("--check needs values: drop --shapes-only")
+        render_edit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
         return
     from paraminspect.actions.show import show as run_show
 
-    load, save = pop_load(kwargs), pop_save(kwargs)
     report = run_show(
         spec,
         pop_view(kwargs),
@@ -395,7 +397,7 @@ def schema(output: Optional[str]) -> None:
         return
     from paraminspect.fileio import write_text_atomic
 
-    write_text_atomic(output, text)
+    write_text_atomic(output, text, force=True)  # -o replaces its target, like > does
     click.echo(f"wrote {output}", err=True)
 
 
@@ -581,7 +583,8 @@ def train(
 
 
 def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--check, --trace, --save, --force (shared by init and set)."""
+    """--check, --trace (shared by init and set; --load/--save come from load_options and
+    save_options)."""
     options = [
         click.option(
             "--check",
@@ -596,13 +599,6 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Also show the parameters after the first forward pass and after each of "
             "the spec's steps.",
         ),
-        click.option(
-            "--save",
-            metavar="PATH",
-            help="Write the parameters afterwards (net.save_parameters; atomic: never a "
-            "half-written file).",
-        ),
-        click.option("--force", is_flag=True, help="Let --save replace an existing file."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -651,12 +647,15 @@ def render_edit(report: Any, fmt: str) -> None:
 @view_options
 @edit_options
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect init --method xavier",
     "paraminspect init --method normal --param sigma=0.01 --values --slice 0,:5",
     "paraminspect init --method xavier --param rnd_type=gaussian --check",
     "paraminspect init --method myinit --select '.*weight' --stats",
+    "paraminspect init --method xavier --seed 1 --save xavier.params",
     "paraminspect init --list",
 )
 def init_command(
@@ -667,8 +666,6 @@ def init_command(
     list_: bool,
     check_: bool,
     trace: bool,
-    save: Optional[str],
-    force: bool,
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -680,8 +677,10 @@ def init_command(
     (a Dense bias's zeros) keep it, which is why the book's biases stay 0. With a
     selection each chosen parameter gets the initializer, like
     net[0].weight.initialize(init=..., force_reinit=True). The selection is also what is
-    shown. A spec's steps run first.
+    shown. A spec's steps run first (after --load, which comes right after the build);
+    --save writes the parameters at the end.
     """
+    load, save = pop_load(kwargs), pop_save(kwargs)
     if list_:
         from paraminspect.actions.init import catalog
         from paraminspect.render import catalog_json, catalog_table, print_json
@@ -703,8 +702,8 @@ def init_command(
         plugin=plugin,
         check=check_,
         trace=trace,
+        load=load,
         save=save,
-        force=force,
     )
     render_edit(report, fmt)
 
@@ -717,11 +716,14 @@ def init_command(
 @view_options
 @edit_options
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect set --select dense0_weight --add 1 --values --slice 0",
     "paraminspect set --layer 1 --select '.*bias' --fill 0.5 --values",
     "paraminspect set chapter4_2 --select dense1_weight --scale 2 --check",
+    "paraminspect set --load run.params --select '.*bias' --fill 0 --save run0.params",
 )
 def set_command(
     spec: Optional[str],
@@ -730,8 +732,6 @@ def set_command(
     fill: Optional[float],
     check_: bool,
     trace: bool,
-    save: Optional[str],
-    force: bool,
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -739,6 +739,7 @@ def set_command(
     """Build SPEC, run its steps, then change the selected parameters with set_data.
 
     Exactly one of --add, --scale, --fill; --select or --layer says which parameters.
+    --load comes right after the build (before the steps), --save at the end.
     """
     import math
 
@@ -748,6 +749,7 @@ def set_command(
     given = [(op, v) for op, v in (("add", add), ("scale", scale), ("fill", fill)) if v is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --add X, --scale X, --fill X")
+    load, save = pop_load(kwargs), pop_save(kwargs)
     op, value = given[0]
     if not math.isfinite(value):
         raise OptionError(f"must be a finite number, got {value}", f"--{op}")
@@ -759,8 +761,8 @@ def set_command(
         seed=seed,
         check=check_,
         trace=trace,
+        load=load,
         save=save,
-        force=force,
     )
     render_edit(report, fmt)
 
@@ -776,16 +778,25 @@ def set_command(
     "set it; values moved afterwards (a set step) fail. Exit 1 if one fails.",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect run chapter4_2 --select dense0_weight --values --slice 0",
     "paraminspect run chapter4_2 --stats --format json",
+    "paraminspect run chapter4_2 --load trained.params --save stepped.params",
 )
 def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
-    """Build SPEC and replay its steps, showing the parameters after every one (a trace)."""
+    """Build SPEC and replay its steps, showing the parameters after every one (a trace).
+
+    --load comes right after the build (the steps then act on the loaded values), --save
+    writes the state after the last step.
+    """
     from paraminspect.actions.init import run as run_steps
 
-    render_edit(run_steps(spec, pop_view(kwargs), seed=seed, check=check_), fmt)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    report = run_steps(spec, pop_view(kwargs), seed=seed, check=check_, load=load, save=save)
+    render_edit(report, fmt)
 
 
 @cli.command(name="inspect")

@@ -401,7 +401,7 @@ CASES = [
         None,
         ["schema", "-o", "{dir}/no/such/s.json"],
         1,
-        "folder {dir}/no/such does not exist; create it first",
+        "folder '{dir}/no/such' does not exist; create it first (mkdir -p {dir}/no/such)",
     ),
 ]
 
