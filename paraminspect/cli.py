@@ -418,11 +418,14 @@ LOSS_CHOICES = ("sum", "l2", "softmax-ce")
     "targets drawn after X and the weights (see README).",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect grad",
     "paraminspect grad shared --loss l2 --seed 1",
     "paraminspect grad --select dense1_bias --grad --format json",
+    "paraminspect grad --load trained.params --loss l2 --seed 1",
 )
 def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
     """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
@@ -431,12 +434,17 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     ratio ||g||/||w||. A shared parameter appears once, with each using layer's
     contribution (from an unshared copy holding the same weights) and a check that they
     sum to the accumulated gradient; a failed check exits with status 1.
+
+    --load replaces the weights right after the build (X is still drawn first), so the
+    gradients are those of the loaded weights; --save writes the parameters (not the
+    gradients).
     """
     from paraminspect.actions.grad import grad as run_grad
     from paraminspect.errors import CheckFailed
     from paraminspect.render_train import render_grad
 
-    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save)
     c = consoles()
     render_grad(report, fmt, c.out, c.err)
     if report.failed:
@@ -499,11 +507,14 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     help="Hybridize the layers before training.",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect train --shared --seed 1",
     "paraminspect train mlp --epochs 3 --optimizer adam --lr 0.01 --log run.jsonl",
     "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
+    "paraminspect train --seed 1 --epochs 3 --save trained.params",
 )
 def train(
     spec: Optional[str],
@@ -520,6 +531,7 @@ def train(
     hybridize: bool,
     seed: Optional[int],
     fmt: str,
+    **kwargs: Any,
 ) -> None:
     """Train SPEC on a synthetic seeded data set and watch every layer's weights and grads.
 
@@ -527,7 +539,11 @@ def train(
     the update ratio ||Δw||/||w|| and the fraction of dead ReLU units; shared parameters are
     checked to be identical in every layer that uses them. At the end: sparklines of each
     layer's gradient norm. A progress bar goes to stderr.
+
+    --load starts from a parameter file (loaded right after the build); --save writes the
+    trained parameters at the end.
     """
+    from paraminspect.actions.checkpoint import preflight
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
     from paraminspect.errors import CheckFailed
@@ -555,18 +571,24 @@ def train(
     validate(opts)
     if plot_path is not None:
         check_plot_target(plot_path)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    preflight(load, save)  # before --log truncates its file
     c = consoles()
     log = JsonlLog(log_path) if log_path is not None else None
     printer = TrainPrinter(c.out, c.err, fmt, log)
     printer.shared_focus = shared
     with printer:
-        report = run_train(spec, opts, on_step=printer.on_step, on_record=printer.on_record)
+        report = run_train(
+            spec, opts, on_step=printer.on_step, on_record=printer.on_record, load=load, save=save
+        )
     if fmt == "json":
         from paraminspect.render import print_json
 
         print_json(c.out, train_json(report))
     else:
         print_train_summary(c.out, report)
+        for line in report.log:
+            c.err.print(line)
     if plot_path is not None and report.history:
         write_plot(report, plot_path)
         c.err.print(f"wrote {plot_path}")
