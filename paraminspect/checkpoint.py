@@ -171,10 +171,12 @@ def _not_params_hint(head: bytes) -> str:
     if head.startswith(b"\x89HDF"):
         return "; it is an HDF5 file (Keras?)"
     try:
-        head.decode("utf-8")
-        return "; it is a text file"
-    except UnicodeDecodeError:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:  # may also be a multi-byte character cut at byte 64
         return ""
+    if all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "; it is a text file"
+    return ""
 
 
 def _open_for_reading(path: str) -> Tuple[BinaryIO, int]:

@@ -770,7 +770,9 @@ def set_command(
 
     given = [(op, v) for op, v in (("add", add), ("scale", scale), ("fill", fill)) if v is not None]
     if len(given) != 1:
-        raise click.UsageError("give exactly one of --add X, --scale X, --fill X")
+        names = " and ".join(f"--{op}" for op, _ in given)
+        got = f"{names} were given" if given else "no change was given"
+        raise click.UsageError(f"{got}; give exactly one of --add X, --scale X, --fill X")
     load, save = pop_load(kwargs), pop_save(kwargs)
     op, value = given[0]
     if not math.isfinite(value):

@@ -422,7 +422,9 @@ def check_plot_target(path: str) -> None:
         )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise OptionError(f"folder {folder} does not exist", "--plot")
+        raise OptionError(
+            f"folder {folder} does not exist; create it first (mkdir -p {folder})", "--plot"
+        )
     if importlib.util.find_spec("matplotlib") is None:
         raise ParamInspectError(
             "--plot needs matplotlib, which is not installed; install it with "

@@ -87,7 +87,7 @@ def tiny(tmp_path):
         (
             ["set", "--select", "dense0_weight", "--add", "1", "--fill", "2"],
             2,
-            "Error: give exactly one of --add X, --scale X, --fill X",
+            "Error: --add and --fill were given; give exactly one of --add X, --scale X, --fill X",
         ),
         (
             ["set", "--select", "dense0_weight", "--add", "nan"],
