@@ -703,6 +703,8 @@ def init_command(
     --save writes the parameters at the end.
     """
     load, save = pop_load(kwargs), pop_save(kwargs)
+    if list_ and (load is not None or save is not None):
+        raise click.UsageError("--list only prints the catalog; drop --load/--save")
     if list_:
         from paraminspect.actions.init import catalog
         from paraminspect.render import catalog_json, catalog_table, print_json

@@ -859,6 +859,13 @@ CASES = [
         "Invalid value for '--ignore-extra': --ignore-extra only applies with --load PATH",
     ),
     (
+        "list-with-save",
+        None,
+        ["init", "--list", "--save", "{dir}/x.params"],
+        2,
+        "--list only prints the catalog; drop --load/--save",
+    ),
+    (
         "check-before-forward",
         GOOD,
         ["show", "{spec}", "--check", "--before-forward"],
