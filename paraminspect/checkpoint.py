@@ -19,18 +19,18 @@ The format (``src/ndarray/ndarray.cc`` in MXNet 1.9.1, little endian)::
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Dict, List, Optional, Tuple
+from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from paraminspect.errors import CheckpointError
+from paraminspect.fileio import atomic_write as atomic_write
+from paraminspect.fileio import check_target as check_target
 
 LIST_MAGIC = 0x112
 V1_MAGIC = 0xF993FAC8
@@ -171,10 +171,12 @@ def _not_params_hint(head: bytes) -> str:
     if head.startswith(b"\x89HDF"):
         return "; it is an HDF5 file (Keras?)"
     try:
-        head.decode("utf-8")
-        return "; it is a text file"
-    except UnicodeDecodeError:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:  # may also be a multi-byte character cut at byte 64
         return ""
+    if all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "; it is a text file"
+    return ""
 
 
 def _open_for_reading(path: str) -> Tuple[BinaryIO, int]:
@@ -319,75 +321,8 @@ def read_params(path: str) -> ParamFile:
 # --------------------------------------------------------------------------- writing
 
 
-def _check_target(path: str, force: bool) -> Path:
-    p = Path(path)
-    parent = p.parent
-    if not parent.exists():
-        raise CheckpointError(
-            f"cannot write {_quote(path)}: folder '{parent}' does not exist (create it first)"
-        )
-    if not parent.is_dir():
-        raise CheckpointError(f"cannot write {_quote(path)}: '{parent}' is not a folder")
-    if p.is_dir():
-        raise CheckpointError(f"cannot write {_quote(path)}: it is a folder")
-    if p.exists() and not force:
-        raise CheckpointError(f"{_quote(path)} already exists; use --force to overwrite it")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise CheckpointError(f"cannot write {_quote(path)}: folder '{parent}' is not writable")
-    return p
-
-
-def atomic_write(path: str, write: Callable[[str], None], force: bool = False) -> int:
-    """Write a file so that readers see the old file or the complete new one, never a part.
-
-    ``write(tmp)`` writes the content to a temporary file in the same folder; it is then
-    flushed to disk (fsync) and renamed over ``path`` (``os.replace``, atomic on POSIX).
-    If anything fails, the temporary file is removed and ``path`` is untouched.
-
-    Returns:
-        The size of the written file in bytes.
-
-    Raises:
-        CheckpointError: the folder is missing or not writable, ``path`` exists and
-            ``force`` is False, or writing failed.
-    """
-    target = _check_target(path, force)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:  # read-only file system, quota, permissions root does not bypass
-        raise CheckpointError(
-            f"cannot write {_quote(path)}: cannot create a file in '{target.parent}' "
-            f"({e.strerror or e})"
-        ) from e
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-            size = os.fstat(f.fileno()).st_size
-        # mkstemp makes the file 0600; give it the mode a plain open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, CheckpointError) or not isinstance(e, Exception):
-            raise
-        detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        raise CheckpointError(
-            f"could not write {_quote(path)} ({detail}); nothing was changed"
-        ) from e
-    try:  # make the rename itself durable
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:  # pragma: no cover - some file systems cannot fsync a folder
-        pass
-    return size
+# atomic_write and check_target live in paraminspect.fileio (one implementation for every
+# output file); they are re-exported here for the checkpoint code and its callers.
 
 
 # --------------------------------------------------------------------------- a net's parameters

@@ -335,16 +335,18 @@ def show(
     Shared parameters appear once, with every layer that uses them; totals count each use
     (like Block.summary's "Total params") and each tensor once ("unique").
     """
+    load, save = pop_load(kwargs), pop_save(kwargs)
     if check_:
         from paraminspect.actions.init import show_check
 
         if before_forward:
             raise click.UsageError("--check needs values: drop --before-forward")
-        render_edit(show_check(spec, pop_view(kwargs), seed=seed), fmt)
+        if shapes_only:
+            raise click.UsageError("--check needs values: drop --shapes-only")
+        render_edit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
         return
     from paraminspect.actions.show import show as run_show
 
-    load, save = pop_load(kwargs), pop_save(kwargs)
     report = run_show(
         spec,
         pop_view(kwargs),
@@ -415,7 +417,7 @@ def schema(output: Optional[str]) -> None:
         return
     from paraminspect.fileio import write_text_atomic
 
-    write_text_atomic(output, text)
+    write_text_atomic(output, text, force=True)  # -o replaces its target, like > does
     click.echo(f"wrote {output}", err=True)
 
 
@@ -436,12 +438,15 @@ LOSS_CHOICES = ("sum", "l2", "softmax-ce")
     "targets drawn after X and the weights (see README).",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect grad",
     "paraminspect grad shared --loss l2 --seed 1",
     "paraminspect grad --select dense1_bias --grad --format json",
     "paraminspect grad --hist --bins 8 --select dense0_weight",
+    "paraminspect grad --load trained.params --loss l2 --seed 1",
 )
 def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
     """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
@@ -450,12 +455,17 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     ratio ||g||/||w||. A shared parameter appears once, with each using layer's
     contribution (from an unshared copy holding the same weights) and a check that they
     sum to the accumulated gradient; a failed check exits with status 1.
+
+    --load replaces the weights right after the build (X is still drawn first), so the
+    gradients are those of the loaded weights; --save writes the parameters (not the
+    gradients).
     """
     from paraminspect.actions.grad import grad as run_grad
     from paraminspect.errors import CheckFailed
     from paraminspect.render_train import render_grad
 
-    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save)
     c = consoles()
     render_grad(report, fmt, c.out, c.err)
     if report.failed:
@@ -518,11 +528,14 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     help="Hybridize the layers before training.",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect train --shared --seed 1",
     "paraminspect train mlp --epochs 3 --optimizer adam --lr 0.01 --log run.jsonl",
     "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
+    "paraminspect train --seed 1 --epochs 3 --save trained.params",
 )
 def train(
     spec: Optional[str],
@@ -539,6 +552,7 @@ def train(
     hybridize: bool,
     seed: Optional[int],
     fmt: str,
+    **kwargs: Any,
 ) -> None:
     """Train SPEC on a synthetic seeded data set and watch every layer's weights and grads.
 
@@ -546,7 +560,11 @@ def train(
     the update ratio ||Δw||/||w|| and the fraction of dead ReLU units; shared parameters are
     checked to be identical in every layer that uses them. At the end: sparklines of each
     layer's gradient norm. A progress bar goes to stderr.
+
+    --load starts from a parameter file (loaded right after the build); --save writes the
+    trained parameters at the end.
     """
+    from paraminspect.actions.checkpoint import preflight
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
     from paraminspect.errors import CheckFailed
@@ -574,18 +592,24 @@ def train(
     validate(opts)
     if plot_path is not None:
         check_plot_target(plot_path)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    preflight(load, save)  # before --log truncates its file
     c = consoles()
     log = JsonlLog(log_path) if log_path is not None else None
     printer = TrainPrinter(c.out, c.err, fmt, log)
     printer.shared_focus = shared
     with printer:
-        report = run_train(spec, opts, on_step=printer.on_step, on_record=printer.on_record)
+        report = run_train(
+            spec, opts, on_step=printer.on_step, on_record=printer.on_record, load=load, save=save
+        )
     if fmt == "json":
         from paraminspect.render import print_json
 
         print_json(c.out, train_json(report))
     else:
         print_train_summary(c.out, report)
+        for line in report.log:
+            c.err.print(line)
     if plot_path is not None and report.history:
         write_plot(report, plot_path)
         c.err.print(f"wrote {plot_path}")
@@ -602,7 +626,8 @@ def train(
 
 
 def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--check, --trace, --save, --force (shared by init and set)."""
+    """--check, --trace (shared by init and set; --load/--save come from load_options and
+    save_options)."""
     options = [
         click.option(
             "--check",
@@ -617,13 +642,6 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Also show the parameters after the first forward pass and after each of "
             "the spec's steps.",
         ),
-        click.option(
-            "--save",
-            metavar="PATH",
-            help="Write the parameters afterwards (net.save_parameters; atomic: never a "
-            "half-written file).",
-        ),
-        click.option("--force", is_flag=True, help="Let --save replace an existing file."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -672,12 +690,15 @@ def render_edit(report: Any, fmt: str) -> None:
 @view_options
 @edit_options
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect init --method xavier",
     "paraminspect init --method normal --param sigma=0.01 --values --slice 0,:5",
     "paraminspect init --method xavier --param rnd_type=gaussian --check",
     "paraminspect init --method myinit --select '.*weight' --stats",
+    "paraminspect init --method xavier --seed 1 --save xavier.params",
     "paraminspect init --list",
 )
 def init_command(
@@ -688,8 +709,6 @@ def init_command(
     list_: bool,
     check_: bool,
     trace: bool,
-    save: Optional[str],
-    force: bool,
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -701,8 +720,12 @@ def init_command(
     (a Dense bias's zeros) keep it, which is why the book's biases stay 0. With a
     selection each chosen parameter gets the initializer, like
     net[0].weight.initialize(init=..., force_reinit=True). The selection is also what is
-    shown. A spec's steps run first.
+    shown. A spec's steps run first (after --load, which comes right after the build);
+    --save writes the parameters at the end.
     """
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    if list_ and (load is not None or save is not None):
+        raise click.UsageError("--list only prints the catalog; drop --load/--save")
     if list_:
         from paraminspect.actions.init import catalog
         from paraminspect.render import catalog_json, catalog_table, print_json
@@ -724,8 +747,8 @@ def init_command(
         plugin=plugin,
         check=check_,
         trace=trace,
+        load=load,
         save=save,
-        force=force,
     )
     render_edit(report, fmt)
 
@@ -738,11 +761,14 @@ def init_command(
 @view_options
 @edit_options
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect set --select dense0_weight --add 1 --values --slice 0",
     "paraminspect set --layer 1 --select '.*bias' --fill 0.5 --values",
     "paraminspect set chapter4_2 --select dense1_weight --scale 2 --check",
+    "paraminspect set --load run.params --select '.*bias' --fill 0 --save run0.params",
 )
 def set_command(
     spec: Optional[str],
@@ -751,8 +777,6 @@ def set_command(
     fill: Optional[float],
     check_: bool,
     trace: bool,
-    save: Optional[str],
-    force: bool,
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -760,6 +784,7 @@ def set_command(
     """Build SPEC, run its steps, then change the selected parameters with set_data.
 
     Exactly one of --add, --scale, --fill; --select or --layer says which parameters.
+    --load comes right after the build (before the steps), --save at the end.
     """
     import math
 
@@ -768,7 +793,10 @@ def set_command(
 
     given = [(op, v) for op, v in (("add", add), ("scale", scale), ("fill", fill)) if v is not None]
     if len(given) != 1:
-        raise click.UsageError("give exactly one of --add X, --scale X, --fill X")
+        names = " and ".join(f"--{op}" for op, _ in given)
+        got = f"{names} were given" if given else "no change was given"
+        raise click.UsageError(f"{got}; give exactly one of --add X, --scale X, --fill X")
+    load, save = pop_load(kwargs), pop_save(kwargs)
     op, value = given[0]
     if not math.isfinite(value):
         raise OptionError(f"must be a finite number, got {value}", f"--{op}")
@@ -780,8 +808,8 @@ def set_command(
         seed=seed,
         check=check_,
         trace=trace,
+        load=load,
         save=save,
-        force=force,
     )
     render_edit(report, fmt)
 
@@ -797,16 +825,25 @@ def set_command(
     "set it; values moved afterwards (a set step) fail. Exit 1 if one fails.",
 )
 @seed_option
+@load_options
+@save_options
 @format_option
 @examples(
     "paraminspect run chapter4_2 --select dense0_weight --values --slice 0",
     "paraminspect run chapter4_2 --stats --format json",
+    "paraminspect run chapter4_2 --load trained.params --save stepped.params",
 )
 def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
-    """Build SPEC and replay its steps, showing the parameters after every one (a trace)."""
+    """Build SPEC and replay its steps, showing the parameters after every one (a trace).
+
+    --load comes right after the build (the steps then act on the loaded values), --save
+    writes the state after the last step.
+    """
     from paraminspect.actions.init import run as run_steps
 
-    render_edit(run_steps(spec, pop_view(kwargs), seed=seed, check=check_), fmt)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    report = run_steps(spec, pop_view(kwargs), seed=seed, check=check_, load=load, save=save)
+    render_edit(report, fmt)
 
 
 @cli.command(name="inspect")

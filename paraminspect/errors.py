@@ -41,3 +41,7 @@ class ResourceError(ParamInspectError):
 
 class CheckFailed(ParamInspectError):
     """A requested check ran and found a problem (exit code 1, report still printed)."""
+
+
+class OutputError(ParamInspectError):
+    """An output file (--save, -o, --plot) cannot be written where the command was asked to."""

@@ -1,57 +1,110 @@
-"""Writing files so that a failure never leaves a half-written one behind."""
+"""Writing files so that a failure never leaves a half-written one behind.
+
+The one implementation of atomic writes: parameter files (``--save``), the JSON schema
+(``schema -o``) and plots (``train --plot``) all go through :func:`atomic_write`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
-from paraminspect.errors import ParamInspectError
+from paraminspect.errors import OutputError
+
+PathLike = Union[str, Path]
 
 
-def write_atomic(
-    path: Union[str, Path], write: Callable[[str], None], force: bool = True, what: str = "file"
-) -> Path:
-    """Call ``write(tmp_path)`` for a temporary file next to ``path``, then rename it over.
+def _quote(path: PathLike) -> str:
+    return f"'{path}'"
 
-    The temporary file is in the same folder (so the rename is atomic) and is removed when
-    ``write`` fails, so ``path`` holds either its old content or the complete new one.
+
+def check_target(path: PathLike, force: bool = False) -> Path:
+    """Refuse an output path before any work is done (the rules :func:`atomic_write` applies).
 
     Raises:
-        ParamInspectError: the folder does not exist or is not writable, ``path`` is a
-            folder, or it exists and ``force`` is false.
+        OutputError: the folder is missing, not a folder or not writable, ``path`` is a
+            folder, or it exists and ``force`` is False.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise ParamInspectError(f"{target}: is a directory; give a file name")
-    if not folder.is_dir():
-        raise ParamInspectError(f"{target}: folder {folder} does not exist; create it first")
-    if target.exists() and not force:
-        raise ParamInspectError(f"{target}: already exists; add --force to overwrite it")
+    p = Path(path)
+    parent = p.parent
+    if not parent.exists():
+        raise OutputError(
+            f"cannot write {_quote(path)}: folder '{parent}' does not exist; create it first "
+            f"(mkdir -p {parent})"
+        )
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {_quote(path)}: '{parent}' is not a folder")
+    if p.is_dir():
+        raise OutputError(
+            f"cannot write {_quote(path)}: it is a folder; give a file name inside it"
+        )
+    if p.exists() and not force:
+        raise OutputError(f"{_quote(path)} already exists; use --force to overwrite it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {_quote(path)}: folder '{parent}' is not writable")
+    return p
+
+
+def atomic_write(path: PathLike, write: Callable[[str], None], force: bool = False) -> int:
+    """Write a file so that readers see the old file or the complete new one, never a part.
+
+    ``write(tmp)`` writes the content to a temporary file in the same folder; it is then
+    flushed to disk (fsync), given the permissions a plain ``open()`` would give it, and
+    renamed over ``path`` (``os.replace``, atomic on POSIX); the folder is fsync'd so the
+    rename itself survives a crash. If anything fails, the temporary file is removed and
+    ``path`` is untouched.
+
+    Returns:
+        The size of the written file in bytes.
+
+    Raises:
+        OutputError: see :func:`check_target`; also when writing failed.
+    """
+    target = check_target(path, force)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise ParamInspectError(f"{target}: cannot write in {folder}: {e.strerror}") from None
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:  # read-only file system, quota, permissions root does not bypass
+        raise OutputError(
+            f"cannot write {_quote(path)}: cannot create a file in '{target.parent}' "
+            f"({e.strerror or e})"
+        ) from e
     os.close(fd)
     try:
         write(tmp)
-        with open(tmp, "rb") as f:
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+            size = os.fstat(f.fileno()).st_size
+        # mkstemp makes the file 0600; give it the mode a plain open() would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
+    except BaseException as e:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
-    return target
+        if isinstance(e, OutputError) or not isinstance(e, Exception):
+            raise
+        detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise OutputError(f"could not write {_quote(path)} ({detail}); nothing was changed") from e
+    try:  # make the rename itself durable
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:  # pragma: no cover - some file systems cannot fsync a folder
+        pass
+    return size
 
 
-def write_text_atomic(path: Union[str, Path], text: str, force: bool = True) -> Path:
-    """Atomically write ``text`` (UTF-8) to ``path``; see :func:`write_atomic`."""
+def write_text_atomic(path: PathLike, text: str, force: bool = True) -> int:
+    """Atomically write ``text`` (UTF-8) to ``path``; see :func:`atomic_write`."""
 
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
 
-    return write_atomic(path, write, force=force)
+    return atomic_write(path, write, force=force)

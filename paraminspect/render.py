@@ -518,8 +518,7 @@ def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
                 style="bold red" if bad else "bold green",
             )
         )
-    if er.saved:
-        err.print(Text(f"saved parameters to {er.saved}"))
+    # where the parameters were saved is one of report.log's lines, printed above
 
 
 # --------------------------------------------------------------------------- checkpoints

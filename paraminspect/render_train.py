@@ -424,7 +424,9 @@ def check_plot_target(path: str) -> None:
         )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise OptionError(f"folder {folder} does not exist", "--plot")
+        raise OptionError(
+            f"folder {folder} does not exist; create it first (mkdir -p {folder})", "--plot"
+        )
     if importlib.util.find_spec("matplotlib") is None:
         raise ParamInspectError(
             "--plot needs matplotlib, which is not installed; install it with "
@@ -434,9 +436,9 @@ def check_plot_target(path: str) -> None:
 
 def write_plot(report: TrainReport, path: str) -> None:
     """Weight and gradient norms per layer over the logged steps, written atomically."""
-    import tempfile
-
     import matplotlib
+
+    from paraminspect.fileio import atomic_write
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -460,17 +462,12 @@ def write_plot(report: TrainReport, path: str) -> None:
     axes[1].set_xlabel("step")
     axes[0].legend(fontsize="small")
     fig.suptitle(f"{report.model.name}: norms per layer ({report.settings.loss} loss)")
-    folder = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=folder)
-    os.close(fd)
+    image_format = os.path.splitext(path)[1].lower().lstrip(".")
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        # the temporary file ends in .tmp, so matplotlib is told the format
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=image_format), force=True)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class TrainPrinter:

@@ -4,6 +4,7 @@ names the problem and the fix, no traceback, and no file left behind."""
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -401,9 +402,519 @@ CASES = [
         None,
         ["schema", "-o", "{dir}/no/such/s.json"],
         1,
-        "folder {dir}/no/such does not exist; create it first",
+        "folder '{dir}/no/such' does not exist; create it first (mkdir -p {dir}/no/such)",
+    ),
+    # ---- init: methods, --param, plugins (all refused before MXNet builds anything)
+    (
+        "init-unknown-method",
+        GOOD,
+        ["init", "{spec}", "--method", "xavir"],
+        2,
+        "unknown initializer 'xavir'; did you mean 'xavier'?",
+    ),
+    (
+        "init-no-method",
+        GOOD,
+        ["init", "{spec}"],
+        2,
+        "give exactly one of --method NAME and --plugin FILE.py:ClassName",
+    ),
+    (
+        "init-method-and-plugin",
+        GOOD,
+        ["init", "{spec}", "--method", "one", "--plugin", "{dir}/p.py:P"],
+        2,
+        "give exactly one of --method NAME and --plugin FILE.py:ClassName",
+    ),
+    (
+        "init-param-no-equals",
+        GOOD,
+        ["init", "{spec}", "--method", "normal", "--param", "sigma"],
+        2,
+        "Invalid value for '--param': 'sigma' is not KEY=VALUE (e.g. --param sigma=0.01)",
+    ),
+    (
+        "init-param-not-a-number",
+        GOOD,
+        ["init", "{spec}", "--method", "normal", "--param", "sigma=abc"],
+        2,
+        "normal parameter 'sigma' must be a number, got 'abc'",
+    ),
+    (
+        "init-param-negative",
+        GOOD,
+        ["init", "{spec}", "--method", "normal", "--param", "sigma=-1"],
+        2,
+        "normal parameter 'sigma' must be >= 0, got -1",
+    ),
+    (
+        "init-param-unknown",
+        GOOD,
+        ["init", "{spec}", "--method", "normal", "--param", "sigam=1"],
+        2,
+        "initializer 'normal' has no parameter 'sigam'; did you mean 'sigma'?",
+    ),
+    (
+        "init-param-twice",
+        GOOD,
+        ["init", "{spec}", "--method", "normal", "--param", "sigma=1", "--param", "sigma=2"],
+        2,
+        "'sigma' is given twice",
+    ),
+    (
+        "init-xavier-on-bias",
+        GOOD,
+        ["init", "{spec}", "--method", "xavier", "--select", "dense0_bias"],
+        2,
+        "xavier needs at least 2 dimensions (fan_in, fan_out) but dense0_bias has shape (8,); "
+        "select weights only",
+    ),
+    (
+        "init-plugin-file-missing",
+        GOOD,
+        ["init", "{spec}", "--plugin", "{dir}/nope.py:MyInit"],
+        2,
+        "Invalid value for '--plugin': file '{dir}/nope.py' not found",
+    ),
+    (
+        "init-plugin-not-file-colon-class",
+        GOOD,
+        ["init", "{spec}", "--plugin", "myinit"],
+        2,
+        "'myinit' is not FILE.py:ClassName (e.g. my_inits.py:MyInit)",
+    ),
+    (
+        "init-plugin-class-missing",
+        GOOD,
+        ["init", "{spec}", "--plugin", "{plugin}:Halve"],
+        2,
+        "'{plugin}' has no class 'Halve'; did you mean 'Halves'? (initializers in it: Halves)",
+    ),
+    # ---- set
+    (
+        "set-no-target",
+        GOOD,
+        ["set", "{spec}", "--add", "1"],
+        2,
+        "say which parameters to change, e.g. --select dense0_weight",
+    ),
+    (
+        "set-two-ops",
+        GOOD,
+        ["set", "{spec}", "--select", "dense0_weight", "--add", "1", "--scale", "2"],
+        2,
+        "--add and --scale were given; give exactly one of --add X, --scale X, --fill X",
+    ),
+    (
+        "set-no-op",
+        GOOD,
+        ["set", "{spec}", "--select", "dense0_weight"],
+        2,
+        "no change was given; give exactly one of --add X, --scale X, --fill X",
+    ),
+    (
+        "set-infinite",
+        GOOD,
+        ["set", "{spec}", "--select", "dense0_weight", "--scale", "inf"],
+        2,
+        "Invalid value for '--scale': must be a finite number, got inf",
+    ),
+    # ---- grad / train settings
+    (
+        "grad-unknown-loss",
+        GOOD,
+        ["grad", "{spec}", "--loss", "hinge"],
+        2,
+        "Invalid value for '--loss': 'hinge' is not one of 'sum', 'l2', 'softmax-ce'.",
+    ),
+    (
+        "train-loss-without-minimum",
+        GOOD,
+        ["train", "{spec}", "--loss", "sum"],
+        2,
+        "Invalid value for '--loss': 'sum' is not one of 'l2', 'softmax-ce'.",
+    ),
+    (
+        "train-zero-epochs",
+        GOOD,
+        ["train", "{spec}", "--epochs", "0"],
+        2,
+        "Invalid value for '--epochs': 0 is not a positive integer; use 1 or more",
+    ),
+    (
+        "train-negative-epochs",
+        GOOD,
+        ["train", "{spec}", "--epochs", "-3"],
+        2,
+        "Invalid value for '--epochs': -3 is not a positive integer; use 1 or more",
+    ),
+    (
+        "train-zero-batch",
+        GOOD,
+        ["train", "{spec}", "--batch-size", "0"],
+        2,
+        "Invalid value for '--batch-size': 0 is not a positive integer; use 1 or more",
+    ),
+    (
+        "train-negative-batch",
+        GOOD,
+        ["train", "{spec}", "--batch-size", "-8"],
+        2,
+        "Invalid value for '--batch-size': -8 is not a positive integer",
+    ),
+    (
+        "train-zero-samples",
+        GOOD,
+        ["train", "{spec}", "--samples", "0"],
+        2,
+        "Invalid value for '--samples': 0 is not a positive integer; use 1 or more",
+    ),
+    (
+        "train-zero-lr",
+        GOOD,
+        ["train", "{spec}", "--lr", "0"],
+        2,
+        "Invalid value for '--lr': 0.0 is not a positive learning rate; use e.g. 0.1",
+    ),
+    (
+        "train-negative-lr",
+        GOOD,
+        ["train", "{spec}", "--lr", "-0.1"],
+        2,
+        "Invalid value for '--lr': -0.1 is not a positive learning rate; use e.g. 0.1",
+    ),
+    (
+        "train-nan-lr",
+        GOOD,
+        ["train", "{spec}", "--lr", "nan"],
+        2,
+        "Invalid value for '--lr': nan is not a positive learning rate",
+    ),
+    (
+        "train-batch-over-samples",
+        GOOD,
+        ["train", "{spec}", "--batch-size", "64", "--samples", "32"],
+        2,
+        "Invalid value for '--batch-size': 64 is more than --samples 32; use at most 32",
+    ),
+    (
+        "train-every-zero",
+        GOOD,
+        ["train", "{spec}", "--every", "0"],
+        2,
+        "Invalid value for '--every': 0 is not a positive integer; use 1 or more",
+    ),
+    (
+        "train-unknown-optimizer",
+        GOOD,
+        ["train", "{spec}", "--optimizer", "sdg"],
+        2,
+        "Invalid value for '--optimizer': unknown optimizer 'sdg'; did you mean 'sgd'?",
+    ),
+    (
+        "train-plot-unknown-format",
+        GOOD,
+        ["train", "{spec}", "--plot", "{dir}/norms.bmp"],
+        2,
+        "cannot tell the image format of '{dir}/norms.bmp'; end it with .png, .svg, .pdf",
+    ),
+    (
+        "train-plot-missing-folder",
+        GOOD,
+        ["train", "{spec}", "--plot", "{dir}/no/norms.png"],
+        2,
+        "folder {dir}/no does not exist; create it first (mkdir -p {dir}/no)",
+    ),
+    # ---- summary
+    (
+        "summary-compare-unknown",
+        GOOD,
+        ["summary", "{spec}", "--compare", "xavir"],
+        2,
+        "Invalid value for '--compare': unknown initializer 'xavir'; did you mean 'xavier'?",
+    ),
+    (
+        "summary-compare-bad-kv",
+        GOOD,
+        ["summary", "{spec}", "--compare", "normal:sigma"],
+        2,
+        "Invalid value for '--compare': 'sigma' is not KEY=VALUE (e.g. --compare normal:sigma=1)",
+    ),
+    (
+        "summary-compare-bad-param",
+        GOOD,
+        ["summary", "{spec}", "--compare", "normal:sigam=1"],
+        2,
+        "initializer 'normal' has no parameter 'sigam'; did you mean 'sigma'?",
+    ),
+    (
+        "summary-zero-batch",
+        GOOD,
+        ["summary", "{spec}", "--batch", "0"],
+        2,
+        "Invalid value for '--batch': 0 is not in the range 1<=x<=100000000.",
+    ),
+    # ---- inspect / diff / --load: bad parameter files
+    ("inspect-empty", None, ["inspect", "{empty}"], 1, "'{empty}' is empty (0 bytes)"),
+    (
+        "inspect-text",
+        None,
+        ["inspect", "{text}"],
+        1,
+        "'{text}' is not an MXNet parameter file (written by mx.nd.save or save_parameters): "
+        "it does not start with the 0x112 header; it is a text file",
+    ),
+    (
+        "inspect-random",
+        None,
+        ["inspect", "{random}"],
+        1,
+        "'{random}' is not an MXNet parameter file (written by mx.nd.save or save_parameters): "
+        "it does not start with the 0x112 header",
+    ),
+    (
+        "inspect-truncated",
+        None,
+        ["inspect", "{truncated}"],
+        1,
+        "'{truncated}' is truncated: the data of array #0 of 1 (shape (2, 3), float32) needs "
+        "24 bytes at offset 64 but the file ends at 72 (an interrupted save, download or copy?)",
+    ),
+    (
+        "inspect-corrupt-count",
+        None,
+        ["inspect", "{corrupt}"],
+        1,
+        "'{corrupt}' is corrupt: its header declares 1,000,000,000,000 arrays but the file has "
+        "only 64 bytes",
+    ),
+    (
+        "inspect-directory",
+        None,
+        ["inspect", "{dir}"],
+        1,
+        "cannot read '{dir}': it is a folder, not a parameter file",
+    ),
+    (
+        "inspect-missing",
+        None,
+        ["inspect", "{dir}/none.params"],
+        1,
+        "cannot read '{dir}/none.params': no such file",
+    ),
+    ("diff-empty", None, ["diff", "{empty}", "{truncated}"], 1, "'{empty}' is empty (0 bytes)"),
+    ("diff-truncated", None, ["diff", "{truncated}", "{truncated}"], 1, "is truncated"),
+    ("diff-random", None, ["diff", "{random}", "{empty}"], 1, "'{random}' is not an MXNet"),
+    ("diff-text", None, ["diff", "{text}", "{empty}"], 1, "it is a text file"),
+    (
+        "diff-directory",
+        None,
+        ["diff", "{dir}", "{empty}"],
+        1,
+        "cannot read '{dir}': it is a folder, not a parameter file",
+    ),
+    (
+        "diff-missing",
+        None,
+        ["diff", "{empty}", "nope.params"],
+        1,
+        "'{empty}' is empty",
+    ),
+    (
+        "diff-missing-second",
+        None,
+        ["diff", "mlp", "nope.params"],
+        1,
+        "'nope.params' not found: no such parameter file and no built-in spec of that name",
+    ),
+    (
+        "diff-bad-regex",
+        None,
+        ["diff", "{empty}", "{empty}", "--select", "("],
+        2,
+        "Invalid value for '--select': invalid regular expression '('",
+    ),
+    ("load-empty", GOOD, ["show", "{spec}", "--load", "{empty}"], 1, "'{empty}' is empty"),
+    (
+        "load-text-into-train",
+        GOOD,
+        ["train", "{spec}", "--load", "{text}"],
+        1,
+        "it does not start with the 0x112 header; it is a text file",
+    ),
+    (
+        "load-truncated-into-grad",
+        GOOD,
+        ["grad", "{spec}", "--load", "{truncated}"],
+        1,
+        "is truncated",
+    ),
+    (
+        "load-missing-into-init",
+        GOOD,
+        ["init", "{spec}", "--method", "one", "--load", "{dir}/none.params"],
+        1,
+        "cannot read '{dir}/none.params': no such file",
+    ),
+    (
+        "load-directory",
+        GOOD,
+        ["set", "{spec}", "--select", "dense0_weight", "--add", "1", "--load", "{dir}"],
+        2,
+        "Invalid value for '--load': File '{dir}' is a directory.",
+    ),
+    # ---- --save targets
+    (
+        "save-missing-folder-show",
+        GOOD,
+        ["show", "{spec}", "--save", "{dir}/no/x.params"],
+        1,
+        "cannot write '{dir}/no/x.params': folder '{dir}/no' does not exist; create it first "
+        "(mkdir -p {dir}/no)",
+    ),
+    (
+        "save-missing-folder-train",
+        GOOD,
+        ["train", "{spec}", "--save", "{dir}/no/x.params"],
+        1,
+        "folder '{dir}/no' does not exist; create it first",
+    ),
+    (
+        "save-existing-init",
+        GOOD,
+        ["init", "{spec}", "--method", "one", "--save", "{existing}"],
+        1,
+        "'{existing}' already exists; use --force to overwrite it",
+    ),
+    (
+        "save-existing-set",
+        GOOD,
+        ["set", "{spec}", "--select", "dense0_weight", "--add", "1", "--save", "{existing}"],
+        1,
+        "'{existing}' already exists; use --force to overwrite it",
+    ),
+    (
+        "save-existing-grad",
+        GOOD,
+        ["grad", "{spec}", "--save", "{existing}"],
+        1,
+        "'{existing}' already exists; use --force to overwrite it",
+    ),
+    (
+        "save-existing-train",
+        GOOD,
+        ["train", "{spec}", "--save", "{existing}"],
+        1,
+        "'{existing}' already exists; use --force to overwrite it",
+    ),
+    (
+        "save-existing-run",
+        GOOD,
+        ["run", "{spec}", "--save", "{existing}"],
+        1,
+        "'{existing}' already exists; use --force to overwrite it",
+    ),
+    (
+        "save-directory",
+        GOOD,
+        ["show", "{spec}", "--save", "{dir}"],
+        2,
+        "Invalid value for '--save': File '{dir}' is a directory.",
+    ),
+    # ---- conflicting flags
+    (
+        "shapes-only-with-values",
+        GOOD,
+        ["show", "{spec}", "--shapes-only", "--values"],
+        2,
+        "--shapes-only allocates nothing, so there are no values, gradients or statistics to "
+        "show; drop --values/--grad/--stats/--hist or --shapes-only",
+    ),
+    (
+        "shapes-only-with-save",
+        GOOD,
+        ["show", "{spec}", "--shapes-only", "--save", "{dir}/x.params"],
+        2,
+        "there are no parameters to load or save; drop --load/--save or --shapes-only",
+    ),
+    (
+        "force-without-save",
+        GOOD,
+        ["init", "{spec}", "--method", "one", "--force"],
+        2,
+        "Invalid value for '--force': --force only applies with --save PATH",
+    ),
+    (
+        "allow-missing-without-load",
+        GOOD,
+        ["grad", "{spec}", "--allow-missing"],
+        2,
+        "Invalid value for '--allow-missing': --allow-missing only applies with --load PATH",
+    ),
+    (
+        "ignore-extra-without-load",
+        GOOD,
+        ["train", "{spec}", "--ignore-extra"],
+        2,
+        "Invalid value for '--ignore-extra': --ignore-extra only applies with --load PATH",
+    ),
+    (
+        "list-with-save",
+        None,
+        ["init", "--list", "--save", "{dir}/x.params"],
+        2,
+        "--list only prints the catalog; drop --load/--save",
+    ),
+    (
+        "check-before-forward",
+        GOOD,
+        ["show", "{spec}", "--check", "--before-forward"],
+        2,
+        "--check needs values: drop --before-forward",
+    ),
+    (
+        "check-shapes-only",
+        GOOD,
+        ["show", "{spec}", "--check", "--shapes-only"],
+        2,
+        "--check needs values: drop --shapes-only",
     ),
 ]
+
+
+PLUGIN = """\
+import mxnet as mx
+
+
+class Halves(mx.init.Initializer):
+    def _init_weight(self, name, arr):
+        arr[:] = 0.5
+"""
+
+
+def bad_files(folder: Path) -> dict:
+    """Parameter files that are wrong in every way the catalog names (written by hand, so
+    the cases need no MXNet to set up)."""
+    header = struct.pack("<QQQ", 0x112, 0, 1)
+    array = struct.pack("<Ii", 0xF993FAC9, 0) + struct.pack("<iqq", 2, 2, 3)
+    array += struct.pack("<iii", 1, 0, 0)  # cpu(0), float32
+    files = {
+        "{empty}": b"",
+        "{text}": b"0.weight: [1, 2, 3]\n",
+        "{random}": bytes((i * 167 + 13) % 256 for i in range(512)),
+        "{truncated}": header + array + b"\0" * 8,  # 8 of the 24 data bytes
+        "{corrupt}": struct.pack("<QQQ", 0x112, 0, 10**12) + b"\0" * 40,
+        "{existing}": b"old",
+    }
+    out = {}
+    for key, content in files.items():
+        path = folder / (key.strip("{}") + ".params")
+        path.write_bytes(content)
+        out[key] = str(path)
+    plugin = folder / "halves.py"
+    plugin.write_text(PLUGIN)
+    out["{plugin}"] = str(plugin)
+    return out
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
@@ -414,6 +925,12 @@ def test_bad_input(cli, tmp_path, case):
         spec.write_bytes(text if isinstance(text, bytes) else text.encode())
     (tmp_path / "d").mkdir()
     subs = {"{spec}": str(spec), "{dir}": str(tmp_path / "d")}
+    if any(k in " ".join(args) for k in ("{empty}", "{text}", "{random}", "{truncated}",
+                                        "{corrupt}", "{existing}", "{plugin}")):  # fmt: skip
+        files = tmp_path / "files"
+        files.mkdir()
+        subs.update(bad_files(files))
+        existing = Path(subs["{existing}"])
 
     def fill(s: str) -> str:
         for k, v in subs.items():
@@ -429,6 +946,9 @@ def test_bad_input(cli, tmp_path, case):
     assert fill(message) in error_lines[0]
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, nothing half-written
     assert not any(p.name.endswith(".tmp") for p in Path(tmp_path).rglob("*"))
+    assert sorted(os.listdir(tmp_path / "d")) == []
+    if "{existing}" in subs:
+        assert existing.read_bytes() == b"old"  # never overwritten without --force
 
 
 def test_debug_shows_the_traceback(cli, tmp_path):
@@ -444,4 +964,4 @@ def test_debug_shows_the_traceback(cli, tmp_path):
 
 
 def test_catalog_is_big_enough():
-    assert len(CASES) >= 50
+    assert len(CASES) >= 120

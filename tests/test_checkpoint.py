@@ -508,8 +508,8 @@ def test_save_refuses_overwrite_and_missing_folder(cli, tmp_path):
     missing = tmp_path / "nope" / "a.params"
     r = cli("show", "--save", str(missing))
     assert r.output == (
-        f"Error: cannot write '{missing}': folder '{missing.parent}' does not exist "
-        "(create it first)\n"
+        f"Error: cannot write '{missing}': folder '{missing.parent}' does not exist; "
+        f"create it first (mkdir -p {missing.parent})\n"
     )
     r = cli("show", "--save", str(tmp_path))
     assert r.exit_code == 2 and "is a directory" in r.output

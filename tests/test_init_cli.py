@@ -87,7 +87,7 @@ def tiny(tmp_path):
         (
             ["set", "--select", "dense0_weight", "--add", "1", "--fill", "2"],
             2,
-            "Error: give exactly one of --add X, --scale X, --fill X",
+            "Error: --add and --fill were given; give exactly one of --add X, --scale X, --fill X",
         ),
         (
             ["set", "--select", "dense0_weight", "--add", "nan"],
@@ -107,8 +107,8 @@ def tiny(tmp_path):
         (
             ["init", "--method", "xavier", "--save", "/nonexistent-dir/x.params"],
             1,
-            "Error: /nonexistent-dir/x.params: folder '/nonexistent-dir' does not exist; create "
-            "it first (mkdir -p /nonexistent-dir)",
+            "Error: cannot write '/nonexistent-dir/x.params': folder '/nonexistent-dir' does "
+            "not exist; create it first (mkdir -p /nonexistent-dir)",
         ),
     ],
 )
@@ -375,7 +375,7 @@ def test_save_is_atomic_and_refuses_overwrite(cli, tiny, tmp_path):
     assert r.exit_code == 1
     assert (
         r.output.strip().splitlines()[-1]
-        == f"Error: {target}: already exists; pass --force to overwrite it"
+        == f"Error: '{target}' already exists; use --force to overwrite it"
     )
     assert (
         cli(

@@ -13,6 +13,8 @@ from paraminspect.checkpoint import (
     LoadRequest,
     ParamFile,
     SaveRequest,
+    check_file,
+    check_target,
     load_params,
     net_arrays,
     read_params,
@@ -33,6 +35,24 @@ from paraminspect.selection import apply_slice, compile_select, format_index, pa
 from paraminspect.stats import tensor_stats
 
 # --------------------------------------------------------------------------- --load / --save
+
+
+def preflight(load: Optional[LoadRequest], save: Optional[SaveRequest]) -> None:
+    """Refuse a ``--save`` target or a ``--load`` file before anything expensive runs.
+
+    Checks what can be known up front: the save folder exists and is writable, the target
+    is not a folder and does not exist (unless ``--force``); the file to load exists and its
+    structure (headers, never the values) is an MXNet parameter file. Keys and shapes are
+    matched later, against the built net.
+
+    Raises:
+        OutputError: the save target is refused (see :func:`paraminspect.fileio.check_target`).
+        CheckpointError: the load file is missing, empty, truncated or not a parameter file.
+    """
+    if save is not None:
+        check_target(save.path, save.force)
+    if load is not None:
+        check_file(load.path)
 
 
 def apply_load(model: Any, request: Optional[LoadRequest]) -> List[str]:

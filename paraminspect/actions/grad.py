@@ -13,7 +13,9 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
 from paraminspect.build import Model, build_model
+from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import BuildError
 from paraminspect.losses import check_loss, draw_targets, loss_value, output_shape, target_note
 from paraminspect.report import ArrayView
@@ -162,7 +164,12 @@ def check_shared(
 
 
 def grad(
-    spec: Optional[str], view: ViewOptions, seed: Optional[int] = None, loss: str = "sum"
+    spec: Optional[str],
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    loss: str = "sum",
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> GradReport:
     """Build ``spec`` as ``show`` does, then forward under record, ``loss``, and backward.
 
@@ -171,6 +178,9 @@ def grad(
         view: which parameters and what of them to show (grad stats are always computed).
         seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
         loss: ``sum``, ``l2`` or ``softmax-ce`` (see :mod:`paraminspect.losses`).
+        load: load this parameter file right after the build; the gradients are then those
+            of the loaded weights (on the same X).
+        save: write the parameters (not the gradients) after the backward pass.
 
     Raises:
         OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
@@ -184,8 +194,11 @@ def grad(
     plan = make_plan(loaded)
     select_names(plan, view.layers, view.select)
     check_loss(plan, loss)
+    preflight(load, save)
     model = build_model(loaded, seed=seed, forward=True, backward=True)
+    model.log.extend(apply_load(model, load))
     back = run_backward(model, loss)
+    model.log.extend(apply_save(model, save))
     base = collect_report(
         model, dataclasses.replace(view, grad_stats=True, hist_grad=True), command="grad", seed=seed
     )

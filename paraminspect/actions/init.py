@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence, Tuple
 
+from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
 from paraminspect.build import build_model
-from paraminspect.checkpoint_io import check_target, save_atomic
+from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.edit import (
     Session,
     apply_steps,
@@ -58,10 +59,16 @@ def _prepare(spec: Optional[str], view: ViewOptions) -> Tuple[LoadedSpec, List[s
 
 
 def _start(
-    loaded: LoadedSpec, view: ViewOptions, seed: Optional[int], trace: bool
+    loaded: LoadedSpec,
+    view: ViewOptions,
+    seed: Optional[int],
+    trace: bool,
+    load: Optional[LoadRequest] = None,
 ) -> Tuple[Session, List[TraceEntry]]:
-    """Build as ``show`` does, then run the spec's steps (recording each one if tracing)."""
+    """Build as ``show`` does, load ``--load`` (if any), then run the spec's steps (recording
+    each one if tracing)."""
     model = build_model(loaded, seed=seed)
+    model.log.extend(apply_load(model, load))
     session = Session.start(model)
     entries: List[TraceEntry] = []
 
@@ -69,7 +76,7 @@ def _start(
         if trace:
             entries.append(TraceEntry(label, tuple(collect_rows(model, view, session.origins))))
 
-    record("after the first forward pass")
+    record("after the first forward pass" + (f" and loading {load.path}" if load else ""))
     apply_steps(session, after=lambda i, step: record(step_label(i, step)))
     return session, entries
 
@@ -94,8 +101,7 @@ def _finish(
     action: Optional[str],
     entries: List[TraceEntry],
     check: bool,
-    save: Optional[str],
-    force: bool,
+    save: Optional[SaveRequest],
     notes: Sequence[str] = (),
 ) -> EditReport:
     model = session.model
@@ -103,11 +109,11 @@ def _finish(
     if action is not None and entries:
         entries.append(TraceEntry(action, tuple(collect_rows(model, view, session.origins))))
     checks = check_parameters(session, names) if check else None
-    saved = save_atomic(model.net, save, force) if save is not None else None
+    model.log.extend(apply_save(model, save))
     report = collect_report(
         model, view, command=command, seed=seed, notes=notes, origins=session.origins
     )
-    return EditReport(report, action, tuple(entries), checks, saved)
+    return EditReport(report, action, tuple(entries), checks, save.path if save else None)
 
 
 def init(
@@ -119,8 +125,8 @@ def init(
     plugin: Optional[str] = None,
     check: bool = False,
     trace: bool = False,
-    save: Optional[str] = None,
-    force: bool = False,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> EditReport:
     """Build ``spec``, run its steps, then re-initialize the selection (all by default).
 
@@ -133,10 +139,13 @@ def init(
         plugin: ``FILE.py:ClassName`` of an ``mx.init.Initializer`` subclass (runs its code).
         check: compare the re-initialized parameters with the initializer's theory.
         trace: keep the state after the build, each spec step and this command.
-        save: write the parameters afterwards (atomically); ``force`` allows overwriting.
+        load: load this parameter file right after the build, before the spec's steps.
+        save: write the parameters afterwards (atomically).
 
     Raises:
         OptionError: bad method, parameter, selection or plugin (before anything runs).
+        OutputError, CheckpointError: a refused ``save`` target or unreadable ``load`` file
+            (also before anything runs).
     """
     given = parse_param_pairs(params)
     if (method is None) == (plugin is None):
@@ -146,8 +155,7 @@ def init(
             "--method",
         )
     loaded, names, explicit = _prepare(spec, view)
-    if save is not None:
-        check_target(save, force)
+    preflight(load, save)
     plugin_init: Any = None
     if method is not None:
         try:
@@ -169,7 +177,7 @@ def init(
         plugin_init = load_plugin(plugin, kwargs)
         args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
         origin = Origin("plugin", kwargs, f"{plugin}({args})")
-    session, entries = _start(loaded, view, seed, trace)
+    session, entries = _start(loaded, view, seed, trace, load)
     model = session.model
     if plugin_init is not None:
         model.initializers.append(plugin_init)  # its .log lines, if any, reach stderr
@@ -178,7 +186,7 @@ def init(
         initializer = model.new_initializer(origin.method, origin.params)
     reinit(session, initializer, origin, names, explicit)
     action = f"init {origin.label} on {_where(view)}"
-    return _finish(session, view, "init", seed, action, entries, check, save, force)
+    return _finish(session, view, "init", seed, action, entries, check, save)
 
 
 def set_(
@@ -189,8 +197,8 @@ def set_(
     seed: Optional[int] = None,
     check: bool = False,
     trace: bool = False,
-    save: Optional[str] = None,
-    force: bool = False,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> EditReport:
     """Build ``spec``, run its steps, then ``set_data`` on the selection (the book's In[13]).
 
@@ -206,29 +214,51 @@ def set_(
             "--select",
         )
     loaded, names, _ = _prepare(spec, view)
-    if save is not None:
-        check_target(save, force)
-    session, entries = _start(loaded, view, seed, trace)
+    preflight(load, save)
+    session, entries = _start(loaded, view, seed, trace, load)
     set_values(session, op, value, names)
     action = f"set {op} {value:g} on {_where(view)}"
-    return _finish(session, view, "set", seed, action, entries, check, save, force)
+    return _finish(session, view, "set", seed, action, entries, check, save)
 
 
 def run(
-    spec: Optional[str], view: ViewOptions, seed: Optional[int] = None, check: bool = False
+    spec: Optional[str],
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    check: bool = False,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> EditReport:
-    """Build ``spec`` and replay its steps, keeping the shown parameters after each one."""
+    """Build ``spec`` (and ``load``), replay its steps, keeping the shown parameters after
+    each one; ``save`` writes the final state."""
     loaded = load_spec(spec)
     view.index()
     targets(make_plan(loaded), view.select, view.layers)
-    session, entries = _start(loaded, view, seed, trace=True)
-    notes = () if loaded.spec.steps else ("the spec has no steps: only the build is shown",)
-    return _finish(session, view, "run", seed, None, entries, check, None, False, notes)
+    preflight(load, save)
+    session, entries = _start(loaded, view, seed, trace=True, load=load)
+    notes = [] if loaded.spec.steps else ["the spec has no steps: only the build is shown"]
+    if check and load is not None:
+        notes.append(LOADED_CHECK_NOTE)
+    return _finish(session, view, "run", seed, None, entries, check, save, notes)
 
 
-def show_check(spec: Optional[str], view: ViewOptions, seed: Optional[int] = None) -> EditReport:
+LOADED_CHECK_NOTE = (
+    "--check compares the loaded values with the spec's initializers: weights that moved "
+    "since initialization (a trained checkpoint) fail"
+)
+
+
+def show_check(
+    spec: Optional[str],
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
+) -> EditReport:
     """``show --check``: the spec's own initializers (and its init steps) against theory;
-    values moved afterwards (a set step) fail."""
+    values moved afterwards (a set step, or a loaded checkpoint that was trained) fail."""
     loaded, _, _ = _prepare(spec, view)
-    session, _ = _start(loaded, view, seed, trace=False)
-    return _finish(session, view, "show", seed, None, [], True, None, False)
+    preflight(load, save)
+    session, _ = _start(loaded, view, seed, trace=False, load=load)
+    notes = [LOADED_CHECK_NOTE] if load is not None else []
+    return _finish(session, view, "show", seed, None, [], True, save, notes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from paraminspect.actions.checkpoint import apply_load, apply_save
+from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
 from paraminspect.build import build_model, human_bytes, memory_problem
 from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import OptionError, ResourceError
@@ -61,6 +61,7 @@ def show(
             "--shapes-only",
         )
     wants_arrays = wants_arrays or load is not None or save is not None
+    preflight(load, save)  # an existing target or a broken file: refused before building
     plan = make_plan(loaded)
     if shapes_only:
         return plan_report(loaded, plan, view, "--shapes-only asks for the table alone")

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
 from paraminspect.build import Model, build_model
+from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.initializers import did_you_mean
 from paraminspect.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
@@ -267,14 +269,21 @@ def make_record(
     )
 
 
-def prepare(spec: Optional[str], opts: TrainOptions) -> Tuple[Model, str]:
-    """Validate everything, then build ``spec`` (``shared`` when ``opts.shared`` and no spec).
+def prepare(
+    spec: Optional[str],
+    opts: TrainOptions,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
+) -> Tuple[Model, str]:
+    """Validate everything, then build ``spec`` (``shared`` when ``opts.shared`` and no spec)
+    and load ``load`` into it. ``save`` is only checked here (before the build).
 
     Returns:
         The built model (first forward pass done) and the registered optimizer name.
 
     Raises:
         OptionError: bad settings, unknown optimizer, ``--shared`` on a spec without sharing.
+        OutputError, CheckpointError: a refused ``save`` target, a bad ``load`` file.
         BuildError: MXNet refused the network.
     """
     validate(opts)
@@ -290,7 +299,10 @@ def prepare(spec: Optional[str], opts: TrainOptions) -> Tuple[Model, str]:
             "--shared",
         )
     optimizer = check_optimizer(opts.optimizer)
-    return build_model(loaded, seed=opts.seed, forward=True, backward=True), optimizer
+    preflight(load, save)
+    model = build_model(loaded, seed=opts.seed, forward=True, backward=True)
+    model.log.extend(apply_load(model, load))
+    return model, optimizer
 
 
 def train(
@@ -298,6 +310,8 @@ def train(
     opts: TrainOptions,
     on_step: Optional[StepCallback] = None,
     on_record: Optional[RecordCallback] = None,
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> TrainReport:
     """Train ``spec`` and record every logged step (:func:`prepare`, then :func:`fit`).
 
@@ -306,9 +320,14 @@ def train(
         opts: the run's settings.
         on_step: called after every optimizer step (progress bars).
         on_record: called with each record as soon as it exists (tables, JSON lines).
+        load: start from this parameter file (loaded right after the build).
+        save: write the trained parameters at the end (also after a run stopped early, so
+            its last state can be inspected).
     """
-    model, optimizer = prepare(spec, opts)
-    return fit(model, optimizer, opts, on_step, on_record)
+    model, optimizer = prepare(spec, opts, load, save)
+    report = fit(model, optimizer, opts, on_step, on_record)
+    saved = apply_save(model, save)
+    return replace(report, log=report.log + tuple(saved)) if saved else report
 
 
 def fit(
