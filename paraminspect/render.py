@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Dict, Iterable, List, Optional
 
 import numpy as np
@@ -41,6 +42,12 @@ def array_text(values: np.ndarray) -> str:
         threshold=1000, edgeitems=3, precision=8, linewidth=75, suppress=False, floatmode="maxprec"
     ):
         return np.array2string(values, separator=" ") if values.ndim else str(values)
+
+
+def compact_init(description: str) -> str:
+    """``xavier(rnd_type=uniform, factor_type=avg, magnitude=3)`` -> ``xavier(uniform, avg,
+    3)`` for narrow table cells; JSON keeps the full description."""
+    return re.sub(r"\b[a-z_]+=", "", description)
 
 
 def json_number(x: Any) -> Any:
@@ -189,7 +196,7 @@ def param_table(report: ParamReport) -> Table:
             row.dtype,
             f"{row.size:,}",
             row.grad_req,
-            row.init,
+            compact_init(row.init),
             used,
         )
     return table
