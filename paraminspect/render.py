@@ -587,7 +587,13 @@ def print_inspect(console: Console, report: Any) -> None:
         ("bytes", "right"),
         ("same as", "left"),
     ):
-        table.add_column(col, justify=justify, no_wrap=col in ("key", "shape"))  # type: ignore[arg-type]
+        # Long Module keys fold; the numbers beside them must never be cut.
+        table.add_column(
+            col,
+            justify="right" if justify == "right" else "left",
+            overflow="fold",
+            no_wrap=col != "key",
+        )
     for row in report.rows:
         same = ""
         if row.same_as is not None:
@@ -706,7 +712,13 @@ def print_diff(console: Console, report: Any) -> None:
         ("rel_l2", "right"),
         ("cosine", "right"),
     ):
-        table.add_column(col, justify=justify, no_wrap=col in ("key", "shape"))  # type: ignore[arg-type]
+        # Long Module keys fold; the numbers beside them must never be cut.
+        table.add_column(
+            col,
+            justify="right" if justify == "right" else "left",
+            overflow="fold",
+            no_wrap=col != "key",
+        )
     for r in report.rows:
         # a key on one side only shows that side's shape and dtype
         sa = None if r.shape_a is None else shape_text(r.shape_a)
