@@ -1,0 +1,12 @@
+"""The command line: parse options, call one core function, pick a renderer. No logic here.
+
+``base`` holds the root group, error handling and the shared options; each other module
+registers a few commands on it.
+"""
+
+from __future__ import annotations
+
+from paraminspect.cli import editing, inspecting, training  # noqa: F401  (registers commands)
+from paraminspect.cli.base import cli, main
+
+__all__ = ["cli", "main"]

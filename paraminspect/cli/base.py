@@ -1,0 +1,304 @@
+"""The root command, its error handling, and the options shared by every command.
+
+Heavy imports (MXNet, pydantic, rich) happen inside the commands, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable, Optional
+
+import click
+
+from paraminspect import __version__
+
+FORMAT_CHOICES = ("table", "json")
+
+
+class PICommand(click.Command):
+    """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from paraminspect.errors import OptionError, ParamInspectError
+
+        debug = bool(ctx.find_root().params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except OptionError as e:
+            if debug:
+                traceback.print_exc()
+            raise click.BadParameter(
+                str(e), ctx=ctx, param_hint=f"'{e.option}'" if e.option else None
+            ) from e
+        except ParamInspectError as e:
+            if debug:
+                traceback.print_exc()
+            raise click.ClickException(str(e)) from e
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as e:
+            if debug:
+                raise
+            raise click.ClickException(
+                f"internal error: {type(e).__name__}: {e} (this is a bug in paraminspect; "
+                "re-run with --debug for the traceback and report it)"
+            ) from e
+
+
+class PIGroup(click.Group):
+    """The root group; every command in it handles errors as :class:`PICommand` does."""
+
+    command_class = PICommand
+
+
+class Consoles:
+    """stdout for data, stderr for progress and warnings."""
+
+    def __init__(self, no_color: bool) -> None:
+        import os
+
+        from rich.console import Console
+
+        # A pipe has no width; rich would assume 80 columns and squeeze the tables.
+        width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
+        self.out = Console(no_color=no_color or None, highlight=False, width=width)
+        self.err = Console(stderr=True, no_color=no_color or None, highlight=False)
+
+
+def consoles() -> Consoles:
+    ctx = click.get_current_context()
+    return Consoles(bool(ctx.find_root().params.get("no_color")))
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def spec_argument(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument("spec", required=False, metavar="[SPEC]")(f)
+
+
+def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--seed",
+        type=int,
+        default=None,
+        help="Call mx.random.seed(N) first. Without it, MXNet's default "
+        "stream gives the book's numbers.",
+    )(f)
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMAT_CHOICES),
+        default="table",
+        show_default=True,
+        help="table: rich tables; json: the documented JSON schema.",
+    )(f)
+
+
+def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
+    net commands)."""
+    options = [
+        click.option(
+            "--layer",
+            "layers",
+            multiple=True,
+            metavar="N|NAME",
+            help="Only the parameters this layer uses, like net[N].params "
+            "(repeatable; index, negative index or name).",
+        ),
+        click.option(
+            "--select",
+            metavar="REGEX",
+            help="Only names that re.match REGEX, like collect_params('.*weight').",
+        ),
+        click.option("--values", is_flag=True, help="Print data() of each shown parameter."),
+        click.option(
+            "--grad",
+            is_flag=True,
+            help="Print grad() of each shown parameter (zeros before backward).",
+        ),
+        click.option(
+            "--slice",
+            "slice_",
+            metavar="EXPR",
+            help="numpy index applied to each printed array: '0', '0,:5', ':3,-2:'.",
+        ),
+        click.option(
+            "--stats",
+            is_flag=True,
+            help="mean, std, min, max, abs_max, l2, zeros, nan, inf per parameter.",
+        ),
+        click.option(
+            "--hist",
+            is_flag=True,
+            help="Draw a text histogram of each shown parameter's values (its gradient with "
+            "--grad, or in grad), with the counts its initializer's law predicts.",
+        ),
+        click.option(
+            "--bins",
+            type=click.IntRange(1, 200),
+            default=16,
+            show_default=True,
+            metavar="N",
+            help="Number of --hist bins.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_view(
+    layers: tuple,
+    select: Optional[str],
+    values: bool,
+    grad: bool,
+    slice_: Optional[str],
+    stats: bool,
+    hist: bool = False,
+    bins: int = 16,
+    **extra: Any,
+) -> Any:
+    from paraminspect.view import ViewOptions
+
+    return ViewOptions(
+        layers=tuple(layers),
+        select=select,
+        values=values,
+        grad=grad,
+        slice=slice_,
+        stats=stats,
+        hist=hist,
+        bins=bins,
+        **extra,
+    )
+
+
+def pop_view(kwargs: dict) -> Any:
+    keys = ("layers", "select", "values", "grad", "slice_", "stats", "hist", "bins")
+    return make_view(**{k: kwargs.pop(k) for k in keys})
+
+
+def render(report: Any, fmt: str) -> None:
+    from paraminspect.render import render_report
+
+    c = consoles()
+    render_report(report, fmt, c.out, c.err)
+
+
+def render_edit(report: Any, fmt: str) -> None:
+    """Render an EditReport; exit 1 (after printing it) when a --check failed."""
+    from paraminspect.errors import CheckFailed
+    from paraminspect.render import render_edit_report
+
+    c = consoles()
+    render_edit_report(report, fmt, c.out, c.err)
+    if report.failed:
+        names = ", ".join(r.parameter for r in report.failed)
+        raise CheckFailed(
+            f"{len(report.failed)} of {len(report.checks)} parameters do not match their "
+            f"initializer's theory: {names}"
+        )
+
+
+def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Append an Examples section to a command's help text."""
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        block = "\n".join(f"  {line}" for line in lines)
+        f.__doc__ = (f.__doc__ or "").rstrip() + "\n\n\b\nExamples:\n" + block + "\n"
+        return f
+
+    return deco
+
+
+def save_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--save PATH, --force (net commands: write save_parameters output atomically)."""
+    f = click.option(
+        "--force", is_flag=True, help="With --save: overwrite PATH if it already exists."
+    )(f)
+    return click.option(
+        "--save",
+        "save_path",
+        metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="Write the parameters as net.save_parameters(PATH) does, atomically "
+        "(temporary file in the same folder, then rename).",
+    )(f)
+
+
+def load_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--load PATH, --allow-missing, --ignore-extra (net commands: load before acting)."""
+    f = click.option(
+        "--ignore-extra",
+        is_flag=True,
+        help="With --load: skip keys of the file that the net does not have.",
+    )(f)
+    f = click.option(
+        "--allow-missing",
+        is_flag=True,
+        help="With --load: keep the initialized values of parameters the file lacks.",
+    )(f)
+    return click.option(
+        "--load",
+        "load_path",
+        metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="Load a parameter file (save_parameters keys such as 0.weight, or names "
+        "such as dense0_weight) into the net before acting, like net.load_parameters.",
+    )(f)
+
+
+def pop_save(kwargs: dict) -> Any:
+    """Take --save/--force out of ``kwargs``: a SaveRequest, or None without --save."""
+    from paraminspect.checkpoint import SaveRequest
+    from paraminspect.errors import OptionError
+
+    path, force = kwargs.pop("save_path"), kwargs.pop("force")
+    if path is None:
+        if force:
+            raise OptionError("--force only applies with --save PATH", "--force")
+        return None
+    return SaveRequest(path, force)
+
+
+def pop_load(kwargs: dict) -> Any:
+    """Take --load/--allow-missing/--ignore-extra out of ``kwargs``: a LoadRequest or None."""
+    from paraminspect.checkpoint import LoadRequest
+    from paraminspect.errors import OptionError
+
+    path = kwargs.pop("load_path")
+    allow_missing, ignore_extra = kwargs.pop("allow_missing"), kwargs.pop("ignore_extra")
+    if path is None:
+        for flag, on in (("--allow-missing", allow_missing), ("--ignore-extra", ignore_extra)):
+            if on:
+                raise OptionError(f"{flag} only applies with --load PATH", flag)
+        return None
+    return LoadRequest(path, allow_missing, ignore_extra)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@click.group(cls=PIGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="paraminspect")
+@click.option("--debug", is_flag=True, help="Show the full traceback of any error.")
+@click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is respected too).")
+def cli(debug: bool, no_color: bool) -> None:
+    """Look inside the parameters of MXNet Gluon networks built from YAML specs.
+
+    SPEC is a YAML file or a built-in name (mlp, shared, ...); without it, the book's MLP
+    (Dive into Deep Learning, section 4.2) is used.
+    """
+
+
+def main(argv: Optional[list] = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="paraminspect")

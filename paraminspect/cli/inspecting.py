@@ -1,0 +1,258 @@
+"""Commands that show parameters: ``show``, ``check``, ``schema``, ``inspect``, ``diff``."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import click
+
+from paraminspect.cli.base import (
+    cli,
+    consoles,
+    examples,
+    format_option,
+    load_options,
+    pop_load,
+    pop_save,
+    pop_view,
+    render,
+    render_edit,
+    save_options,
+    seed_option,
+    spec_argument,
+    view_options,
+)
+
+
+@cli.command()
+@spec_argument
+@view_options
+@click.option(
+    "--before-forward",
+    is_flag=True,
+    help="Stop after initialize(), before the first forward pass (exercise 2): "
+    "deferred shapes such as (256, 0), and no values yet.",
+)
+@click.option(
+    "--shapes-only",
+    is_flag=True,
+    help="Names, shapes, sizes and bytes from the spec alone: no MXNet, nothing allocated "
+    "(also what a spec too large for memory gets automatically).",
+)
+@click.option(
+    "--check",
+    "check_",
+    is_flag=True,
+    help="Compare each shown parameter with the theory of the initializer that set it (the "
+    "spec's own, or its latest init step); values moved afterwards fail. Exit 1 on failure.",
+)
+@seed_option
+@load_options
+@save_options
+@format_option
+@examples(
+    "paraminspect show",
+    "paraminspect show benchmarks/specs/huge.yaml --shapes-only",
+    "paraminspect show --select dense0_weight --values --slice 0",
+    "paraminspect show --layer 1 --select '.*bias' --values",
+    "paraminspect show shared --stats --format json",
+    "paraminspect show --check",
+    "paraminspect show --hist --select dense0_weight",
+    "paraminspect show --seed 1 --save run.params",
+    "paraminspect show --load run.params --select dense0_weight --values",
+)
+def show(
+    spec: Optional[str],
+    before_forward: bool,
+    shapes_only: bool,
+    check_: bool,
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Build SPEC, initialize it, run one forward pass, and show its parameters.
+
+    Shared parameters appear once, with every layer that uses them; totals count each use
+    (like Block.summary's "Total params") and each tensor once ("unique").
+    """
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    if check_:
+        from paraminspect.actions.init import show_check
+
+        if before_forward:
+            raise click.UsageError("--check needs values: drop --before-forward")
+        if shapes_only:
+            raise click.UsageError("--check needs values: drop --shapes-only")
+        render_edit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
+        return
+    from paraminspect.actions.show import show as run_show
+
+    report = run_show(
+        spec,
+        pop_view(kwargs),
+        seed=seed,
+        before_forward=before_forward,
+        shapes_only=shapes_only,
+        load=load,
+        save=save,
+    )
+    render(report, fmt)
+
+
+@cli.command()
+@spec_argument
+@format_option
+@examples("paraminspect check configs/mlp.yaml", "paraminspect check my_spec.yaml --format json")
+def check(spec: Optional[str], fmt: str) -> None:
+    """Validate SPEC without running MXNet: keys, types, sizes and every sharing link."""
+    from paraminspect.actions.show import check as run_check
+
+    result = run_check(spec)
+    if fmt == "json":
+        import json
+
+        p = result.plan
+        click.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    "source": result.source,
+                    "layers": len(p.layers),
+                    "total": p.total_params,
+                    "unique": p.unique_count,
+                    "bytes": p.param_bytes,
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(result.summary)
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the schema to this file (atomically) instead of stdout.",
+)
+@examples(
+    "paraminspect schema > spec.schema.json", "paraminspect schema -o configs/spec.schema.json"
+)
+def schema(output: Optional[str]) -> None:
+    """Print the JSON Schema of the spec format (generated from the validation models).
+
+    Editors with the YAML language server validate and complete a spec whose first line is
+
+    \b
+      # yaml-language-server: $schema=spec.schema.json
+    """
+    import json
+
+    from paraminspect.spec import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from paraminspect.fileio import write_text_atomic
+
+    write_text_atomic(output, text, force=True)  # -o replaces its target, like > does
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command(name="inspect")
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--select",
+    metavar="REGEX",
+    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
+)
+@click.option("--values", is_flag=True, help="Print each shown array.")
+@click.option(
+    "--slice",
+    "slice_",
+    metavar="EXPR",
+    help="numpy index applied to each printed array: '0', '0,:5', ':3,-2:'.",
+)
+@click.option(
+    "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
+)
+@click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
+@click.option(
+    "--bins",
+    type=click.IntRange(1, 200),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="Number of --hist bins.",
+)
+@format_option
+@examples(
+    "paraminspect inspect model-0000.params",
+    "paraminspect inspect net.params --select '.*weight' --stats",
+    "paraminspect inspect net.params --select 0.weight --values --slice 0,:5",
+)
+def inspect_cmd(
+    file: str,
+    select: Optional[str],
+    values: bool,
+    slice_: Optional[str],
+    stats: bool,
+    hist: bool,
+    bins: int,
+    fmt: str,
+) -> None:
+    """Show every array in an MXNet parameter FILE (no spec needed).
+
+    FILE is anything mx.nd.save wrote: Gluon save_parameters output (0.weight, ...), Module
+    checkpoints (arg:/aux: keys), plain lists. Arrays saved twice (shared parameters saved
+    without deduplicate=True) are marked with the key they repeat. The file is read with
+    mx.nd.load only: arrays, never code.
+    """
+    from paraminspect.actions.checkpoint import inspect_file
+    from paraminspect.render import render_inspect
+
+    c = consoles()
+    report = inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins)
+    render_inspect(report, fmt, c.out, c.err)
+
+
+@cli.command(name="diff")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option(
+    "--select",
+    metavar="REGEX",
+    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
+)
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit with status 1 when A and B differ, 0 when they do not (like git diff).",
+)
+@seed_option
+@format_option
+@examples(
+    "paraminspect diff before.params after.params",
+    "paraminspect diff mlp trained.params --select '.*weight'",
+    "paraminspect diff a.params b.params --exit-code --format json",
+)
+def diff_cmd(
+    a: str, b: str, select: Optional[str], exit_code: bool, seed: Optional[int], fmt: str
+) -> None:
+    """Compare two parameter files key by key.
+
+    For each key: only in A, only in B, shape or dtype changed, or the maximum absolute
+    difference, the relative l2 difference ||A-B||/||A|| and the cosine similarity. A side
+    may also be a spec (a path or built-in name): its freshly initialized parameters (after
+    the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...).
+    """
+    from paraminspect.actions.checkpoint import diff as run_diff
+    from paraminspect.render import render_diff
+
+    c = consoles()
+    report = run_diff(a, b, select=select, seed=seed)
+    render_diff(report, fmt, c.out, c.err)
+    if exit_code and report.differ:
+        click.get_current_context().exit(1)

@@ -1,0 +1,301 @@
+"""Commands that run the network: ``grad``, ``train``, ``summary``."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import click
+
+from paraminspect.cli.base import (
+    cli,
+    consoles,
+    examples,
+    format_option,
+    load_options,
+    pop_load,
+    pop_save,
+    pop_view,
+    save_options,
+    seed_option,
+    spec_argument,
+    view_options,
+)
+
+# --------------------------------------------------------------------------- grad, train
+
+LOSS_CHOICES = ("sum", "l2", "softmax-ce")
+
+
+@cli.command()
+@spec_argument
+@view_options
+@click.option(
+    "--loss",
+    type=click.Choice(LOSS_CHOICES),
+    default="sum",
+    show_default=True,
+    help="sum: the sum of the outputs (no targets); l2, softmax-ce: against synthetic "
+    "targets drawn after X and the weights (see README).",
+)
+@seed_option
+@load_options
+@save_options
+@format_option
+@examples(
+    "paraminspect grad",
+    "paraminspect grad shared --loss l2 --seed 1",
+    "paraminspect grad --select dense1_bias --grad --format json",
+    "paraminspect grad --hist --bins 8 --select dense0_weight",
+    "paraminspect grad --load trained.params --loss l2 --seed 1",
+)
+def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
+    """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
+
+    Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
+    ratio ||g||/||w||. A shared parameter appears once, with each using layer's
+    contribution (from an unshared copy holding the same weights) and a check that they
+    sum to the accumulated gradient; a failed check exits with status 1.
+
+    --load replaces the weights right after the build (X is still drawn first), so the
+    gradients are those of the loaded weights; --save writes the parameters (not the
+    gradients).
+    """
+    from paraminspect.actions.grad import grad as run_grad
+    from paraminspect.errors import CheckFailed
+    from paraminspect.render_train import render_grad
+
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save)
+    c = consoles()
+    render_grad(report, fmt, c.out, c.err)
+    if report.failed:
+        names = ", ".join(s.parameter for s in report.failed)
+        raise CheckFailed(
+            f"shared gradient check failed for {names}: the layers' contributions do not sum "
+            "to the accumulated gradient"
+        )
+
+
+@cli.command()
+@spec_argument
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Focus on shared parameters: without SPEC, train the built-in 'shared' spec "
+    "(the book's In[14]); tables show the sharing layers and the weight-identity check.",
+)
+@click.option("--samples", type=int, default=256, show_default=True, help="Synthetic samples.")
+@click.option("--batch-size", type=int, default=32, show_default=True, help="Samples per step.")
+@click.option("--epochs", type=int, default=5, show_default=True, help="Passes over the data.")
+@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate (> 0).")
+@click.option(
+    "--optimizer",
+    default="sgd",
+    show_default=True,
+    help="Any optimizer MXNet registers for gluon.Trainer (sgd, adam, nag, rmsprop, ...).",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(("l2", "softmax-ce")),
+    default="l2",
+    show_default=True,
+    help="l2: regress a random linear teacher; softmax-ce: its argmax classes (see README).",
+)
+@click.option(
+    "--every",
+    type=int,
+    default=None,
+    metavar="K",
+    help="Log every K steps (and the last); default: the end of every epoch.",
+)
+@click.option(
+    "--log",
+    "log_path",
+    metavar="FILE.jsonl",
+    help="Write one JSON record per logged step, flushed as it goes.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    metavar="FILE.png",
+    help="Draw weight and gradient norms per layer over the steps (needs matplotlib: "
+    "pip install 'paraminspect[plot]').",
+)
+@click.option(
+    "--hybridize/--no-hybridize",
+    default=True,
+    show_default=True,
+    help="Hybridize the layers before training.",
+)
+@seed_option
+@load_options
+@save_options
+@format_option
+@examples(
+    "paraminspect train --shared --seed 1",
+    "paraminspect train mlp --epochs 3 --optimizer adam --lr 0.01 --log run.jsonl",
+    "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
+    "paraminspect train --seed 1 --epochs 3 --save trained.params",
+)
+def train(
+    spec: Optional[str],
+    shared: bool,
+    samples: int,
+    batch_size: int,
+    epochs: int,
+    lr: float,
+    optimizer: str,
+    loss: str,
+    every: Optional[int],
+    log_path: Optional[str],
+    plot_path: Optional[str],
+    hybridize: bool,
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
+) -> None:
+    """Train SPEC on a synthetic seeded data set and watch every layer's weights and grads.
+
+    After each epoch (or every K steps) a table per layer shows ||w||, ||g||, ||g||/||w||,
+    the update ratio ||Δw||/||w|| and the fraction of dead ReLU units; shared parameters are
+    checked to be identical in every layer that uses them. At the end: sparklines of each
+    layer's gradient norm. A progress bar goes to stderr.
+
+    --load starts from a parameter file (loaded right after the build); --save writes the
+    trained parameters at the end.
+    """
+    from paraminspect.actions.checkpoint import preflight
+    from paraminspect.actions.train import TrainOptions, validate
+    from paraminspect.actions.train import train as run_train
+    from paraminspect.errors import CheckFailed
+    from paraminspect.render_train import (
+        JsonlLog,
+        TrainPrinter,
+        check_plot_target,
+        print_train_summary,
+        train_json,
+        write_plot,
+    )
+
+    opts = TrainOptions(
+        samples=samples,
+        batch_size=batch_size,
+        epochs=epochs,
+        lr=lr,
+        optimizer=optimizer,
+        loss=loss,
+        every=every,
+        seed=seed,
+        hybridize=hybridize,
+        shared=shared,
+    )
+    validate(opts)
+    if plot_path is not None:
+        check_plot_target(plot_path)
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    preflight(load, save)  # before --log truncates its file
+    c = consoles()
+    log = JsonlLog(log_path) if log_path is not None else None
+    printer = TrainPrinter(c.out, c.err, fmt, log)
+    printer.shared_focus = shared
+    with printer:
+        report = run_train(
+            spec, opts, on_step=printer.on_step, on_record=printer.on_record, load=load, save=save
+        )
+    if fmt == "json":
+        from paraminspect.render import print_json
+
+        print_json(c.out, train_json(report))
+    else:
+        print_train_summary(c.out, report)
+        for line in report.log:
+            c.err.print(line)
+    if plot_path is not None and report.history:
+        write_plot(report, plot_path)
+        c.err.print(f"wrote {plot_path}")
+    not_identical = {s.parameter for r in report.history for s in r.shared if not s.identical}
+    if not_identical:
+        raise CheckFailed(
+            f"shared weights differ between layers for {', '.join(sorted(not_identical))}"
+        )
+    if report.stopped:
+        raise CheckFailed(report.stopped)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+@cli.command()
+@spec_argument
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10**8),
+    default=None,
+    metavar="N",
+    help="Batch size of X (replaces the spec's first input dimension).",
+)
+@click.option(
+    "--method",
+    metavar="NAME",
+    help="Initialize with this catalog initializer (net-wide, instead of the spec's init) "
+    "before the forward pass.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    help="A parameter of --method, e.g. sigma=1 (repeatable).",
+)
+@click.option(
+    "--compare",
+    multiple=True,
+    metavar="METHOD[:K=V,...]",
+    help="Also run with this initializer and show every layer's std side by side "
+    "(repeatable; e.g. xavier, uniform, normal:sigma=1).",
+)
+@click.option(
+    "--hybridize",
+    is_flag=True,
+    help="Hybridize the net before the forward pass (Block.summary refuses hybridized nets).",
+)
+@seed_option
+@format_option
+@examples(
+    "paraminspect summary",
+    "paraminspect summary shared --batch 64",
+    "paraminspect summary deep_tanh --method xavier",
+    "paraminspect summary deep_tanh --compare xavier --compare uniform --compare normal:sigma=1",
+    "paraminspect summary deep_tanh --method normal --param sigma=1 --format json",
+)
+def summary(
+    spec: Optional[str],
+    batch: Optional[int],
+    method: Optional[str],
+    params: tuple,
+    compare: tuple,
+    hybridize: bool,
+    seed: Optional[int],
+    fmt: str,
+) -> None:
+    """One row per layer: shapes, parameters, MACs, memory, and activation statistics.
+
+    Runs the book's first forward pass and captures every layer's output on X (layer by
+    layer, so hybridized nets work too): mean, std, dead ReLU outputs, saturated tanh /
+    sigmoid outputs, nan / inf, and a sparkline of the std across depth. Nets too large to
+    allocate get shapes, counts and MACs from the spec alone.
+    """
+    from paraminspect.actions.summary import summary as run_summary
+    from paraminspect.render_summary import render_summary
+
+    report = run_summary(
+        spec,
+        seed=seed,
+        batch=batch,
+        method=method,
+        params=params,
+        compare=compare,
+        hybridize=hybridize,
+    )
+    c = consoles()
+    render_summary(report, fmt, c.out, c.err)
