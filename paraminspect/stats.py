@@ -182,3 +182,30 @@ def ndarray_stats(nd: Any) -> TensorStats:
     (else through one ``asnumpy()`` copy). Equal to ``tensor_stats(nd.asnumpy())``."""
     view = host_view(nd)
     return tensor_stats(view if view is not None else nd.asnumpy())
+
+
+def array_l2(array: np.ndarray) -> float:
+    """``np.linalg.norm(array.astype(np.float64))`` without the full-size float64 copy.
+
+    The same chunks as :func:`tensor_stats` are widened into one small scratch buffer, so
+    for an array without NaN/Inf the result is bit-for-bit ``tensor_stats(array).l2``; a NaN
+    or Inf propagates as in ``np.linalg.norm`` (NaN wins over Inf).
+    """
+    a = np.asarray(array).reshape(-1)
+    if a.size == 0:
+        return 0.0
+    scratch = np.empty(min(a.size, CHUNK), dtype=np.float64)
+    sumsq = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, a.size, CHUNK):
+            chunk = a[start : start + CHUNK]
+            wide = scratch[: chunk.size]
+            np.copyto(wide, chunk, casting="unsafe")
+            sumsq += float(np.dot(wide, wide))
+    return math.sqrt(sumsq)
+
+
+def ndarray_l2(nd: Any) -> float:
+    """:func:`array_l2` of an MXNet NDArray, read in place when :func:`host_view` can."""
+    view = host_view(nd)
+    return array_l2(view if view is not None else nd.asnumpy())

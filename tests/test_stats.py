@@ -195,3 +195,37 @@ def test_ndarray_stats_of_live_parameters_and_gradients():
             np.testing.assert_array_equal(host_view(nd), copy)
             assert ndarray_stats(nd) == tensor_stats(copy)
             assert_matches(copy)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [0.0],
+        [3.0, -4.0],
+        [1.0, np.inf, 2.0],
+        [1.0, np.nan, 2.0],
+        [np.inf, np.nan, -np.inf],
+        [3e38, -3e38, 1e-45],
+    ],
+)
+def test_array_l2_is_numpys_float64_norm(values, small_chunks):
+    a = np.array(values, dtype=np.float32)
+    want = np.linalg.norm(a.astype(np.float64))
+    got = stats_mod.array_l2(a)
+    assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12)
+
+
+def test_array_l2_equals_the_statistics_l2_bit_for_bit():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(3 * stats_mod.CHUNK + 17,)).astype(np.float32)
+    assert stats_mod.array_l2(a) == tensor_stats(a).l2
+    assert stats_mod.array_l2(a) == pytest.approx(np.linalg.norm(a.astype(np.float64)), rel=1e-12)
+
+
+def test_ndarray_l2_reads_mxnet_arrays():
+    from mxnet import nd
+
+    x = nd.array(np.arange(-5, 7, dtype=np.float32).reshape(3, 4))
+    assert stats_mod.ndarray_l2(x) == pytest.approx(np.linalg.norm(x.asnumpy().astype(np.float64)))
+    assert stats_mod.ndarray_l2(x[1:]) == pytest.approx(np.linalg.norm(np.arange(-1, 7)))

@@ -20,7 +20,7 @@ from paraminspect.report import ArrayView
 from paraminspect.report_train import Contribution, GradReport, SharedGrad
 from paraminspect.selection import apply_slice, format_index
 from paraminspect.spec import load_spec
-from paraminspect.stats import tensor_stats
+from paraminspect.stats import ndarray_l2, tensor_stats
 from paraminspect.view import ViewOptions, collect_report
 
 SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not more
@@ -193,8 +193,14 @@ def grad(
     checked = check_shared(model, contributions(model, loss, back), view)
     shared = tuple(s for s in checked if s.parameter in shown)
     params = model.params
+    # ||w|| read in place (no asnumpy, no float64 copy of the weights); with --stats the
+    # statistics already hold it (the same chunked sum) unless NaN/Inf were left out there.
     weight_l2 = {
-        row.name: float(np.linalg.norm(params[row.name].data().asnumpy().astype(np.float64)))
+        row.name: (
+            row.stats.l2
+            if row.stats is not None and row.stats.nan == 0 and row.stats.inf == 0
+            else ndarray_l2(params[row.name].data())
+        )
         for row in base.parameters
     }
     return GradReport(
