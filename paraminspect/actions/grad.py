@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from paraminspect.build import Model, build_model
+from paraminspect.build import Model, build_model, check_memory
 from paraminspect.errors import BuildError
 from paraminspect.losses import check_loss, draw_targets, loss_value, output_shape, target_note
 from paraminspect.report import ArrayView
@@ -63,6 +63,42 @@ def run_backward(model: Model, loss: str) -> Backward:
             f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
         ) from e
     return Backward(result, targets, seed)
+
+
+def first_backward(model: Model, loss: str) -> Backward:
+    """Draw X, then the first forward pass (which finishes deferred initialization) under
+    ``autograd.record()``, the loss and ``backward()``: one forward pass instead of two.
+
+    Only for a loss without targets and a net without dropout: then nothing is drawn between
+    the weights and the recorded pass, so the random stream, and every number, is the same
+    as a plain first forward followed by :func:`run_backward` (batch norm's running
+    statistics are updated once either way: the plain pass does not update them).
+    """
+    import mxnet as mx
+    from mxnet import autograd
+
+    from paraminspect.build import draw_input
+
+    model.X = draw_input(model)
+    with autograd.record():
+        try:
+            y = model.net(model.X)
+            y.wait_to_read()
+        except (mx.base.MXNetError, ValueError) as e:
+            raise BuildError(
+                f"the forward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
+            ) from e
+        model.forward_done = True
+        model.drain_log()
+        value = loss_value(loss, y, None)
+    try:
+        value.backward()
+        result = float(value.asscalar())
+    except mx.base.MXNetError as e:
+        raise BuildError(
+            f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
+        ) from e
+    return Backward(result, None, None)
 
 
 def unshared_copy(model: Model) -> Any:
@@ -184,8 +220,12 @@ def grad(
     plan = make_plan(loaded)
     select_names(plan, view.layers, view.select)
     check_loss(plan, loss)
-    model = build_model(loaded, seed=seed, forward=True, backward=True)
-    back = run_backward(model, loss)
+    # With no targets to draw and no dropout, the recorded pass can be the first one (as in
+    # a hand-written script); otherwise the book's order: a plain first pass, then targets.
+    single = loss == "sum" and not any(layer.type == "dropout" for layer in plan.layers)
+    check_memory(plan, forward=True, backward=True)
+    model = build_model(loaded, seed=seed, forward=not single, backward=True)
+    back = first_backward(model, loss) if single else run_backward(model, loss)
     base = collect_report(
         model, dataclasses.replace(view, grad_stats=True), command="grad", seed=seed
     )
