@@ -5,8 +5,10 @@ MXNet is imported only by the NDArray entry points, inside them."""
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -43,7 +45,9 @@ def tensor_stats(array: np.ndarray) -> TensorStats:
 
     One pass over the data in cache-sized chunks: each chunk is widened to float64 once
     (in a reused scratch buffer) and gives its sum, sum of squares, min, max and zero
-    count while it is still in cache, so no full-size temporary is ever made.
+    count while it is still in cache, so no full-size temporary is ever made. Large arrays
+    are split between a few threads (numpy releases the GIL in its loops); the per-chunk
+    results are combined in chunk order, so the result does not depend on the threads.
     """
     a = np.asarray(array).reshape(-1)
     size = int(a.size)
@@ -51,10 +55,8 @@ def tensor_stats(array: np.ndarray) -> TensorStats:
         nan = float("nan")
         return TensorStats(nan, nan, nan, nan, nan, nan, nan, 0, 0, 0)
     acc = _Moments()
-    scratch = np.empty(min(size, CHUNK), dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in a chunk sum is expected
-        for start in range(0, size, CHUNK):
-            acc.add(a[start : start + CHUNK], scratch)
+    for part in _partials(a):
+        acc.merge(part)
     zeros = acc.zeros / size
     n = acc.count
     if n == 0:
@@ -65,6 +67,7 @@ def tensor_stats(array: np.ndarray) -> TensorStats:
     # The one-pass variance loses precision when |mean| >> std; redo it in two passes then
     # (another chunked pass, still without a full-size temporary).
     if var < 1e-6 * mean * mean:
+        scratch = np.empty(min(size, CHUNK), dtype=np.float64)
         var = _centered_sumsq(a, mean, scratch, acc.nan + acc.inf > 0) / n
     return TensorStats(
         mean=mean,
@@ -86,6 +89,88 @@ def tensor_stats(array: np.ndarray) -> TensorStats:
 CHUNK = 1 << 17
 
 
+# One chunk's contribution: (finite count, sum, sum of squares, min, max, zeros, nan, inf).
+_Partial = Tuple[int, float, float, float, float, int, int, int]
+
+# Arrays of at least this many chunks are split between threads.
+PARALLEL_CHUNKS = 8
+_POOL: Optional[ThreadPoolExecutor] = None
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_workers(), thread_name_prefix="paraminspect-stats")
+    return _POOL
+
+
+def _partials(a: np.ndarray) -> List[_Partial]:
+    """Every chunk's :data:`_Partial` of the flat array ``a``, in chunk order."""
+    starts = range(0, a.size, CHUNK)
+    workers = _workers()
+    if len(starts) < PARALLEL_CHUNKS or workers < 2:
+        return _chunk_partials(a, starts)
+    step = -(-len(starts) // workers)
+    groups = [starts[i : i + step] for i in range(0, len(starts), step)]
+    out: List[_Partial] = []
+    for part in _pool().map(lambda g: _chunk_partials(a, g), groups):
+        out.extend(part)
+    return out
+
+
+def _chunk_partials(a: np.ndarray, starts: Sequence[int]) -> List[_Partial]:
+    scratch = np.empty(min(a.size, CHUNK), dtype=np.float64)  # one per thread
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in a chunk sum is expected
+        return [_chunk_partial(a[s : s + CHUNK], scratch) for s in starts]
+
+
+def _chunk_partial(chunk: np.ndarray, scratch: np.ndarray) -> _Partial:
+    wide = scratch[: chunk.size]
+    np.copyto(wide, chunk, casting="unsafe")
+    # count_nonzero on floats is 20x slower than on the bool array of a comparison.
+    zeros = int(np.count_nonzero(chunk == 0))
+    total = float(np.add.reduce(wide))
+    n_nan = n_inf = 0
+    if not math.isfinite(total):
+        # A nan or inf (or a float64 sum overflowing): keep only the finite entries.
+        finite = np.isfinite(wide)
+        n_nan = int(np.count_nonzero(np.isnan(wide)))
+        n_inf = int(wide.size - n_nan - np.count_nonzero(finite))
+        wide = wide[finite]
+        if wide.size == 0:
+            return (0, 0.0, 0.0, math.inf, -math.inf, zeros, n_nan, n_inf)
+        total = float(wide.sum())
+        lo, hi = float(wide.min()), float(wide.max())
+    else:
+        lo, hi = float(chunk.min()), float(chunk.max())
+    return (int(wide.size), total, _sumsq(wide), lo, hi, zeros, n_nan, n_inf)
+
+
+# OpenBLAS runs a dot product of more than 10,000 elements on all its threads; from several
+# of our threads at once that oversubscribes the cores (2x slower on 2 cores), so the sum of
+# squares of a chunk is taken in blocks it runs on the calling thread alone.
+DOT_BLOCK = 8192
+
+
+def _sumsq(wide: np.ndarray) -> float:
+    """Sum of squares of a float64 vector (blocks of :data:`DOT_BLOCK`, summed in order)."""
+    if wide.size <= DOT_BLOCK:
+        return float(np.dot(wide, wide))
+    out = 0.0
+    for start in range(0, wide.size, DOT_BLOCK):
+        block = wide[start : start + DOT_BLOCK]
+        out += float(np.dot(block, block))
+    return out
+
+
 class _Moments:
     """Running sums over chunks: finite count, sum, sum of squares, min, max, zeros."""
 
@@ -99,28 +184,16 @@ class _Moments:
         self.nan = 0
         self.inf = 0
 
-    def add(self, chunk: np.ndarray, scratch: np.ndarray) -> None:
-        wide = scratch[: chunk.size]
-        np.copyto(wide, chunk, casting="unsafe")
-        # count_nonzero on floats is 20x slower than on the bool array of a comparison.
-        self.zeros += int(np.count_nonzero(chunk == 0))
-        total = float(np.add.reduce(wide))
-        if not math.isfinite(total):
-            # A nan or inf (or a float64 sum overflowing): keep only the finite entries.
-            finite = np.isfinite(wide)
-            n_nan = int(np.count_nonzero(np.isnan(wide)))
-            self.nan += n_nan
-            self.inf += int(wide.size - n_nan - np.count_nonzero(finite))
-            wide = wide[finite]
-            if wide.size == 0:
-                return
-            total = float(wide.sum())
-            lo, hi = float(wide.min()), float(wide.max())
-        else:
-            lo, hi = float(chunk.min()), float(chunk.max())
-        self.count += int(wide.size)
+    def merge(self, part: _Partial) -> None:
+        count, total, sumsq, lo, hi, zeros, n_nan, n_inf = part
+        self.zeros += zeros
+        self.nan += n_nan
+        self.inf += n_inf
+        if count == 0:  # nothing finite in this chunk
+            return
+        self.count += count
         self.total += total
-        self.sumsq += float(np.dot(wide, wide))
+        self.sumsq += sumsq
         self.lo = min(self.lo, lo)
         self.hi = max(self.hi, hi)
 
@@ -201,7 +274,7 @@ def array_l2(array: np.ndarray) -> float:
             chunk = a[start : start + CHUNK]
             wide = scratch[: chunk.size]
             np.copyto(wide, chunk, casting="unsafe")
-            sumsq += float(np.dot(wide, wide))
+            sumsq += _sumsq(wide)
     return math.sqrt(sumsq)
 
 

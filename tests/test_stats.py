@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -229,3 +230,25 @@ def test_ndarray_l2_reads_mxnet_arrays():
     x = nd.array(np.arange(-5, 7, dtype=np.float32).reshape(3, 4))
     assert stats_mod.ndarray_l2(x) == pytest.approx(np.linalg.norm(x.asnumpy().astype(np.float64)))
     assert stats_mod.ndarray_l2(x[1:]) == pytest.approx(np.linalg.norm(np.arange(-1, 7)))
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers):
+    rng = np.random.default_rng(11)
+    a = rng.normal(0.3, 1.7, size=40 * 7 + 3).astype(np.float32)
+    a[[5, 77, 150]] = [np.nan, np.inf, 0.0]
+    a[200:214] = np.nan  # two whole chunks with nothing finite
+    monkeypatch.setattr(stats_mod, "CHUNK", 7)
+    monkeypatch.setattr(stats_mod, "_workers", lambda: 1)
+    one = tensor_stats(a)
+    monkeypatch.setattr(stats_mod, "_workers", lambda: workers)
+    monkeypatch.setattr(stats_mod, "_POOL", None)
+    calls = []
+    real = stats_mod._chunk_partials
+    monkeypatch.setattr(
+        stats_mod, "_chunk_partials", lambda arr, starts: calls.append(1) or real(arr, starts)
+    )
+    many = tensor_stats(a)
+    assert len(calls) == workers  # the split really happened
+    assert dataclasses.astuple(many) == pytest.approx(dataclasses.astuple(one), nan_ok=True, rel=0)
+    assert many.nan == 15 and many.inf == 1
