@@ -127,16 +127,18 @@ def _partials(a: np.ndarray) -> List[_Partial]:
 
 
 def _chunk_partials(a: np.ndarray, starts: Sequence[int]) -> List[_Partial]:
-    scratch = np.empty(min(a.size, CHUNK), dtype=np.float64)  # one per thread
+    n = min(a.size, CHUNK)
+    scratch = np.empty(n, dtype=np.float64)  # one pair per thread, reused for every chunk
+    is_zero = np.empty(n, dtype=np.bool_)
     with np.errstate(over="ignore", invalid="ignore"):  # inf - inf in a chunk sum is expected
-        return [_chunk_partial(a[s : s + CHUNK], scratch) for s in starts]
+        return [_chunk_partial(a[s : s + CHUNK], scratch, is_zero) for s in starts]
 
 
-def _chunk_partial(chunk: np.ndarray, scratch: np.ndarray) -> _Partial:
+def _chunk_partial(chunk: np.ndarray, scratch: np.ndarray, is_zero: np.ndarray) -> _Partial:
     wide = scratch[: chunk.size]
     np.copyto(wide, chunk, casting="unsafe")
     # count_nonzero on floats is 20x slower than on the bool array of a comparison.
-    zeros = int(np.count_nonzero(chunk == 0))
+    zeros = int(np.count_nonzero(np.equal(chunk, 0, out=is_zero[: chunk.size])))
     total = float(np.add.reduce(wide))
     n_nan = n_inf = 0
     if not math.isfinite(total):
