@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -115,15 +116,17 @@ def _pool() -> ThreadPoolExecutor:
 def _partials(a: np.ndarray) -> List[_Partial]:
     """Every chunk's :data:`_Partial` of the flat array ``a``, in chunk order."""
     starts = range(0, a.size, CHUNK)
-    workers = _workers()
-    if len(starts) < PARALLEL_CHUNKS or workers < 2:
-        return _chunk_partials(a, starts)
-    step = -(-len(starts) // workers)
-    groups = [starts[i : i + step] for i in range(0, len(starts), step)]
-    out: List[_Partial] = []
-    for part in _pool().map(lambda g: _chunk_partials(a, g), groups):
-        out.extend(part)
-    return out
+    blas = _blas()
+    with blas:
+        workers = _workers() if blas.available else 1
+        if len(starts) < PARALLEL_CHUNKS or workers < 2:
+            return _chunk_partials(a, starts)
+        step = -(-len(starts) // workers)
+        groups = [starts[i : i + step] for i in range(0, len(starts), step)]
+        out: List[_Partial] = []
+        for part in _pool().map(lambda g: _chunk_partials(a, g), groups):
+            out.extend(part)
+        return out
 
 
 def _chunk_partials(a: np.ndarray, starts: Sequence[int]) -> List[_Partial]:
@@ -156,21 +159,76 @@ def _chunk_partial(chunk: np.ndarray, scratch: np.ndarray, is_zero: np.ndarray) 
     return (int(wide.size), total, _sumsq(wide), lo, hi, zeros, n_nan, n_inf)
 
 
-# OpenBLAS runs a dot product of more than 10,000 elements on all its threads; from several
-# of our threads at once that oversubscribes the cores (2x slower on 2 cores), so the sum of
-# squares of a chunk is taken in blocks it runs on the calling thread alone.
-DOT_BLOCK = 8192
-
-
 def _sumsq(wide: np.ndarray) -> float:
-    """Sum of squares of a float64 vector (blocks of :data:`DOT_BLOCK`, summed in order)."""
-    if wide.size <= DOT_BLOCK:
-        return float(np.dot(wide, wide))
-    out = 0.0
-    for start in range(0, wide.size, DOT_BLOCK):
-        block = wide[start : start + DOT_BLOCK]
-        out += float(np.dot(block, block))
-    return out
+    return float(np.dot(wide, wide))
+
+
+class _BlasThreads:
+    """Switch numpy's bundled OpenBLAS to one thread while statistics run, then back.
+
+    OpenBLAS runs a dot product of more than 10,000 elements on all its threads; for the
+    in-cache chunks here waking them costs more than it saves (1.5x slower on 2 cores),
+    and from several of our threads at once it oversubscribes the cores (2x slower). This
+    is what ``threadpoolctl`` does, for numpy's OpenBLAS only; where that library cannot be
+    found (another BLAS), nothing is changed and the statistics stay on one thread.
+    """
+
+    def __init__(self) -> None:
+        self.get: Any = None
+        self.set: Any = None
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.saved = 0
+        try:
+            import ctypes
+
+            libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+            with open("/proc/self/maps", encoding="ascii", errors="replace") as f:
+                paths = {line.split()[-1] for line in f if libs in line and "openblas" in line}
+            for path in sorted(paths):
+                lib = ctypes.CDLL(path)
+                for suffix in ("64_", ""):
+                    get = getattr(lib, f"openblas_get_num_threads{suffix}", None)
+                    set_ = getattr(lib, f"openblas_set_num_threads{suffix}", None)
+                    if get is not None and set_ is not None:
+                        get.restype, get.argtypes = ctypes.c_int, []
+                        set_.restype, set_.argtypes = None, [ctypes.c_int]
+                        self.get, self.set = get, set_
+                        return
+        except (OSError, ValueError, AttributeError):  # no /proc, no such library
+            pass
+
+    @property
+    def available(self) -> bool:
+        return self.set is not None
+
+    def __enter__(self) -> None:
+        if self.set is None:
+            return
+        with self.lock:
+            if self.depth == 0:
+                self.saved = int(self.get())
+                if self.saved != 1:
+                    self.set(1)
+            self.depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.set is None:
+            return
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.saved != 1:
+                self.set(self.saved)
+
+
+_BLAS: Optional[_BlasThreads] = None
+
+
+def _blas() -> _BlasThreads:
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = _BlasThreads()
+    return _BLAS
 
 
 class _Moments:
@@ -271,7 +329,7 @@ def array_l2(array: np.ndarray) -> float:
         return 0.0
     scratch = np.empty(min(a.size, CHUNK), dtype=np.float64)
     sumsq = 0.0
-    with np.errstate(over="ignore", invalid="ignore"):
+    with _blas(), np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, a.size, CHUNK):
             chunk = a[start : start + CHUNK]
             wide = scratch[: chunk.size]

@@ -242,6 +242,10 @@ def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers)
     monkeypatch.setattr(stats_mod, "_workers", lambda: 1)
     one = tensor_stats(a)
     monkeypatch.setattr(stats_mod, "_workers", lambda: workers)
+    blas = stats_mod._blas()
+    if not blas.available:  # another BLAS: pretend, so the threaded path runs here too
+        monkeypatch.setattr(blas, "get", lambda: 1)
+        monkeypatch.setattr(blas, "set", lambda n: None)
     monkeypatch.setattr(stats_mod, "_POOL", None)
     calls = []
     real = stats_mod._chunk_partials
@@ -252,3 +256,22 @@ def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers)
     assert len(calls) == workers  # the split really happened
     assert dataclasses.astuple(many) == pytest.approx(dataclasses.astuple(one), nan_ok=True, rel=0)
     assert many.nan == 15 and many.inf == 1
+
+
+def test_numpy_blas_runs_one_thread_during_statistics_and_is_restored_after(monkeypatch):
+    blas = stats_mod._blas()
+    if not blas.available:
+        pytest.skip("numpy's BLAS here is not its bundled OpenBLAS")
+    before = blas.get()
+    seen = []
+    real = stats_mod._chunk_partial
+
+    def spy(chunk, scratch, is_zero):
+        seen.append(blas.get())
+        return real(chunk, scratch, is_zero)
+
+    monkeypatch.setattr(stats_mod, "_chunk_partial", spy)
+    monkeypatch.setattr(stats_mod, "CHUNK", 7)
+    tensor_stats(np.arange(100, dtype=np.float32))
+    assert seen and set(seen) == {1}
+    assert blas.get() == before
