@@ -6,13 +6,14 @@ Slices are parsed into Python index objects, never evaluated.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, List, Sequence, Tuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable, List, Sequence, Tuple
 
 from paraminspect.errors import OptionError
 from paraminspect.initializers import did_you_mean
 from paraminspect.plan import NetPlan
+
+if TYPE_CHECKING:  # numpy is imported where it is used: `check` validates specs without it
+    import numpy as np
 
 Index = Tuple[Any, ...]  # ints, slices and Ellipsis
 
@@ -111,6 +112,8 @@ def apply_slice(array: np.ndarray, index: Index, name: str) -> np.ndarray:
                 "--slice",
             )
         axis += 1
+    import numpy as np
+
     return np.asarray(array[index])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,23 @@ def test_inf_weights_are_counted_and_warned(tmp_path):
     assert w["stats"]["inf"] == 6 and w["stats"]["nan"] == 0 and w["stats"]["mean"] is None
     assert data["warnings"] == ["dense0_weight values: 0 NaN and 6 Inf of 6 entries"]
     assert "warning: dense0_weight values: 0 NaN and 6 Inf of 6 entries" in proc.stderr
+
+
+def test_check_imports_neither_numpy_nor_rich():
+    # `check` only validates: pydantic and yaml are all it needs (start-up target, issue 6).
+    code = (
+        "import sys\n"
+        "from paraminspect.cli import main\n"
+        "for args in (['check', 'shared'], ['check', 'configs/chapter4_2.yaml'],\n"
+        "             ['check', 'mlp', '--format', 'json']):\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (args, e.code)\n"
+        "print(sorted(m for m in ('numpy', 'rich', 'scipy', 'mxnet') if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -215,3 +215,46 @@ def test_grad_usage_errors(cli, tmp_path, args, message):
 def test_grad_help_has_examples(cli):
     out = cli("grad", "--help").output
     assert "Examples:" in out and "paraminspect grad shared --loss l2 --seed 1" in out
+
+
+TINY_NORM = """\
+name: tiny_norm
+input: {shape: [6, 4]}
+layers:
+  - {units: 5, activation: relu}
+  - {type: batchnorm}
+  - {units: 4, activation: tanh, init: {weight: {method: myinit}}}
+  - {type: layernorm}
+  - {units: 3}
+"""
+
+
+@pytest.mark.parametrize("seed", [None, 4])
+def test_one_recorded_pass_equals_a_plain_pass_then_backward(tmp_path, seed):
+    # `grad --loss sum` on a net without dropout lets the recorded pass finish deferred
+    # initialization; every number (weights, batch-norm running statistics, X, gradients,
+    # loss, the initializer's log) must be what a plain first pass + run_backward gives.
+    import mxnet as mx
+
+    from paraminspect.actions.grad import run_backward
+    from paraminspect.build import build_model
+    from paraminspect.spec import load_spec
+
+    path = _spec(tmp_path, TINY_NORM)
+    mx.random.seed(123)  # the unseeded case: both runs start from the same stream state
+    report = run_grad(path, ViewOptions(values=True, grad=True, stats=True), seed=seed)
+    mx.random.seed(123)
+    model = build_model(load_spec(path), seed=seed, forward=True, backward=True)
+    back = run_backward(model, "sum")
+    assert back.targets is None and report.targets is None
+    assert report.loss_value == back.loss
+    np.testing.assert_array_equal(report.x, model.X.asnumpy())
+    assert report.base.log == tuple(model.log) and any("Init" in line for line in model.log)
+    params = model.params
+    assert [row.name for row in report.base.parameters] == list(params)
+    assert any("running_mean" in name for name in params)
+    for row in report.base.parameters:
+        assert row.data is not None and row.grad is not None
+        np.testing.assert_array_equal(row.data.values, params[row.name].data().asnumpy())
+        if params[row.name].grad_req != "null":
+            np.testing.assert_array_equal(row.grad.values, params[row.name].grad().asnumpy())

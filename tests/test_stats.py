@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -195,3 +196,82 @@ def test_ndarray_stats_of_live_parameters_and_gradients():
             np.testing.assert_array_equal(host_view(nd), copy)
             assert ndarray_stats(nd) == tensor_stats(copy)
             assert_matches(copy)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [0.0],
+        [3.0, -4.0],
+        [1.0, np.inf, 2.0],
+        [1.0, np.nan, 2.0],
+        [np.inf, np.nan, -np.inf],
+        [3e38, -3e38, 1e-45],
+    ],
+)
+def test_array_l2_is_numpys_float64_norm(values, small_chunks):
+    a = np.array(values, dtype=np.float32)
+    want = np.linalg.norm(a.astype(np.float64))
+    got = stats_mod.array_l2(a)
+    assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12)
+
+
+def test_array_l2_equals_the_statistics_l2_bit_for_bit():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(3 * stats_mod.CHUNK + 17,)).astype(np.float32)
+    assert stats_mod.array_l2(a) == tensor_stats(a).l2
+    assert stats_mod.array_l2(a) == pytest.approx(np.linalg.norm(a.astype(np.float64)), rel=1e-12)
+
+
+def test_ndarray_l2_reads_mxnet_arrays():
+    from mxnet import nd
+
+    x = nd.array(np.arange(-5, 7, dtype=np.float32).reshape(3, 4))
+    assert stats_mod.ndarray_l2(x) == pytest.approx(np.linalg.norm(x.asnumpy().astype(np.float64)))
+    assert stats_mod.ndarray_l2(x[1:]) == pytest.approx(np.linalg.norm(np.arange(-1, 7)))
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers):
+    rng = np.random.default_rng(11)
+    a = rng.normal(0.3, 1.7, size=40 * 7 + 3).astype(np.float32)
+    a[[5, 77, 150]] = [np.nan, np.inf, 0.0]
+    a[200:214] = np.nan  # two whole chunks with nothing finite
+    monkeypatch.setattr(stats_mod, "CHUNK", 7)
+    monkeypatch.setattr(stats_mod, "_workers", lambda: 1)
+    one = tensor_stats(a)
+    monkeypatch.setattr(stats_mod, "_workers", lambda: workers)
+    blas = stats_mod._blas()
+    if not blas.available:  # another BLAS: pretend, so the threaded path runs here too
+        monkeypatch.setattr(blas, "get", lambda: 1)
+        monkeypatch.setattr(blas, "set", lambda n: None)
+    monkeypatch.setattr(stats_mod, "_POOL", None)
+    calls = []
+    real = stats_mod._chunk_partials
+    monkeypatch.setattr(
+        stats_mod, "_chunk_partials", lambda arr, starts: calls.append(1) or real(arr, starts)
+    )
+    many = tensor_stats(a)
+    assert len(calls) == workers  # the split really happened
+    assert dataclasses.astuple(many) == pytest.approx(dataclasses.astuple(one), nan_ok=True, rel=0)
+    assert many.nan == 15 and many.inf == 1
+
+
+def test_numpy_blas_runs_one_thread_during_statistics_and_is_restored_after(monkeypatch):
+    blas = stats_mod._blas()
+    if not blas.available:
+        pytest.skip("numpy's BLAS here is not its bundled OpenBLAS")
+    before = blas.get()
+    seen = []
+    real = stats_mod._chunk_partial
+
+    def spy(chunk, scratch, is_zero):
+        seen.append(blas.get())
+        return real(chunk, scratch, is_zero)
+
+    monkeypatch.setattr(stats_mod, "_chunk_partial", spy)
+    monkeypatch.setattr(stats_mod, "CHUNK", 7)
+    tensor_stats(np.arange(100, dtype=np.float32))
+    assert seen and set(seen) == {1}
+    assert blas.get() == before

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.build import Model, build_model
+from paraminspect.build import Model, build_model, check_memory
 from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import BuildError
 from paraminspect.losses import check_loss, draw_targets, loss_value, output_shape, target_note
@@ -22,7 +22,7 @@ from paraminspect.report import ArrayView
 from paraminspect.report_train import Contribution, GradReport, SharedGrad
 from paraminspect.selection import apply_slice, format_index
 from paraminspect.spec import load_spec
-from paraminspect.stats import tensor_stats
+from paraminspect.stats import ndarray_l2, tensor_stats
 from paraminspect.view import ViewOptions, collect_report
 
 SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not more
@@ -65,6 +65,42 @@ def run_backward(model: Model, loss: str) -> Backward:
             f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
         ) from e
     return Backward(result, targets, seed)
+
+
+def first_backward(model: Model, loss: str) -> Backward:
+    """Draw X, then the first forward pass (which finishes deferred initialization) under
+    ``autograd.record()``, the loss and ``backward()``: one forward pass instead of two.
+
+    Only for a loss without targets and a net without dropout: then nothing is drawn between
+    the weights and the recorded pass, so the random stream, and every number, is the same
+    as a plain first forward followed by :func:`run_backward` (batch norm's running
+    statistics are updated once either way: the plain pass does not update them).
+    """
+    import mxnet as mx
+    from mxnet import autograd
+
+    from paraminspect.build import draw_input
+
+    model.X = draw_input(model)
+    with autograd.record():
+        try:
+            y = model.net(model.X)
+            y.wait_to_read()
+        except (mx.base.MXNetError, ValueError) as e:
+            raise BuildError(
+                f"the forward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
+            ) from e
+        model.forward_done = True
+        model.drain_log()
+        value = loss_value(loss, y, None)
+    try:
+        value.backward()
+        result = float(value.asscalar())
+    except mx.base.MXNetError as e:
+        raise BuildError(
+            f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
+        ) from e
+    return Backward(result, None, None)
 
 
 def unshared_copy(model: Model) -> Any:
@@ -195,9 +231,17 @@ def grad(
     select_names(plan, view.layers, view.select)
     check_loss(plan, loss)
     preflight(load, save)
-    model = build_model(loaded, seed=seed, forward=True, backward=True)
+    # With no targets to draw, no dropout and nothing to load, the recorded pass can be the
+    # first one (as in a hand-written script); otherwise the book's order: a plain first
+    # pass (which finishes deferred initialization), the load, then targets and the
+    # recorded pass.
+    single = (
+        load is None and loss == "sum" and not any(layer.type == "dropout" for layer in plan.layers)
+    )
+    check_memory(plan, forward=True, backward=True)
+    model = build_model(loaded, seed=seed, forward=not single, backward=True)
     model.log.extend(apply_load(model, load))
-    back = run_backward(model, loss)
+    back = first_backward(model, loss) if single else run_backward(model, loss)
     model.log.extend(apply_save(model, save))
     base = collect_report(
         model, dataclasses.replace(view, grad_stats=True, hist_grad=True), command="grad", seed=seed
@@ -206,8 +250,14 @@ def grad(
     checked = check_shared(model, contributions(model, loss, back), view)
     shared = tuple(s for s in checked if s.parameter in shown)
     params = model.params
+    # ||w|| read in place (no asnumpy, no float64 copy of the weights); with --stats the
+    # statistics already hold it (the same chunked sum) unless NaN/Inf were left out there.
     weight_l2 = {
-        row.name: float(np.linalg.norm(params[row.name].data().asnumpy().astype(np.float64)))
+        row.name: (
+            row.stats.l2
+            if row.stats is not None and row.stats.nan == 0 and row.stats.inf == 0
+            else ndarray_l2(params[row.name].data())
+        )
         for row in base.parameters
     }
     return GradReport(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.build import build_model, human_bytes, memory_problem
+from paraminspect.build import build_model, memory_problem
 from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import OptionError, ResourceError
-from paraminspect.plan import NetPlan, make_plan
+from paraminspect.plan import make_plan
 from paraminspect.report import ParamReport
 from paraminspect.spec import load_spec
 from paraminspect.view import ViewOptions, collect_report, plan_report
@@ -87,31 +86,3 @@ def show(
         origins = session.origins
     model.log.extend(apply_save(model, save))
     return collect_report(model, view, command="show", seed=seed, notes=notes, origins=origins)
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """The outcome of ``paraminspect check``: the spec is valid, and what it describes."""
-
-    source: str
-    plan: NetPlan
-
-    @property
-    def summary(self) -> str:
-        p = self.plan
-        shared = sum(1 for layer in p.layers if layer.shares_with is not None)
-        return (
-            f"ok: {self.source}: {len(p.layers)} layers, {p.total_params:,} parameters "
-            f"({p.unique_count:,} unique, {human_bytes(p.param_bytes)})"
-            + (f", {shared} sharing layer{'s' if shared > 1 else ''}" if shared else "")
-        )
-
-
-def check(spec: Optional[str]) -> CheckReport:
-    """Validate a spec without importing MXNet.
-
-    Raises:
-        SpecError: the first problem, with file, line and key path.
-    """
-    loaded = load_spec(spec)
-    return CheckReport(loaded.source, make_plan(loaded))

@@ -105,7 +105,7 @@ def show(
 @examples("paraminspect check configs/mlp.yaml", "paraminspect check my_spec.yaml --format json")
 def check(spec: Optional[str], fmt: str) -> None:
     """Validate SPEC without running MXNet: keys, types, sizes and every sharing link."""
-    from paraminspect.actions.show import check as run_check
+    from paraminspect.actions.check import check as run_check
 
     result = run_check(spec)
     if fmt == "json":
