@@ -79,20 +79,10 @@ def first_backward(model: Model, loss: str) -> Backward:
     import mxnet as mx
     from mxnet import autograd
 
-    from paraminspect.build import draw_input
+    from paraminspect.build import run_first_forward
 
-    model.X = draw_input(model)
     with autograd.record():
-        try:
-            y = model.net(model.X)
-            y.wait_to_read()
-        except (mx.base.MXNetError, ValueError) as e:
-            raise BuildError(
-                f"the forward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
-            ) from e
-        model.forward_done = True
-        model.drain_log()
-        value = loss_value(loss, y, None)
+        value = loss_value(loss, run_first_forward(model), None)
     try:
         value.backward()
         result = float(value.asscalar())
