@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 from rich import box
@@ -170,6 +170,16 @@ def new_table(title: str) -> Table:
     return Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
     )
+
+
+def key_table(columns: Sequence[str], right: Sequence[str]) -> Table:
+    """A table of a file's arrays: a ``key`` column, then ``columns`` (``right`` ones
+    right-aligned). Long Module keys fold; the numbers beside them are never cut."""
+    table = new_table("")
+    table.add_column("key", overflow="fold")
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left", no_wrap=True)
+    return table
 
 
 def param_table(report: ParamReport) -> Table:
@@ -578,22 +588,7 @@ def print_inspect(console: Console, report: Any) -> None:
     t = report.totals
     kind = KIND_TEXT.get(report.kind, report.kind)
     console.print(Text(f"{report.path} ({report.file_size:,} bytes): {kind}"), soft_wrap=True)
-    table = new_table("")
-    for col, justify in (
-        ("key", "left"),
-        ("shape", "right"),
-        ("dtype", "left"),
-        ("size", "right"),
-        ("bytes", "right"),
-        ("same as", "left"),
-    ):
-        # Long Module keys fold; the numbers beside them must never be cut.
-        table.add_column(
-            col,
-            justify="right" if justify == "right" else "left",
-            overflow="fold",
-            no_wrap=col != "key",
-        )
+    table = key_table(("shape", "dtype", "size", "bytes", "same as"), ("shape", "size", "bytes"))
     for row in report.rows:
         same = ""
         if row.same_as is not None:
@@ -702,23 +697,10 @@ def print_diff(console: Console, report: Any) -> None:
     for name, side in (("A", report.a), ("B", report.b)):
         kind = KIND_TEXT.get(side.kind, side.kind)
         console.print(Text(f"{name}: {side.label} ({kind})"), soft_wrap=True)
-    table = new_table("")
-    for col, justify in (
-        ("key", "left"),
-        ("status", "left"),
-        ("shape", "right"),
-        ("dtype", "left"),
-        ("max_abs", "right"),
-        ("rel_l2", "right"),
-        ("cosine", "right"),
-    ):
-        # Long Module keys fold; the numbers beside them must never be cut.
-        table.add_column(
-            col,
-            justify="right" if justify == "right" else "left",
-            overflow="fold",
-            no_wrap=col != "key",
-        )
+    table = key_table(
+        ("status", "shape", "dtype", "max_abs", "rel_l2", "cosine"),
+        ("shape", "max_abs", "rel_l2", "cosine"),
+    )
     for r in report.rows:
         # a key on one side only shows that side's shape and dtype
         sa = None if r.shape_a is None else shape_text(r.shape_a)
