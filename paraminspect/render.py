@@ -26,13 +26,16 @@ def shape_text(shape: Iterable[int]) -> str:
     return str(tuple(shape))
 
 
-def number(x: float) -> str:
-    """A statistic for a table cell: 4 significant digits (JSON has them all)."""
+def number(x: float, digits: int = 4) -> str:
+    """A statistic for a table cell: ``digits`` significant digits (JSON has them all)."""
     if isinstance(x, (int, np.integer)):
         return f"{x:,}"
     if math.isnan(x):
         return "nan"
-    return f"{x:.4g}"
+    return f"{x:.{digits}g}"
+
+
+NARROW = 100  # below this many columns, statistics tables drop a digit and empty columns
 
 
 def array_text(values: np.ndarray) -> str:
@@ -193,7 +196,8 @@ def param_table(report: ParamReport) -> Table:
             col,
             justify="right" if col in right else "left",
             overflow="fold",
-            no_wrap=col in ("layer", "parameter", "shape"),
+            # Short fixed-width cells never break; the layer label and initializer may wrap.
+            no_wrap=col not in ("layer", "init"),
         )
     for row in report.parameters:
         used = Text(
@@ -212,19 +216,27 @@ def param_table(report: ParamReport) -> Table:
     return table
 
 
-def stats_table(rows: List[ParamRow], attr: str, title: str) -> Table:
+def stats_table(rows: List[ParamRow], attr: str, title: str, width: int = NARROW) -> Table:
+    """Statistics per parameter. Numbers never break across lines; on a console narrower
+    than :data:`NARROW` they get 3 significant digits and the nan/inf columns are left out
+    when every count is 0 (a warning names any parameter that has them)."""
+    narrow = width < NARROW
+    all_stats = [getattr(row, attr) for row in rows]
+    keep_counts = not narrow or any(s is not None and (s.nan or s.inf) for s in all_stats)
+    keys = STAT_KEYS if keep_counts else STAT_KEYS[:-2]
+    digits = 3 if narrow else 4
     table = new_table(title)
     table.add_column("parameter", no_wrap=True)
-    for key in STAT_KEYS:
-        table.add_column(key, justify="right", overflow="fold")
-    for row in rows:
-        stats = getattr(row, attr)
+    for key in keys:
+        table.add_column(key, justify="right", no_wrap=True)
+    for row, stats in zip(rows, all_stats):
         if stats is None:
-            table.add_row(row.name, *(["-"] * len(STAT_KEYS)))
+            table.add_row(row.name, *(["-"] * len(keys)))
             continue
-        cells: List[Any] = [number(getattr(stats, k)) for k in STAT_KEYS[:-3]]
-        cells.append(f"{stats.zeros:.2%}")
-        cells += [Text(f"{n:,}", style="bold red" if n else "") for n in (stats.nan, stats.inf)]
+        cells: List[Any] = [number(getattr(stats, k), digits) for k in STAT_KEYS[:-3]]
+        cells.append(f"{stats.zeros:.0%}" if narrow else f"{stats.zeros:.2%}")
+        if keep_counts:
+            cells += [Text(f"{n:,}", style="bold red" if n else "") for n in (stats.nan, stats.inf)]
         table.add_row(row.name, *cells)
     return table
 
@@ -336,9 +348,13 @@ def print_report(console: Console, report: ParamReport) -> None:
     """The table view of a :class:`ParamReport`."""
     console.print(param_table(report))
     if any(r.stats is not None for r in report.parameters):
-        console.print(stats_table(list(report.parameters), "stats", "weight statistics"))
+        console.print(
+            stats_table(list(report.parameters), "stats", "weight statistics", console.width)
+        )
     if any(r.grad_stats is not None for r in report.parameters):
-        console.print(stats_table(list(report.parameters), "grad_stats", "gradient statistics"))
+        console.print(
+            stats_table(list(report.parameters), "grad_stats", "gradient statistics", console.width)
+        )
     console.print(totals_table(report))
     console.print(sharing_table(report))
     blocks = []
@@ -514,7 +530,7 @@ def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
             if view is not None
         ]
         if any(r.stats is not None for r in entry.parameters):
-            out.print(stats_table(list(entry.parameters), "stats", "weight statistics"))
+            out.print(stats_table(list(entry.parameters), "stats", "weight statistics", out.width))
         blocks += hist_blocks(entry.parameters)
         if blocks:
             out.print(Group(*blocks), soft_wrap=True)

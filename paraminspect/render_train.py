@@ -142,10 +142,14 @@ def print_grad(console: Console, report: GradReport) -> None:
     base = report.base
     console.print(param_table(base))
     console.print(Text(f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}"))
-    console.print(stats_table(list(base.parameters), "grad_stats", "gradient statistics"))
+    console.print(
+        stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)
+    )
     console.print(grad_norm_table(report))
     if any(r.stats is not None for r in base.parameters):
-        console.print(stats_table(list(base.parameters), "stats", "weight statistics"))
+        console.print(
+            stats_table(list(base.parameters), "stats", "weight statistics", console.width)
+        )
     if report.shared:
         console.print(shared_grad_table(report))
     console.print(totals_table(base))

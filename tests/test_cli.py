@@ -229,3 +229,26 @@ def test_check_imports_neither_numpy_nor_rich():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_narrow_terminal_keeps_every_digit_shown():
+    """At 80 columns the statistics drop to 3 digits and the all-zero nan/inf columns go,
+    so no number is cut with an ellipsis; a parameter with NaN/Inf keeps the columns."""
+    import io
+
+    from rich.console import Console
+
+    from paraminspect.actions.show import show
+    from paraminspect.render import print_report
+    from paraminspect.view import ViewOptions
+
+    report = show("shared", ViewOptions(stats=True), seed=0)
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    print_report(console, report)
+    text = console.file.getvalue()
+    stats = text[text.index("weight statistics") : text.index("totals")]
+    rows = [line for line in stats.splitlines() if line.strip().startswith(("dense", "shared"))]
+    assert len(rows) == 6 and not any("…" in row for row in rows)  # a header may shorten
+    assert " nan " not in stats
+    assert "-0.000586" in stats  # dense0_weight's mean (-0.0005863 at 4 digits), 3 digits
+    assert all(len(line) <= 80 for line in text.splitlines())
