@@ -263,7 +263,8 @@ def sharing_table(report: ParamReport) -> Table | Text:
     return table
 
 
-def array_block(view: ArrayView, row: ParamRow) -> Text:
+def array_block(view: ArrayView) -> Text:
+    """One printed array (``--values``/``--grad``) under its label, or why there is none."""
     if view.values is None:
         return Text(f"{view.label}: {view.note}")
     shape = shape_text(view.values.shape) if view.values.ndim else "scalar"
@@ -337,11 +338,31 @@ def hist_blocks(rows: Iterable[ParamRow]) -> List[Text]:
     return out
 
 
-def print_hists(console: Console, rows: Iterable[ParamRow]) -> None:
-    blocks = hist_blocks(rows)
+def array_blocks(rows: Iterable[ParamRow]) -> List[Text]:
+    """The ``--values``/``--grad`` printouts of ``rows``."""
+    return [array_block(v) for row in rows for v in (row.data, row.grad) if v is not None]
+
+
+def print_blocks(console: Console, blocks: List[Text]) -> None:
+    """Printouts after the tables: a blank line, then the blocks without re-wrapping."""
     if blocks:
         console.print()
         console.print(Group(*blocks), soft_wrap=True)
+
+
+def print_hists(console: Console, rows: Iterable[ParamRow]) -> None:
+    """The ``--hist`` drawings of ``rows``, after a blank line."""
+    print_blocks(console, hist_blocks(rows))
+
+
+def print_arrays_and_notes(
+    console: Console, rows: Sequence[ParamRow], notes: Iterable[str], arrays: List[Text]
+) -> None:
+    """What follows a parameter report's tables: the arrays, the histograms, the notes."""
+    print_blocks(console, arrays)
+    print_hists(console, rows)
+    for note in notes:
+        console.print(Text(f"note: {note}", style="italic"))
 
 
 def print_report(console: Console, report: ParamReport) -> None:
@@ -357,17 +378,9 @@ def print_report(console: Console, report: ParamReport) -> None:
         )
     console.print(totals_table(report))
     console.print(sharing_table(report))
-    blocks = []
-    for row in report.parameters:
-        for view in (row.data, row.grad):
-            if view is not None:
-                blocks.append(array_block(view, row))
-    if blocks:
-        console.print()
-        console.print(Group(*blocks), soft_wrap=True)
-    print_hists(console, report.parameters)
-    for note in report.notes:
-        console.print(Text(f"note: {note}", style="italic"))
+    print_arrays_and_notes(
+        console, report.parameters, report.notes, array_blocks(report.parameters)
+    )
 
 
 def render_report(report: ParamReport, fmt: str, out: Console, err: Console) -> None:
@@ -523,12 +536,7 @@ def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
         err.print(Text(line))
     for entry in er.trace:
         out.rule(Text(entry.label, style="bold"), align="left")
-        blocks = [
-            array_block(view, row)
-            for row in entry.parameters
-            for view in (row.data, row.grad)
-            if view is not None
-        ]
+        blocks = array_blocks(entry.parameters)
         if any(r.stats is not None for r in entry.parameters):
             out.print(stats_table(list(entry.parameters), "stats", "weight statistics", out.width))
         blocks += hist_blocks(entry.parameters)
@@ -632,17 +640,7 @@ def print_inspect(console: Console, report: Any) -> None:
         ),
         soft_wrap=True,
     )
-    blocks = []
-    for row in report.rows:
-        if row.data is not None:
-            v = row.data.values
-            shape = shape_text(v.shape) if v.ndim else "scalar"
-            text = Text(f"{row.data.label}  {shape} {v.dtype.name}\n", style="bold")
-            text.append(array_text(v))
-            blocks.append(text)
-    if blocks:
-        console.print()
-        console.print(Group(*blocks), soft_wrap=True)
+    print_blocks(console, [array_block(row.data) for row in report.rows if row.data is not None])
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))
 
@@ -652,10 +650,7 @@ def render_inspect(report: Any, fmt: str, out: Console, err: Console) -> None:
         print_json(out, inspect_json(report))
     else:
         print_inspect(out, report)
-        blocks = [hist_block(row.hist) for row in report.rows if row.hist is not None]
-        if blocks:
-            out.print()
-            out.print(Group(*blocks), soft_wrap=True)
+        print_blocks(out, [hist_block(row.hist) for row in report.rows if row.hist is not None])
 
 
 DIFF_STATUS_TEXT = {

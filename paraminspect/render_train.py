@@ -7,18 +7,19 @@ import math
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from paraminspect.render import (
     array_block,
+    array_blocks,
     json_array,
     new_table,
     number,
     param_json,
     param_table,
-    print_hists,
+    print_arrays_and_notes,
     print_json,
     report_json,
     sharing_table,
@@ -154,23 +155,15 @@ def print_grad(console: Console, report: GradReport) -> None:
         console.print(shared_grad_table(report))
     console.print(totals_table(base))
     console.print(sharing_table(base))
-    blocks = []
+    # Each shared gradient is followed by every layer's contribution to it.
     shared = {s.parameter: s for s in report.shared}
+    blocks = []
     for row in base.parameters:
-        for view in (row.data, row.grad):
-            if view is not None:
-                blocks.append(array_block(view, row))
+        blocks += array_blocks([row])
         s = shared.get(row.name)
         if s is not None and row.grad is not None:
-            for c in s.contributions:
-                if c.view is not None:
-                    blocks.append(array_block(c.view, row))
-    if blocks:
-        console.print()
-        console.print(Group(*blocks), soft_wrap=True)
-    print_hists(console, base.parameters)
-    for note in base.notes:
-        console.print(Text(f"note: {note}", style="italic"))
+            blocks += [array_block(c.view) for c in s.contributions if c.view is not None]
+    print_arrays_and_notes(console, base.parameters, base.notes, blocks)
 
 
 def render_grad(report: GradReport, fmt: str, out: Console, err: Console) -> None:

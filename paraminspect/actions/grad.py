@@ -9,7 +9,7 @@ the contributions, and their sum is checked against the accumulated gradient.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -41,6 +41,26 @@ def has_dropout(model: Model) -> bool:
     return any(layer.type == "dropout" for layer in model.plan.layers)
 
 
+def record_and_backward(model: Model, compute_loss: Callable[[], Any]) -> float:
+    """Run ``compute_loss()`` under ``autograd.record()``, then ``backward()``; the loss.
+
+    Raises:
+        BuildError: MXNet failed in the recorded pass or the backward pass.
+    """
+    import mxnet as mx
+    from mxnet import autograd
+
+    try:
+        with autograd.record():
+            value = compute_loss()
+        value.backward()
+        return float(value.asscalar())
+    except mx.base.MXNetError as e:
+        raise BuildError(
+            f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
+        ) from e
+
+
 def run_backward(model: Model, loss: str) -> Backward:
     """Draw targets (after X and the weights), then forward under record, loss, backward.
 
@@ -48,22 +68,14 @@ def run_backward(model: Model, loss: str) -> Backward:
     the recorded forward pass, so the unshared copy can replay the same dropout masks.
     """
     import mxnet as mx
-    from mxnet import autograd, nd
+    from mxnet import nd
 
     targets = draw_targets(loss, output_shape(model.plan))
     seed = None
     if has_dropout(model):
         seed = int(nd.random.randint(0, 2**31 - 1, shape=(1,)).asscalar())
         mx.random.seed(seed)
-    try:
-        with autograd.record():
-            value = loss_value(loss, model.net(model.X), targets)
-        value.backward()
-        result = float(value.asscalar())
-    except mx.base.MXNetError as e:
-        raise BuildError(
-            f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
-        ) from e
+    result = record_and_backward(model, lambda: loss_value(loss, model.net(model.X), targets))
     return Backward(result, targets, seed)
 
 
@@ -76,20 +88,9 @@ def first_backward(model: Model, loss: str) -> Backward:
     as a plain first forward followed by :func:`run_backward` (batch norm's running
     statistics are updated once either way: the plain pass does not update them).
     """
-    import mxnet as mx
-    from mxnet import autograd
-
     from paraminspect.build import run_first_forward
 
-    with autograd.record():
-        value = loss_value(loss, run_first_forward(model), None)
-    try:
-        value.backward()
-        result = float(value.asscalar())
-    except mx.base.MXNetError as e:
-        raise BuildError(
-            f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
-        ) from e
+    result = record_and_backward(model, lambda: loss_value(loss, run_first_forward(model), None))
     return Backward(result, None, None)
 
 
