@@ -185,14 +185,19 @@ def draw_input(model: Model) -> Any:
     return nd.random.uniform(shape=shape)
 
 
-def run_first_forward(model: Model) -> Any:
-    """Draw X and run ``net(X)``, which finishes deferred initialization; returns Y."""
+def run_first_forward(model: Model, wait: bool = True) -> Any:
+    """Draw X and run ``net(X)``, which finishes deferred initialization; returns Y.
+
+    With ``wait=False`` the pass is only queued: MXNet computes it in its own threads while
+    Python goes on, and an error MXNet finds while computing surfaces at the first read.
+    """
     import mxnet as mx
 
     model.X = draw_input(model)
     try:
         y = model.net(model.X)
-        y.wait_to_read()
+        if wait:
+            y.wait_to_read()
     except (mx.base.MXNetError, ValueError) as e:
         raise BuildError(
             f"the forward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"

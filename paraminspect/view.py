@@ -236,22 +236,26 @@ def collect_rows(
     params = model.params
     users = model.plan.users
     owners = {p.name: p.owner for p in model.plan.unique_params}
+    # Statistics first, in the order MXNet finishes the arrays when its passes are still
+    # running (grad queues them): every weight (the passes only read them), then the
+    # gradients from the last layer back (the order backward writes them). Reading one
+    # then overlaps with MXNet computing the rest.
+    value_stats = {n: param_stats(params[n], "data") for n in names} if view.stats else {}
+    grad_stats_of = (
+        {n: param_stats(params[n], "grad") for n in reversed(names)} if view.grad_stats else {}
+    )
     rows = []
     for name in names:
         p = params[name]
         data = grad = None
-        stats = grad_stats = None
         # Values are copied out (they are printed); statistics read MXNet's buffer in place.
         if view.values:
             arr, note = param_array(p, "data")
             data = _view(name, arr, note, index)
-        if view.stats:
-            stats = param_stats(p, "data")
         if view.grad:
             arr, note = param_array(p, "grad")
             grad = _view(name, arr, note, index, suffix=".grad")
-        if view.grad_stats:
-            grad_stats = param_stats(p, "grad")
+        stats, grad_stats = value_stats.get(name), grad_stats_of.get(name)
         hist, hist_note = None, ""
         if view.hist:
             assert origins is not None

@@ -9,7 +9,7 @@ the contributions, and their sum is checked against the accumulated gradient.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -30,35 +30,60 @@ SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not
 
 @dataclasses.dataclass
 class Backward:
-    """The result of :func:`run_backward`: the loss and what it was computed from."""
+    """The result of :func:`run_backward`: the loss and what it was computed from.
 
-    loss: float
+    The passes are queued, not finished: MXNet computes them in its own threads while
+    Python reads what is ready (the weights first). :meth:`finish` waits for all of it.
+    """
+
+    loss: Any  # the loss NDArray, shape (1,) or ()
     targets: Optional[Any]  # NDArray or None
     dropout_seed: Optional[int]
+
+    def finish(self, model: Model) -> float:
+        """Wait for the forward and backward passes; the loss as a float.
+
+        Raises:
+            BuildError: MXNet failed while computing them.
+        """
+        return _wrap_mxnet(model, lambda: float(self.loss.asscalar()))
 
 
 def has_dropout(model: Model) -> bool:
     return any(layer.type == "dropout" for layer in model.plan.layers)
 
 
-def record_and_backward(model: Model, compute_loss: Callable[[], Any]) -> float:
-    """Run ``compute_loss()`` under ``autograd.record()``, then ``backward()``; the loss.
+T = TypeVar("T")
 
-    Raises:
-        BuildError: MXNet failed in the recorded pass or the backward pass.
-    """
+
+def _wrap_mxnet(model: Model, work: Callable[[], T]) -> T:
+    """``work()``, with an MXNet failure turned into a :class:`BuildError`."""
     import mxnet as mx
-    from mxnet import autograd
 
     try:
-        with autograd.record():
-            value = compute_loss()
-        value.backward()
-        return float(value.asscalar())
+        return work()
     except mx.base.MXNetError as e:
         raise BuildError(
             f"the backward pass failed for {model.loaded.source}: {str(e).splitlines()[0]}"
         ) from e
+
+
+def record_and_backward(model: Model, compute_loss: Callable[[], Any]) -> Any:
+    """Queue ``compute_loss()`` under ``autograd.record()``, then ``backward()``; the loss
+    NDArray (read it, or any gradient, to wait for the passes).
+
+    Raises:
+        BuildError: MXNet refused the recorded pass or the backward pass.
+    """
+    from mxnet import autograd
+
+    def queue() -> Any:
+        with autograd.record():
+            value = compute_loss()
+        value.backward()
+        return value
+
+    return _wrap_mxnet(model, queue)
 
 
 def run_backward(model: Model, loss: str) -> Backward:
@@ -90,7 +115,9 @@ def first_backward(model: Model, loss: str) -> Backward:
     """
     from paraminspect.build import run_first_forward
 
-    result = record_and_backward(model, lambda: loss_value(loss, run_first_forward(model), None))
+    result = record_and_backward(
+        model, lambda: loss_value(loss, run_first_forward(model, wait=False), None)
+    )
     return Backward(result, None, None)
 
 
@@ -233,10 +260,13 @@ def grad(
     model = build_model(loaded, seed=seed, forward=not single, backward=True)
     model.log.extend(apply_load(model, load))
     back = first_backward(model, loss) if single else run_backward(model, loss)
+    if save is not None:
+        back.finish(model)  # a failed pass stops the command before a file is written
     model.log.extend(apply_save(model, save))
-    base = collect_report(
-        model, dataclasses.replace(view, grad_stats=True, hist_grad=True), command="grad", seed=seed
-    )
+    # While MXNet computes, the statistics read what is ready (see collect_rows).
+    full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
+    base = _wrap_mxnet(model, lambda: collect_report(model, full, command="grad", seed=seed))
+    loss_float = back.finish(model)
     shown = {row.name for row in base.parameters}
     checked = check_shared(model, contributions(model, loss, back), view)
     shared = tuple(s for s in checked if s.parameter in shown)
@@ -254,7 +284,7 @@ def grad(
     return GradReport(
         base=base,
         loss=loss,
-        loss_value=back.loss,
+        loss_value=loss_float,
         target_note=target_note(loss, output_shape(model.plan)),
         weight_l2=weight_l2,
         shared=shared,
