@@ -14,6 +14,7 @@ MXNet is imported inside the functions.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional, Tuple
 
 from paraminspect.errors import OptionError
@@ -79,12 +80,19 @@ def target_note(loss: str, out_shape: Tuple[int, ...]) -> str:
     return "loss = sum of every output of net(X) (no targets)"
 
 
-def loss_value(loss: str, y: Any, targets: Optional[Any]) -> Any:
-    """The scalar loss as an NDArray (call inside ``autograd.record()`` to differentiate)."""
+@functools.lru_cache(maxsize=None)
+def _loss_block(loss: str) -> Any:
+    """One Gluon loss block per name, made once: ``train`` calls it at every step, and
+    making a Block costs about as much as a small step's loss itself."""
     from mxnet import gluon
 
+    if loss == "l2":
+        return gluon.loss.L2Loss(prefix="l2loss_")
+    return gluon.loss.SoftmaxCrossEntropyLoss(prefix="softmaxceloss_")
+
+
+def loss_value(loss: str, y: Any, targets: Optional[Any]) -> Any:
+    """The scalar loss as an NDArray (call inside ``autograd.record()`` to differentiate)."""
     if loss == "sum":
         return y.sum()
-    if loss == "l2":
-        return gluon.loss.L2Loss()(y, targets).mean()
-    return gluon.loss.SoftmaxCrossEntropyLoss()(y, targets).mean()
+    return _loss_block(loss)(y, targets).mean()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -252,3 +253,38 @@ def test_narrow_terminal_keeps_every_digit_shown():
     assert " nan " not in stats
     assert "-0.000586" in stats  # dense0_weight's mean (-0.0005863 at 4 digits), 3 digits
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def _run(*args):
+    """``python -m paraminspect ARGS`` with block-buffered stdout, as a real pipe has it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-m", "paraminspect", *args], capture_output=True, text=True, env=env
+    )
+
+
+def test_fast_exit_after_mxnet_keeps_output_codes_and_atexit(tmp_path, cli):
+    """Commands that import MXNet end with os._exit after flushing: the piped output is all
+    there and equal to the in-process run, exit codes survive, atexit handlers still run."""
+    args = ("show", "--values", "--stats", "--seed", "3", "--format", "json")
+    proc = _run(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(cli(*args).stdout)
+    bad = tmp_path / "bad.params"
+    bad.write_bytes(b"not a parameter file")
+    proc = _run("show", "--load", str(bad))  # fails after MXNet is imported
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: ") and len(proc.stderr.strip().splitlines()) == 1
+    marker = tmp_path / "atexit-ran"
+    plugin = tmp_path / "plug.py"
+    plugin.write_text(
+        "import atexit, mxnet as mx\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('yes'))\n"
+        "class Half(mx.init.Initializer):\n"
+        "    def _init_weight(self, name, arr):\n"
+        "        arr[:] = 0.5\n"
+    )
+    proc = _run("init", "--plugin", f"{plugin}:Half", "--select", "dense0_weight", "--stats")
+    assert proc.returncode == 0, proc.stderr
+    assert "0.5" in proc.stdout
+    assert marker.read_text() == "yes"
