@@ -23,14 +23,21 @@ PY = sys.executable
 
 
 def env() -> Dict[str, str]:
-    """This checkout's paraminspect first on the path; colours and width fixed."""
+    """This checkout's paraminspect first on the path; colours and width fixed.
+
+    Bytecode is written and used, as in an installed copy (pip compiles it at install):
+    a PYTHONDONTWRITEBYTECODE in the caller's environment would make every run of the
+    tool recompile its modules while MXNet's installed ones never are.
+    """
     path = os.environ.get("PYTHONPATH")
-    return dict(
+    out = dict(
         os.environ,
         PYTHONPATH=str(ROOT) + (os.pathsep + path if path else ""),
         NO_COLOR="1",
         COLUMNS="200",
     )
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    return out
 
 
 def tool(*args: str) -> List[str]:
@@ -54,6 +61,14 @@ def run_once(cmd: Sequence[str]) -> Tuple[float, int]:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err}")
     return wall, usage.ru_maxrss * 1024
+
+
+def run_output(cmd: Sequence[str]) -> str:
+    """stdout of one run; fails loudly on a non-zero exit."""
+    proc = subprocess.run(list(cmd), env=env(), cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr}")
+    return proc.stdout
 
 
 def command_exists(name: str) -> bool:

@@ -19,7 +19,7 @@ import subprocess
 import time
 import warnings
 
-from _harness import ROOT, command_exists, compare, env, machine, raw, tool
+from _harness import ROOT, command_exists, compare, env, machine, raw, run_output, tool
 
 SPEC = "benchmarks/specs/train_mlp.yaml"
 FLAGS = ("--samples", "--batch-size", "--epochs", "--lr", "--loss", "--optimizer", "--seed")
@@ -105,6 +105,39 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
     )
 
 
+def loop_seconds(cmd: list, ours: bool) -> float:
+    """The training loop's own seconds, as the program prints them: `train`'s "speed:" line
+    (first step to last record), the raw loop's "loop:" line (first step to last evaluation)."""
+    import re
+
+    out = run_output(cmd)
+    pattern = r"^speed: \d+ steps in ([\d.]+) s" if ours else r"^loop: \d+ steps in ([\d.]+) s"
+    match = re.search(pattern, out, re.M)
+    if match is None:
+        raise SystemExit(f"no loop time in the output of {' '.join(cmd)}:\n{out[-500:]}")
+    return float(match.group(1))
+
+
+def loop_ratio(ours: list, base: list, repeats: int) -> None:
+    """Steps/s of the loops themselves, each timed by its own program, alternating runs
+    (ours in table mode: its per-epoch tables are printed inside the loop)."""
+    import statistics
+
+    t_ours, t_base = [], []
+    for i in range(repeats):
+        for side in ("ours", "base") if i % 2 == 0 else ("base", "ours"):
+            if side == "ours":
+                t_ours.append(loop_seconds(ours, ours=True))
+            else:
+                t_base.append(loop_seconds(base, ours=False))
+    a, b = statistics.median(t_ours), statistics.median(t_base)
+    print(
+        f"training loop alone (steps + per-epoch records, timed inside each program): ours "
+        f"{a:.2f} s, raw {b:.3f} s: steps/s ratio {b / a:.2f}  (target >= 0.9x)",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
@@ -135,6 +168,9 @@ def main() -> None:
             "--lr", sizes[3], "--loss", "l2", "--optimizer", args.optimizer, "--seed", "0",
         )  # fmt: skip
         base = raw("raw_train.py", *sizes, args.optimizer, *(["noeval"] if bare else []))
+        if label.startswith("loop"):
+            loop_ratio(ours, base, args.repeats)
+            return {}
         return compare(label, ours, base, args.repeats, target=">= 0.9x steps/s")
 
     long = both(args.epochs, f"train {args.epochs * per_epoch} steps, per-epoch table")
@@ -147,6 +183,7 @@ def main() -> None:
         f"steps/s ratio, steady state (epochs 2..{args.epochs}, from the difference of the "
         f"medians): {ratio:.2f}  (target >= 0.9x)"
     )
+    both(args.epochs, "loop")
     if args.bare:
         res = both(args.epochs, "train vs the bare raw loop (reference)", bare=True)
         print(f"steps/s ratio (ours / bare raw loop, no evaluation): {1 / res['time_ratio']:.2f}")

@@ -261,6 +261,8 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
         "initial_loss": _num(report.initial_loss),
         "final_loss": _num(report.final_loss),
         "steps": report.steps,
+        "seconds": round(report.seconds, 6),
+        "steps_per_second": _num(report.steps_per_second),
         "stopped": report.stopped,
         "history": [record_json(r) for r in report.history],
         "notes": list(report.notes),
@@ -368,6 +370,15 @@ def print_train_summary(console: Console, report: TrainReport) -> None:
             f"{report.final_loss:.5g} after {report.steps} steps"
         )
     )
+    if report.steps:
+        samples = report.steps_per_second * report.settings.batch_size
+        console.print(
+            Text(
+                f"speed: {report.steps} steps in {report.seconds:.2f} s, "
+                f"{report.steps_per_second:,.0f} steps/s (about {samples:,.0f} samples/s), "
+                "records included"
+            )
+        )
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))
     if report.stopped:

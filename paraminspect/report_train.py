@@ -153,12 +153,19 @@ class TrainReport:
     history: Tuple[TrainRecord, ...]
     steps: int  # optimizer steps taken
     stopped: Optional[str] = None  # why training stopped early (non-finite loss)
+    # Wall seconds from the first step to the last record (the loop: steps, per-step work
+    # and logged records; not the build, the data set or the loss before training).
+    seconds: float = 0.0
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = field(default=())
 
     @property
     def final_loss(self) -> float:
         return self.history[-1].data_loss if self.history else self.initial_loss
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else float("nan")
 
 
 def _ratio(num: float, den: float) -> float:

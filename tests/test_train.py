@@ -295,3 +295,35 @@ def test_grad_and_train_help_do_not_import_mxnet():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_speed_line_times_the_loop(tiny, monkeypatch, cli):
+    """`seconds` is the loop's wall time: the clock is read just before the first step and
+    just after the last record, and steps/s is steps over it (also in the table's line)."""
+    import time
+
+    import paraminspect.actions.train as train_module
+
+    ticks = iter([100.0, 102.5])
+    calls = []
+
+    class Clock:
+        @staticmethod
+        def perf_counter():
+            calls.append(len(calls))
+            return next(ticks)
+
+    monkeypatch.setattr(train_module, "time", Clock)
+    r = cli("train", tiny, "--samples", "32", "--batch-size", "8", "--epochs", "2",
+            "--seed", "2", "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert len(calls) == 2 and data["steps"] == 8
+    assert data["seconds"] == 2.5 and data["steps_per_second"] == 8 / 2.5
+    monkeypatch.setattr(train_module, "time", time)
+    start = time.perf_counter()
+    r = cli("train", tiny, "--samples", "32", "--batch-size", "8", "--epochs", "2", "--seed", "2")
+    whole = time.perf_counter() - start
+    line = next(x for x in r.stdout.splitlines() if x.startswith("speed:"))
+    seconds = float(line.split(" in ")[1].split(" s,")[0])
+    assert line.startswith("speed: 8 steps in ") and 0 < seconds <= whole

@@ -8,13 +8,15 @@ averaged over the batch, and the optimizer and learning rate from the command li
 Like the book's training loops (d2l 3.2/3.3), it reads every batch's loss (`asscalar`) and,
 after each epoch, evaluates the loss over the whole data set and prints it: the raw
 counterpart of `train`'s per-epoch line. With `noeval` as 6th argument it skips that
-evaluation (the bare loop, for reference).
+evaluation (the bare loop, for reference). Its last line is the loop's own time, from
+the first step to the last evaluation, as `train` prints it in its "speed:" line.
 
     python raw_train.py SAMPLES BATCH_SIZE EPOCHS LR OPTIMIZER [noeval]
 """
 
 import math
 import sys
+import time
 
 import mxnet as mx
 from mxnet import autograd, gluon, nd
@@ -36,6 +38,7 @@ Y = nd.dot(X, teacher)
 trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": lr})
 loss_fn = gluon.loss.L2Loss()
 n_batches = math.ceil(samples / batch_size)
+start = time.perf_counter()
 for epoch in range(epochs):
     order = nd.random.shuffle(nd.arange(samples))
     xs, ys = nd.take(X, order), nd.take(Y, order)
@@ -52,3 +55,6 @@ for epoch in range(epochs):
     if evaluate:
         line += f", data loss {loss_fn(net(X), Y).mean().asscalar():.4f}"
     print(line)
+# The loop's own time (steps and per-epoch evaluation), as `train` reports it ("speed:").
+seconds = time.perf_counter() - start
+print(f"loop: {epochs * n_batches} steps in {seconds:.6f} s")

@@ -12,6 +12,7 @@ built, so ``--seed`` fixes the whole run.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -366,6 +367,7 @@ def fit(
     n_batches = math.ceil(opts.samples / opts.batch_size)
     total = opts.epochs * n_batches
     initial = data_loss()
+    start = time.perf_counter()
     history: List[TrainRecord] = []
     window: List[float] = []
     step = 0
@@ -420,6 +422,7 @@ def fit(
         raise BuildError(
             f"training failed at step {step} for {loaded.source}: {str(e).splitlines()[0]}"
         ) from e
+    seconds = time.perf_counter() - start
     notes = [
         f"data: {description}",
         f"loss {opts.loss}, optimizer {optimizer}, lr {opts.lr:g}, "
@@ -448,4 +451,5 @@ def fit(
         stopped=stopped,
         notes=tuple(notes),
         log=tuple(model.log),
+        seconds=seconds,
     )
