@@ -257,6 +257,8 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
             "hybridized": s.hybridized,
             "shared": s.shared_focus,
             "data": s.data,
+            "explode_above": s.explode,
+            "vanish_below": s.vanish,
         },
         "initial_loss": _num(report.initial_loss),
         "final_loss": _num(report.final_loss),

@@ -141,6 +141,8 @@ class TrainSettings:
     hybridized: bool
     shared_focus: bool
     data: str  # how the synthetic data set was made
+    explode: float  # the warning thresholds of the gradient norm (see train)
+    vanish: float
 
 
 @dataclass(frozen=True, eq=False)

@@ -247,6 +247,18 @@ def test_plot_without_matplotlib(cli, monkeypatch, tmp_path):
         ),
         (["--loss", "sum"], "Invalid value for '--loss': 'sum' is not one of 'l2', 'softmax-ce'."),
         (
+            ["--explode-above", "inf"],
+            "Invalid value for '--explode-above': inf is not a finite norm >= 0; use e.g. 1e3 or 1e-7",
+        ),
+        (
+            ["--vanish-below", "-1"],
+            "Invalid value for '--vanish-below': -1.0 is not a finite norm >= 0; use e.g. 1e3 or 1e-7",
+        ),
+        (
+            ["--vanish-below", "5", "--explode-above", "5"],
+            "Invalid value for '--vanish-below': 5 is not below --explode-above 5; a gradient cannot both vanish and explode",
+        ),
+        (
             ["--plot", "x.gif"],
             "Invalid value for '--plot': cannot tell the image format of 'x.gif'; end it with .png, .svg, .pdf",
         ),
@@ -327,3 +339,25 @@ def test_speed_line_times_the_loop(tiny, monkeypatch, cli):
     line = next(x for x in r.stdout.splitlines() if x.startswith("speed:"))
     seconds = float(line.split(" in ")[1].split(" s,")[0])
     assert line.startswith("speed: 8 steps in ") and 0 < seconds <= whole
+
+
+def test_warning_thresholds_are_options(tiny, cli):
+    """--explode-above / --vanish-below move the thresholds; each warning lists exactly the
+    parameters whose recorded ||g|| lies beyond them."""
+    args = ("train", tiny, "--samples", "16", "--batch-size", "8", "--epochs", "1",
+            "--seed", "0", "--format", "json")  # fmt: skip
+    plain = json.loads(cli(*args).stdout)
+    (record,) = plain["history"]
+    norms = {p["name"]: p["grad_l2"] for p in record["parameters"] if p["grad_l2"] is not None}
+    assert plain["settings"]["explode_above"] == 1e3 and plain["settings"]["vanish_below"] == 1e-7
+    middle = sorted(norms.values())[len(norms) // 2]
+    data = json.loads(cli(*args, "--explode-above", str(middle), "--vanish-below", "0").stdout)
+    (warning,) = data["history"][0]["warnings"]
+    above = [n for n, g in norms.items() if g > middle]
+    assert above and warning.startswith(f"step 2: exploding gradients (norm above {middle:g}): ")
+    assert [part.split(" (")[0] for part in warning.split(": ", 2)[2].split(", ")] == above
+    data = json.loads(cli(*args, "--vanish-below", str(middle)).stdout)
+    (warning,) = data["history"][0]["warnings"]
+    below = [n for n, g in norms.items() if g < middle]
+    assert warning.startswith(f"step 2: vanishing gradients (norm below {middle:g}): ")
+    assert [part.split(" (")[0] for part in warning.split(": ", 2)[2].split(", ")] == below

@@ -37,8 +37,8 @@ from paraminspect.spec import load_spec
 from paraminspect.stats import tensor_stats
 from paraminspect.view import model_info
 
-EXPLODE_NORM = 1e3  # a gradient norm above this is reported as exploding
-VANISH_NORM = 1e-7  # a trainable parameter's gradient norm below this is reported as vanishing
+EXPLODE_NORM = 1e3  # default: a gradient norm above this is reported as exploding
+VANISH_NORM = 1e-7  # default: a trained parameter's gradient norm below this is vanishing
 PROBE_SAMPLES = 256  # dead ReLU units are counted over the first samples of the data set
 
 
@@ -56,6 +56,8 @@ class TrainOptions:
     seed: Optional[int] = None
     hybridize: bool = True
     shared: bool = False
+    explode: float = EXPLODE_NORM
+    vanish: float = VANISH_NORM
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
@@ -87,6 +89,15 @@ def validate(opts: TrainOptions) -> None:
         raise OptionError(f"{opts.every} is not a positive integer; use 1 or more", "--every")
     if not (opts.lr > 0 and math.isfinite(opts.lr)):
         raise OptionError(f"{opts.lr} is not a positive learning rate; use e.g. 0.1", "--lr")
+    for flag, norm in (("--explode-above", opts.explode), ("--vanish-below", opts.vanish)):
+        if not (norm >= 0 and math.isfinite(norm)):
+            raise OptionError(f"{norm} is not a finite norm >= 0; use e.g. 1e3 or 1e-7", flag)
+    if opts.vanish >= opts.explode:
+        raise OptionError(
+            f"{opts.vanish:g} is not below --explode-above {opts.explode:g}; a gradient cannot "
+            "both vanish and explode",
+            "--vanish-below",
+        )
     if opts.batch_size > opts.samples:
         raise OptionError(
             f"{opts.batch_size} is more than --samples {opts.samples}; use at most {opts.samples}",
@@ -171,8 +182,14 @@ def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
     return tuple(out)
 
 
-def grad_warnings(step: int, steps: Iterable[ParamStep]) -> Tuple[str, ...]:
-    """One line per kind of trouble at ``step``: nan/inf, exploding, vanishing gradients."""
+def grad_warnings(
+    step: int,
+    steps: Iterable[ParamStep],
+    explode: float = EXPLODE_NORM,
+    vanish: float = VANISH_NORM,
+) -> Tuple[str, ...]:
+    """One line per kind of trouble at ``step``: nan/inf gradients, a norm above
+    ``explode`` (exploding) or below ``vanish`` (vanishing)."""
     bad: Dict[str, List[str]] = {"nonfinite": [], "explode": [], "vanish": []}
     for s in steps:
         g = s.grad
@@ -180,22 +197,21 @@ def grad_warnings(step: int, steps: Iterable[ParamStep]) -> Tuple[str, ...]:
             continue
         if g.nan or g.inf:
             bad["nonfinite"].append(f"{s.name} ({g.nan} nan, {g.inf} inf)")
-        elif g.l2 > EXPLODE_NORM:
+        elif g.l2 > explode:
             bad["explode"].append(f"{s.name} ({g.l2:.3g})")
-        elif g.l2 < VANISH_NORM:
+        elif g.l2 < vanish:
             bad["vanish"].append(f"{s.name} ({g.l2:.3g})")
     out = []
     if bad["nonfinite"]:
         out.append(f"step {step}: non-finite gradients: {', '.join(bad['nonfinite'])}")
     if bad["explode"]:
         out.append(
-            f"step {step}: exploding gradients (norm above {EXPLODE_NORM:g}): "
+            f"step {step}: exploding gradients (norm above {explode:g}): "
             f"{', '.join(bad['explode'])}; try a smaller --lr"
         )
     if bad["vanish"]:
         out.append(
-            f"step {step}: vanishing gradients (norm below {VANISH_NORM:g}): "
-            f"{', '.join(bad['vanish'])}"
+            f"step {step}: vanishing gradients (norm below {vanish:g}): {', '.join(bad['vanish'])}"
         )
     return tuple(out)
 
@@ -218,8 +234,11 @@ def make_record(
     data_loss: float,
     before: Dict[str, np.ndarray],
     probe: Any,
+    explode: float = EXPLODE_NORM,
+    vanish: float = VANISH_NORM,
 ) -> TrainRecord:
-    """Everything logged at one step, read after ``trainer.step``."""
+    """Everything logged at one step, read after ``trainer.step`` (``explode``, ``vanish``:
+    the warning thresholds of :func:`grad_warnings`)."""
     params = model.params
     users = model.plan.users
     steps: Dict[str, ParamStep] = {}
@@ -257,7 +276,7 @@ def make_record(
                 lp.shares_with,
             )
         )
-    warns = grad_warnings(step, steps.values())
+    warns = grad_warnings(step, steps.values(), explode, vanish)
     return TrainRecord(
         epoch=epoch,
         step=step,
@@ -408,7 +427,15 @@ def fit(
                     }
                 if log_now:
                     record = make_record(
-                        model, epoch, step, float(np.mean(window)), data_loss(), before, probe
+                        model,
+                        epoch,
+                        step,
+                        float(np.mean(window)),
+                        data_loss(),
+                        before,
+                        probe,
+                        opts.explode,
+                        opts.vanish,
                     )
                     window = []
                     history.append(record)
@@ -441,6 +468,8 @@ def fit(
         hybridized=opts.hybridize,
         shared_focus=opts.shared,
         data=description,
+        explode=opts.explode,
+        vanish=opts.vanish,
     )
     return TrainReport(
         model=model_info(model, opts.seed),

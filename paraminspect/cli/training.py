@@ -112,14 +112,32 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "--log",
     "log_path",
     metavar="FILE.jsonl",
-    help="Write one JSON record per logged step, flushed as it goes.",
+    help="Write one JSON record per logged step, flushed as it goes (replaces FILE).",
 )
 @click.option(
     "--plot",
     "plot_path",
     metavar="FILE.png",
-    help="Draw weight and gradient norms per layer over the steps (needs matplotlib: "
-    "pip install 'paraminspect[plot]').",
+    help="Draw weight and gradient norms per layer over the steps, replacing FILE (needs "
+    "matplotlib: pip install 'paraminspect[plot]').",
+)
+@click.option(
+    "--explode-above",
+    "explode",
+    type=float,
+    default=1e3,
+    show_default=True,
+    metavar="NORM",
+    help="Warn when a parameter's gradient norm ||g|| is above NORM (exploding).",
+)
+@click.option(
+    "--vanish-below",
+    "vanish",
+    type=float,
+    default=1e-7,
+    show_default=True,
+    metavar="NORM",
+    help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
 )
 @click.option(
     "--hybridize/--no-hybridize",
@@ -150,6 +168,8 @@ def train(
     log_path: Optional[str],
     plot_path: Optional[str],
     hybridize: bool,
+    explode: float,
+    vanish: float,
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -188,6 +208,8 @@ def train(
         seed=seed,
         hybridize=hybridize,
         shared=shared,
+        explode=explode,
+        vanish=vanish,
     )
     validate(opts)
     if plot_path is not None:
