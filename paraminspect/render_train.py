@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -267,6 +267,14 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
         "steps_per_second": _num(report.steps_per_second),
         "stopped": report.stopped,
         "history": [record_json(r) for r in report.history],
+        "grad_l2_per_step": [
+            {
+                "index": index,
+                "name": report.model.layers[index].name,
+                "values": [_num(v) for v in values],
+            }
+            for index, values in report.step_grad_l2.items()
+        ],
         "notes": list(report.notes),
         "log": list(report.log),
     }
@@ -345,17 +353,46 @@ def layer_series(report: TrainReport, attr: str) -> Dict[int, List[Optional[floa
     return out
 
 
+SPARK_WIDTH = 40  # characters of the per-step sparkline; longer runs are bucketed
+
+
+def bucket_max(values: Sequence[float], width: int = SPARK_WIDTH) -> List[float]:
+    """``values`` in at most ``width`` consecutive buckets, each its largest value (so a
+    spike shows), or its first non-finite value (shown as ``?``)."""
+    n = len(values)
+    if n <= width:
+        return list(values)
+    out = []
+    for i in range(width):
+        bucket = values[i * n // width : (i + 1) * n // width]
+        bad = [v for v in bucket if not math.isfinite(v)]
+        out.append(bad[0] if bad else max(bucket))
+    return out
+
+
 def sparkline_table(report: TrainReport) -> Table:
-    table = new_table(f"gradient norm per layer over {len(report.history)} logged steps")
+    """Each layer's gradient norm over the run: at every step (one character per step, or
+    per bucket of steps in long runs), with the first, last, smallest and largest."""
+    series: Mapping[int, Sequence[Optional[float]]] = report.step_grad_l2
+    if series:
+        n = report.steps
+        title = f"gradient norm per layer at each of {n} steps"
+        if n > SPARK_WIDTH:
+            title += f" (a mark is the largest of {n / SPARK_WIDTH:.3g} steps)"
+    else:  # no per-step norms (a report from elsewhere): the logged records
+        series = layer_series(report, "grad_l2")
+        title = f"gradient norm per layer over {len(report.history)} logged steps"
+    table = new_table(title)
     table.add_column("layer", no_wrap=True)
     table.add_column("||g|| over the run", no_wrap=True)
     for col in ("first", "last", "min", "max"):
         table.add_column(col, justify="right")
-    for index, values in layer_series(report, "grad_l2").items():
+    for index, values in series.items():
         finite = [v for v in values if v is not None and math.isfinite(v)]
+        marks = bucket_max([math.nan if v is None else v for v in values])
         table.add_row(
             f"{index} ({report.model.layers[index].name})",
-            sparkline(values),
+            sparkline(marks),
             _cell(values[0]),
             _cell(values[-1]),
             _cell(min(finite)) if finite else "-",

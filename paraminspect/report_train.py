@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -158,6 +158,9 @@ class TrainReport:
     # Wall seconds from the first step to the last record (the loop: steps, per-step work
     # and logged records; not the build, the data set or the loss before training).
     seconds: float = 0.0
+    # Layer index -> ||g|| of its trained parameters after every step (steps 1..steps),
+    # for each layer that has trained parameters; see train.StepNorms.
+    step_grad_l2: Mapping[int, Tuple[float, ...]] = field(default_factory=dict)
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = field(default=())
 

@@ -175,7 +175,8 @@ def test_table_output_has_tables_and_sparklines(cli):
     assert "epoch 1, step 2: loss" in out and "epoch 2, step 4: loss" in out
     assert "2 (dense1) = 1" in out and "0 (dense0)" not in out.split("gradient norm")[0]
     assert out.count("shared_weight   1, 2     yes") == 2
-    assert "gradient norm per layer over 2 logged steps" in out
+    assert "gradient norm per layer at each of 4 steps" in out
+    assert "speed: 4 steps in " in out
     assert "loss on the data set:" in out
 
 
@@ -361,3 +362,33 @@ def test_warning_thresholds_are_options(tiny, cli):
     below = [n for n, g in norms.items() if g < middle]
     assert warning.startswith(f"step 2: vanishing gradients (norm below {middle:g}): ")
     assert [part.split(" (")[0] for part in warning.split(": ", 2)[2].split(", ")] == below
+
+
+def test_every_step_gradient_norms_match_the_records(tiny, cli):
+    """The per-step norms (float32 dot read in place) equal, at every step, the records'
+    float64 layer norms when a record is logged at every step; sharing layers agree."""
+    r = cli("train", tiny, "--samples", "32", "--batch-size", "8", "--epochs", "3",
+            "--every", "1", "--seed", "5", "--format", "json")  # fmt: skip
+    data = json.loads(r.stdout)
+    per_step = {x["index"]: x["values"] for x in data["grad_l2_per_step"]}
+    assert sorted(per_step) == [0, 1, 2, 3] and data["steps"] == 12
+    assert [x["name"] for x in data["grad_l2_per_step"]] == ["dense0", "hidden", "dense1", "dense2"]
+    for index, values in per_step.items():
+        recorded = [
+            next(x["grad_l2"] for x in h["layers"] if x["index"] == index) for h in data["history"]
+        ]
+        np.testing.assert_allclose(values, recorded, rtol=1e-5)
+    assert per_step[1] == per_step[2]  # one shared tensor, one accumulated gradient
+    assert len(set(per_step[0])) == 12  # a new value at every step
+
+
+def test_bucket_max_keeps_spikes_and_non_finite_values():
+    from paraminspect.render_train import bucket_max, sparkline
+
+    values = [1.0] * 100
+    values[37] = 50.0
+    marks = bucket_max(values, 10)
+    assert len(marks) == 10 and marks[3] == 50.0 and marks.count(1.0) == 9
+    values[81] = float("nan")
+    assert sparkline(bucket_max(values, 10))[8] == "?"
+    assert bucket_max([3.0, 2.0], 10) == [3.0, 2.0]
