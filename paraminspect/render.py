@@ -103,6 +103,19 @@ def param_json(row: ParamRow) -> Dict[str, Any]:
     return out
 
 
+HIST_MARKS = " ▁▂▃▄▅▆▇█"  # an empty bin is a blank, the fullest bin of a row the top
+
+
+def hist_strip(counts: Sequence[int]) -> str:
+    """A histogram in one line: one character per bin, its height relative to the fullest
+    bin (any non-empty bin shows at least the lowest mark)."""
+    top = max(counts, default=0)
+    if top == 0:
+        return " " * len(counts)
+    steps = len(HIST_MARKS) - 1
+    return "".join(HIST_MARKS[0 if c == 0 else max(1, round(c / top * steps))] for c in counts)
+
+
 def hist_json(h: Optional[Histogram]) -> Optional[Dict[str, Any]]:
     """``--hist`` as JSON: ``edges`` (bins + 1), ``counts``, ``expected`` (or null)."""
     if h is None:

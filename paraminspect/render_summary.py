@@ -10,7 +10,15 @@ from rich.table import Table
 from rich.text import Text
 
 from paraminspect.build import human_bytes
-from paraminspect.render import json_number, new_table, number, print_json, shape_text
+from paraminspect.render import (
+    hist_json,
+    hist_strip,
+    json_number,
+    new_table,
+    number,
+    print_json,
+    shape_text,
+)
 from paraminspect.report import SATURATION, ActivationStats, LayerSummary, SummaryReport
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
@@ -109,6 +117,7 @@ def layer_json(row: LayerSummary) -> Dict[str, Any]:
         "backward_macs": row.backward_macs,
         "activation_bytes": row.activation_bytes,
         "stats": stats_json(row.stats),
+        "hist": hist_json(row.hist),
     }
 
 
@@ -249,6 +258,29 @@ def stats_table(report: SummaryReport) -> Table:
     return table
 
 
+def hist_table(report: SummaryReport) -> Optional[Table]:
+    """``summary --hist``: every layer's output as a one-line histogram, by depth."""
+    rows = [r for r in report.layers if r.hist is not None and r.stats is not None]
+    if not rows:
+        return None
+    bins = max(len(r.hist.counts) for r in rows if r.hist is not None)
+    table = new_table(f"each layer's output ({bins} bins)")
+    for col in ("#", "name", "min", "max", "bins", "zeros"):
+        table.add_column(col, justify="left" if col in ("name", "bins") else "right")
+    for row in rows:
+        h, s = row.hist, row.stats
+        assert h is not None and s is not None
+        table.add_row(
+            str(row.index),
+            row.name,
+            number(s.min),
+            number(s.max),
+            Text("|" + hist_strip(h.counts) + "|", no_wrap=True),
+            f"{s.zeros:.1%}",
+        )
+    return table
+
+
 def totals_tables(report: SummaryReport) -> List[Table]:
     t = report.totals
     counts = new_table("totals")
@@ -320,6 +352,9 @@ def print_summary(console: Console, report: SummaryReport) -> None:
         console.print(stats_table(report))
         stds = std_by_depth([r.stats for r in report.layers if r.stats is not None])
         console.print(Text(f"std by depth  {sparkline(stds)}  {_ratio_text(stds)}"))
+        hists = hist_table(report)
+        if hists is not None:
+            console.print(hists)
     for table in totals_tables(report):
         console.print(table)
     if report.compare:

@@ -14,6 +14,8 @@ from rich.text import Text
 from paraminspect.render import (
     array_block,
     array_blocks,
+    hist_json,
+    hist_strip,
     json_array,
     new_table,
     number,
@@ -191,6 +193,7 @@ def param_step_json(p: ParamStep) -> Dict[str, Any]:
         "update_ratio": _num(p.update_ratio),
         "stats": stats_json(p.weight),
         "grad_stats": stats_json(p.grad),
+        "grad_hist": hist_json(p.grad_hist),
     }
 
 
@@ -401,8 +404,45 @@ def sparkline_table(report: TrainReport) -> Table:
     return table
 
 
+def grad_hist_tables(report: TrainReport) -> List[Table]:
+    """``train --hist``: per drawn parameter, its gradient's histogram at each logged step
+    (one row per record: the range, the bins as bars, the share of exact zeros)."""
+    names: List[str] = []
+    for r in report.history:
+        names += [p.name for p in r.parameters if p.grad_hist is not None and p.name not in names]
+    tables = []
+    for name in names:
+        rows = [
+            (r.step, p)
+            for r in report.history
+            for p in r.parameters
+            if p.name == name and p.grad_hist is not None
+        ]
+        bins = len(rows[0][1].grad_hist.counts) if rows[0][1].grad_hist else 0
+        table = new_table(f"{name}.grad ({bins} bins)")
+        table.add_column("step", justify="right")
+        table.add_column("min", justify="right")
+        table.add_column("max", justify="right")
+        table.add_column("bins", no_wrap=True)
+        table.add_column("zeros", justify="right")
+        for step, p in rows:
+            h, g = p.grad_hist, p.grad
+            assert h is not None and g is not None
+            table.add_row(
+                str(step),
+                number(g.min),
+                number(g.max),
+                "|" + hist_strip(h.counts) + "|",
+                f"{g.zeros:.1%}",
+            )
+        tables.append(table)
+    return tables
+
+
 def print_train_summary(console: Console, report: TrainReport) -> None:
     console.print(sparkline_table(report))
+    for table in grad_hist_tables(report):
+        console.print(table)
     console.print(
         Text(
             f"loss on the data set: {report.initial_loss:.5g} before training -> "

@@ -26,7 +26,7 @@ class Histogram:
     ``edges`` over the finite values; ``expected`` the counts the initializer's law
     predicts for as many values (None, with ``note`` saying why, when there is no law)."""
 
-    of: str  # "values" or "grad"
+    of: str  # "values", "grad" or "output" (summary)
     label: str  # e.g. dense0_weight[0] or dense0_weight.grad
     edges: Tuple[float, ...]
     counts: Tuple[int, ...]
@@ -171,6 +171,7 @@ class LayerSummary:
     backward_macs: int
     activation_bytes: int  # the layer's output for the batch
     stats: Optional[ActivationStats]
+    hist: Optional[Histogram] = None  # summary --hist: the output's histogram
 
 
 @dataclass(frozen=True)

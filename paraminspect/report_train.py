@@ -7,7 +7,7 @@ from typing import Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
-from paraminspect.report import ArrayView, ModelInfo, ParamReport
+from paraminspect.report import ArrayView, Histogram, ModelInfo, ParamReport
 from paraminspect.stats import TensorStats
 
 # ----------------------------------------------------------------------------- grad
@@ -73,6 +73,7 @@ class ParamStep:
     weight: TensorStats
     grad: Optional[TensorStats]  # None for grad_req='null' (batch-norm running stats)
     update_ratio: float  # ||w_after - w_before|| / ||w_before|| over this step
+    grad_hist: Optional[Histogram] = None  # with train --hist, for the selected parameters
 
     @property
     def grad_to_weight(self) -> float:

@@ -428,6 +428,7 @@ def test_json_schema(cli):
         "backward_macs",
         "activation_bytes",
         "stats",
+        "hist",
     }
     assert set(data["layers"][0]["stats"]) == {
         "mean",
@@ -496,3 +497,31 @@ def test_one_key_value_parser_for_init_and_summary(cli, args, message):
     r = cli(*args)
     assert r.exit_code == 2
     assert r.output.strip().splitlines()[-1] == message
+
+
+def test_hist_of_every_layer_output_matches_raw_mxnet(cli):
+    """--hist: each layer's histogram is numpy.histogram of that layer's output in a raw
+    Gluon replay (same seed, same draws); the table draws one line per layer."""
+    import mxnet as mx
+    from mxnet import nd
+    from mxnet.gluon import nn
+
+    data = summary_json(cli, "mlp", "--seed", "7", "--hist", "--bins", "9")
+    mx.random.seed(7)
+    net = nn.Sequential()
+    net.add(nn.Dense(256, activation="relu"), nn.Dense(10))
+    net.initialize()
+    X = nd.random.uniform(shape=(2, 20))
+    h0 = net[0](X)
+    outputs = [h0.asnumpy(), net[1](h0).asnumpy()]
+    for layer, out in zip(data["layers"], outputs):
+        x = out.astype(np.float64)
+        counts, edges = np.histogram(x, bins=9, range=(x.min(), x.max()))
+        assert layer["hist"]["counts"] == counts.tolist()
+        np.testing.assert_allclose(layer["hist"]["edges"], edges, rtol=1e-12)
+        assert layer["hist"]["of"] == "output"
+    assert summary_json(cli, "mlp")["layers"][0]["hist"] is None
+    out = cli("summary", "deep_tanh", "--seed", "0", "--hist", "--bins", "12").stdout
+    assert "each layer's output (12 bins)" in out
+    strips = re.findall(r"\|[ ▁▂▃▄▅▆▇█]{12}\|", out)
+    assert len(strips) == 20  # deep_tanh's 20 layers

@@ -392,3 +392,58 @@ def test_bucket_max_keeps_spikes_and_non_finite_values():
     values[81] = float("nan")
     assert sparkline(bucket_max(values, 10))[8] == "?"
     assert bucket_max([3.0, 2.0], 10) == [3.0, 2.0]
+
+
+def test_hist_draws_each_recorded_gradient_as_numpy_does(tiny):
+    """--hist: at every record each selected gradient's histogram is numpy.histogram of the
+    live MXNet gradient at that moment (read independently in the record callback)."""
+    opts = TrainOptions(samples=16, batch_size=4, epochs=2, every=3, seed=3, hist_bins=5,
+                        hist_select=".*weight")  # fmt: skip
+    model, optimizer = prepare(tiny, opts)
+    seen = []
+
+    def grab(record):
+        grads = {n: p.grad().asnumpy() for n, p in model.params.items()}
+        seen.append((record, grads))
+
+    fit(model, optimizer, opts, on_record=grab)
+    assert [r.step for r, _ in seen] == [3, 6, 8]
+    for record, grads in seen:
+        drawn = {p.name: p.grad_hist for p in record.parameters if p.grad_hist is not None}
+        assert sorted(drawn) == ["dense0_weight", "dense2_weight", "hidden_weight"]
+        for name, h in drawn.items():
+            g = grads[name].astype(np.float64)
+            counts, edges = np.histogram(g, bins=5, range=(g.min(), g.max()))
+            assert h.counts == tuple(counts) and h.label == f"{name}.grad"
+            np.testing.assert_array_equal(h.edges, edges)
+
+
+def test_hist_tables_and_json(tiny, cli):
+    args = ("train", tiny, "--samples", "16", "--batch-size", "8", "--epochs", "2",
+            "--seed", "1", "--hist", "--bins", "6", "--select", "hidden")  # fmt: skip
+    out = cli(*args).stdout
+    assert "hidden_weight.grad (6 bins)" in out
+    assert "hidden_bias.grad (6 bins)" in out and "dense0_weight.grad (" not in out
+    rows = [line for line in out.splitlines() if line.strip().startswith(("2 ", "4 "))]
+    assert any(line.count("|") == 2 and "%" in line for line in rows)
+    data = json.loads(cli(*args, "--format", "json").stdout)
+    for record in data["history"]:
+        hists = {p["name"]: p["grad_hist"] for p in record["parameters"]}
+        assert hists["dense0_weight"] is None and len(hists["hidden_weight"]["counts"]) == 6
+        assert sum(hists["hidden_bias"]["counts"]) == 8
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--select", ".*weight"], "Invalid value for '--select': --select chooses what --hist "
+         "draws; add --hist"),
+        (["--hist", "--select", "nothing"], "Invalid value for '--select': no parameter matches "
+         "'nothing' (names: dense0_weight, dense0_bias, dense1_weight, dense1_bias)"),
+        (["--hist", "--bins", "0"], "Invalid value for '--bins': 0 is not in the range 1<=x<=200."),
+    ],
+)  # fmt: skip
+def test_hist_usage_errors(cli, args, message):
+    r = cli("train", *args)
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[-1] == f"Error: {message}"

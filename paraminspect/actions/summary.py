@@ -196,13 +196,15 @@ def _run(loaded: LoadedSpec, seed: Optional[int], hybridize: bool) -> Tuple[Mode
 
 
 def _rows(
-    plan: NetPlan, outputs: Optional[List[np.ndarray]]
+    plan: NetPlan, outputs: Optional[List[np.ndarray]], bins: Optional[int] = None
 ) -> Tuple[Tuple[LayerSummary, ...], Tuple[ActivationStats, ...]]:
+    from paraminspect.view import histogram
+
     back = backward_macs(plan)
     rows = []
     all_stats = []
     for layer, bwd in zip(plan.layers, back):
-        stats = None
+        stats = hist = None
         out_shape = layer.out_shape
         if outputs is not None:
             values = outputs[layer.index]
@@ -212,6 +214,8 @@ def _rows(
                 )
             stats = activation_stats(values, _layer_activation(layer))
             all_stats.append(stats)
+            if bins is not None:
+                hist = histogram(values, bins, of="output", label=f"{layer.name} output")
         used = layer.param_count
         rows.append(
             LayerSummary(
@@ -229,6 +233,7 @@ def _rows(
                 backward_macs=bwd,
                 activation_bytes=math.prod(out_shape) * BYTES_PER_VALUE,
                 stats=stats,
+                hist=hist,
             )
         )
     return tuple(rows), tuple(all_stats)
@@ -260,6 +265,7 @@ def summary(
     params: Sequence[str] = (),
     compare: Sequence[str] = (),
     hybridize: bool = False,
+    hist_bins: Optional[int] = None,
 ) -> SummaryReport:
     """Summarize ``spec`` layer by layer.
 
@@ -273,6 +279,7 @@ def summary(
         compare: initializers (``NAME`` or ``NAME:K=V,K=V``) whose std across depth is
             shown side by side; each run starts from ``mx.random.seed(seed or 0)``.
         hybridize: call ``net.hybridize()`` before the forward pass.
+        hist_bins: histogram every layer's output in this many bins (``--hist``).
 
     Raises:
         OptionError: bad --param, --method or --compare.
@@ -309,7 +316,7 @@ def summary(
         notes.append(f"activation statistics not computed: {reason}")
         if runs:
             raise ResourceError(f"--compare cannot run: {reason}")
-    rows, _ = _rows(plan, outputs)
+    rows, _ = _rows(plan, outputs, hist_bins)
     compare_seed = (seed if seed is not None else 0) if runs else None
     compared = []
     for run_init in runs:

@@ -35,7 +35,7 @@ from paraminspect.report_train import (
 )
 from paraminspect.spec import load_spec
 from paraminspect.stats import host_view, ndarray_l2, tensor_stats
-from paraminspect.view import model_info
+from paraminspect.view import histogram, model_info
 
 EXPLODE_NORM = 1e3  # default: a gradient norm above this is reported as exploding
 VANISH_NORM = 1e-7  # default: a trained parameter's gradient norm below this is vanishing
@@ -58,6 +58,8 @@ class TrainOptions:
     shared: bool = False
     explode: float = EXPLODE_NORM
     vanish: float = VANISH_NORM
+    hist_bins: Optional[int] = None  # --hist: histogram gradients at each record, N bins
+    hist_select: Optional[str] = None  # --select: which parameters (default: all trained)
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
@@ -98,6 +100,10 @@ def validate(opts: TrainOptions) -> None:
             "both vanish and explode",
             "--vanish-below",
         )
+    if opts.hist_bins is not None and opts.hist_bins < 1:
+        raise OptionError(f"{opts.hist_bins} is not a positive integer; use e.g. 16", "--bins")
+    if opts.hist_select is not None and opts.hist_bins is None:
+        raise OptionError("--select chooses what --hist draws; add --hist", "--select")
     if opts.batch_size > opts.samples:
         raise OptionError(
             f"{opts.batch_size} is more than --samples {opts.samples}; use at most {opts.samples}",
@@ -274,9 +280,11 @@ def make_record(
     probe: Any,
     explode: float = EXPLODE_NORM,
     vanish: float = VANISH_NORM,
+    hist: Tuple[int, frozenset] = (0, frozenset()),
 ) -> TrainRecord:
     """Everything logged at one step, read after ``trainer.step`` (``explode``, ``vanish``:
-    the warning thresholds of :func:`grad_warnings`)."""
+    the warning thresholds of :func:`grad_warnings`; ``hist``: bins and the parameters whose
+    gradient gets a histogram)."""
     params = model.params
     users = model.plan.users
     steps: Dict[str, ParamStep] = {}
@@ -284,11 +292,15 @@ def make_record(
     for name, p in params.items():
         w = p.data().asnumpy()
         weight = tensor_stats(w)
-        grad = tensor_stats(p.grad().asnumpy()) if p.grad_req != "null" else None
+        g = p.grad().asnumpy() if p.grad_req != "null" else None
+        grad = tensor_stats(g) if g is not None else None
+        grad_hist = None
+        if g is not None and name in hist[1]:
+            grad_hist = histogram(g, hist[0], of="grad", label=f"{name}.grad")
         d = float(np.linalg.norm((w.astype(np.float64) - before[name]).reshape(-1)))
         delta[name] = d
         before_l2 = float(np.linalg.norm(before[name].reshape(-1)))
-        steps[name] = ParamStep(name, users[name], weight, grad, _ratio(d, before_l2))
+        steps[name] = ParamStep(name, users[name], weight, grad, _ratio(d, before_l2), grad_hist)
     dead = dead_relu(model, probe)
     layers = []
     for lp in model.plan.layers:
@@ -327,6 +339,28 @@ def make_record(
     )
 
 
+def hist_names(plan: Any, opts: TrainOptions) -> frozenset:
+    """The trained parameters ``--hist`` draws: those ``--select`` matches, else all.
+
+    Raises:
+        OptionError: a bad ``--select`` regex, or one that matches no trained parameter.
+    """
+    from paraminspect.selection import select_names
+
+    if opts.hist_bins is None:
+        return frozenset()
+    names = select_names(plan, (), opts.hist_select)
+    trained = [p.name for p in plan.unique_params if p.grad_req != "null"]
+    chosen = [n for n in names if n in trained]
+    if not chosen:
+        raise OptionError(
+            f"'{opts.hist_select}' matches no trained parameter, and frozen ones have no "
+            f"gradient (trained: {', '.join(trained)})",
+            "--select",
+        )
+    return frozenset(chosen)
+
+
 def prepare(
     spec: Optional[str],
     opts: TrainOptions,
@@ -356,6 +390,7 @@ def prepare(
             "`paraminspect train --shared` for the built-in shared spec",
             "--shared",
         )
+    hist_names(plan, opts)  # a bad --select fails before MXNet is imported
     optimizer = check_optimizer(opts.optimizer)
     preflight(load, save)
     model = build_model(loaded, seed=opts.seed, forward=True, backward=True)
@@ -425,6 +460,7 @@ def fit(
     total = opts.epochs * n_batches
     initial = data_loss()
     norms = StepNorms(model)
+    drawn = hist_names(model.plan, opts)
     start = time.perf_counter()
     history: List[TrainRecord] = []
     window: List[float] = []
@@ -476,6 +512,7 @@ def fit(
                         probe,
                         opts.explode,
                         opts.vanish,
+                        (opts.hist_bins or 0, drawn),
                     )
                     window = []
                     history.append(record)

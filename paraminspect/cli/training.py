@@ -140,6 +140,25 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
 )
 @click.option(
+    "--hist",
+    is_flag=True,
+    help="At each logged step, histogram each trained parameter's gradient; at the end, "
+    "one table per parameter shows how its histogram moved (JSON: grad_hist).",
+)
+@click.option(
+    "--bins",
+    type=click.IntRange(1, 200),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="Number of --hist bins.",
+)
+@click.option(
+    "--select",
+    metavar="REGEX",
+    help="With --hist: only parameters whose names re.match REGEX, e.g. '.*weight'.",
+)
+@click.option(
     "--hybridize/--no-hybridize",
     default=True,
     show_default=True,
@@ -154,6 +173,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "paraminspect train mlp --epochs 3 --optimizer adam --lr 0.01 --log run.jsonl",
     "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
     "paraminspect train --seed 1 --epochs 3 --save trained.params",
+    "paraminspect train --hist --select '.*weight' --bins 24",
 )
 def train(
     spec: Optional[str],
@@ -170,6 +190,9 @@ def train(
     hybridize: bool,
     explode: float,
     vanish: float,
+    hist: bool,
+    bins: int,
+    select: Optional[str],
     seed: Optional[int],
     fmt: str,
     **kwargs: Any,
@@ -210,6 +233,8 @@ def train(
         shared=shared,
         explode=explode,
         vanish=vanish,
+        hist_bins=bins if hist else None,
+        hist_select=select,
     )
     validate(opts)
     if plot_path is not None:
@@ -281,6 +306,20 @@ def train(
     is_flag=True,
     help="Hybridize the net before the forward pass (Block.summary refuses hybridized nets).",
 )
+@click.option(
+    "--hist",
+    is_flag=True,
+    help="Also draw every layer's output as a one-line histogram (saturation, dead units, "
+    "a collapse with depth; JSON: hist).",
+)
+@click.option(
+    "--bins",
+    type=click.IntRange(1, 200),
+    default=24,
+    show_default=True,
+    metavar="N",
+    help="Number of --hist bins.",
+)
 @seed_option
 @format_option
 @examples(
@@ -289,6 +328,7 @@ def train(
     "paraminspect summary deep_tanh --method xavier",
     "paraminspect summary deep_tanh --compare xavier --compare uniform --compare normal:sigma=1",
     "paraminspect summary deep_tanh --method normal --param sigma=1 --format json",
+    "paraminspect summary deep_tanh --method normal --param sigma=1 --hist",
 )
 def summary(
     spec: Optional[str],
@@ -297,6 +337,8 @@ def summary(
     params: tuple,
     compare: tuple,
     hybridize: bool,
+    hist: bool,
+    bins: int,
     seed: Optional[int],
     fmt: str,
 ) -> None:
@@ -318,6 +360,7 @@ def summary(
         params=params,
         compare=compare,
         hybridize=hybridize,
+        hist_bins=bins if hist else None,
     )
     c = consoles()
     render_summary(report, fmt, c.out, c.err)
