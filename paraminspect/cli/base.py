@@ -101,6 +101,18 @@ def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def bins_option(default: int = 16) -> Callable[[Any], Any]:
+    """--bins N for --hist (show-like commands, inspect, train, summary)."""
+    return click.option(
+        "--bins",
+        type=click.IntRange(1, 200),
+        default=default,
+        show_default=True,
+        metavar="N",
+        help="Number of --hist bins.",
+    )
+
+
 def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
     net commands)."""
@@ -141,14 +153,7 @@ def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Draw a text histogram of each shown parameter's values (its gradient with "
             "--grad, or in grad), with the counts its initializer's law predicts.",
         ),
-        click.option(
-            "--bins",
-            type=click.IntRange(1, 200),
-            default=16,
-            show_default=True,
-            metavar="N",
-            help="Number of --hist bins.",
-        ),
+        bins_option(),
     ]
     for option in reversed(options):
         f = option(f)

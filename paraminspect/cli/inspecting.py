@@ -7,6 +7,7 @@ from typing import Any, Optional
 import click
 
 from paraminspect.cli.base import (
+    bins_option,
     cli,
     consoles,
     examples,
@@ -179,14 +180,7 @@ def schema(output: Optional[str]) -> None:
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
 @click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
-@click.option(
-    "--bins",
-    type=click.IntRange(1, 200),
-    default=16,
-    show_default=True,
-    metavar="N",
-    help="Number of --hist bins.",
-)
+@bins_option()
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import click
 
 from paraminspect.cli.base import (
+    bins_option,
     cli,
     consoles,
     examples,
@@ -145,14 +146,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     help="At each logged step, histogram each trained parameter's gradient; at the end, "
     "one table per parameter shows how its histogram moved (JSON: grad_hist).",
 )
-@click.option(
-    "--bins",
-    type=click.IntRange(1, 200),
-    default=16,
-    show_default=True,
-    metavar="N",
-    help="Number of --hist bins.",
-)
+@bins_option()
 @click.option(
     "--select",
     metavar="REGEX",
@@ -312,14 +306,7 @@ def train(
     help="Also draw every layer's output as a one-line histogram (saturation, dead units, "
     "a collapse with depth; JSON: hist).",
 )
-@click.option(
-    "--bins",
-    type=click.IntRange(1, 200),
-    default=24,
-    show_default=True,
-    metavar="N",
-    help="Number of --hist bins.",
-)
+@bins_option(24)
 @seed_option
 @format_option
 @examples(
