@@ -198,34 +198,52 @@ def key_table(columns: Sequence[str], right: Sequence[str]) -> Table:
     return table
 
 
-def param_table(report: ParamReport) -> Table:
+def param_table(report: ParamReport, width: int = NARROW) -> Table:
+    """One row per unique parameter. On a console narrower than :data:`NARROW`, columns
+    that say nothing are left out (``dtype`` when every parameter is float32, ``grad_req``
+    when every one is ``write``; the totals still split trainable from not) and a layer is
+    shown by its index alone when the parameter's name already starts with its name, so
+    the initializer keeps room for one line."""
     m = report.model
     state = "after the first forward pass" if m.forward else "before the first forward pass"
     seed = f", seed {m.seed}" if m.seed is not None else ""
-    table = new_table(f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}")
-    right = ("shape", "size")
-    for col in ("layer", "parameter", "shape", "dtype", "size", "grad_req", "init", "layers"):
+    title = f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}"
+    table = new_table(title)
+    table.min_width = min(len(title), width)  # the title on one line when the console allows
+    rows = report.parameters
+    narrow = width < NARROW
+    columns = ["layer", "parameter", "shape", "dtype", "size", "grad_req", "init", "layers"]
+    if narrow and all(row.dtype == "float32" for row in rows):
+        columns.remove("dtype")
+    if narrow and all(row.grad_req == "write" for row in rows):
+        columns.remove("grad_req")
+    for col in columns:
         table.add_column(
             col,
-            justify="right" if col in right else "left",
+            justify="right" if col in ("shape", "size") else "left",
             overflow="fold",
             # Short fixed-width cells never break; the layer label and initializer may wrap.
             no_wrap=col not in ("layer", "init"),
         )
-    for row in report.parameters:
-        used = Text(
-            ", ".join(str(i) for i in row.layers), style="magenta" if len(row.layers) > 1 else ""
-        )
-        table.add_row(
-            _layer_label(report, row.owner),
-            row.name,
-            shape_text(row.shape),
-            row.dtype,
-            f"{row.size:,}",
-            row.grad_req,
-            compact_init(row.init),
-            used,
-        )
+    for row in rows:
+        layer = report.model.layers[row.owner]
+        label = _layer_label(report, row.owner)
+        if narrow and row.name.startswith(layer.name + "_"):
+            label = str(row.owner)
+        cells = {
+            "layer": label,
+            "parameter": row.name,
+            "shape": shape_text(row.shape),
+            "dtype": row.dtype,
+            "size": f"{row.size:,}",
+            "grad_req": row.grad_req,
+            "init": compact_init(row.init),
+            "layers": Text(
+                ", ".join(str(i) for i in row.layers),
+                style="magenta" if len(row.layers) > 1 else "",
+            ),
+        }
+        table.add_row(*(cells[col] for col in columns))
     return table
 
 
@@ -380,7 +398,7 @@ def print_arrays_and_notes(
 
 def print_report(console: Console, report: ParamReport) -> None:
     """The table view of a :class:`ParamReport`."""
-    console.print(param_table(report))
+    console.print(param_table(report, console.width))
     if any(r.stats is not None for r in report.parameters):
         console.print(
             stats_table(list(report.parameters), "stats", "weight statistics", console.width)

@@ -143,7 +143,7 @@ def new_shared_table() -> Table:
 def print_grad(console: Console, report: GradReport) -> None:
     """The table view of a :class:`GradReport`."""
     base = report.base
-    console.print(param_table(base))
+    console.print(param_table(base, console.width))
     console.print(Text(f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}"))
     console.print(
         stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)

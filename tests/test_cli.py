@@ -253,6 +253,39 @@ def test_narrow_terminal_keeps_every_digit_shown():
     assert " nan " not in stats
     assert "-0.000586" in stats  # dense0_weight's mean (-0.0005863 at 4 digits), 3 digits
     assert all(len(line) <= 80 for line in text.splitlines())
+    table = text[: text.index("weight statistics")]
+    assert table.splitlines()[0].startswith("shared (builtin:shared): input (2, 20), after the")
+    header = next(line for line in table.splitlines() if "parameter" in line)
+    assert header.split() == ["layer", "parameter", "shape", "size", "init", "layers"]
+    rows = [line.split() for line in table.splitlines() if "_weight" in line or "_bias" in line]
+    assert [row[:2] for row in rows] == [  # one line per parameter, nothing wrapped
+        ["0", "dense0_weight"], ["0", "dense0_bias"], ["1", "shared_weight"],
+        ["1", "shared_bias"], ["3", "dense2_weight"], ["3", "dense2_bias"],
+    ]  # fmt: skip
+    assert rows[0][-2:] == ["uniform(0.07)", "0"] and rows[2][-2:] == ["1,", "2"]
+
+
+def test_narrow_parameter_table_keeps_columns_that_vary(tmp_path):
+    """A column is only left out at 80 columns when it says nothing: batch norm's running
+    statistics keep grad_req."""
+    import io
+
+    from rich.console import Console
+
+    from paraminspect.actions.show import show
+    from paraminspect.render import param_table
+    from paraminspect.view import ViewOptions
+
+    spec = tmp_path / "bn.yaml"
+    spec.write_text(
+        "input: {shape: [4, 6]}\nlayers:\n  - {units: 5, name: fc}\n  - {type: batchnorm}\n"
+    )
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(param_table(show(str(spec), ViewOptions(), seed=0), 80))
+    text = console.file.getvalue()
+    header = next(line for line in text.splitlines() if line.split()[:1] == ["layer"])
+    assert header.split() == ["layer", "parameter", "shape", "size", "grad_req", "init", "layers"]
+    assert "null" in text and "write" in text
 
 
 def _run(*args):
