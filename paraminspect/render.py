@@ -230,7 +230,7 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
         label = _layer_label(report, row.owner)
         if narrow and row.name.startswith(layer.name + "_"):
             label = str(row.owner)
-        cells = {
+        cells: Dict[str, Any] = {
             "layer": label,
             "parameter": row.name,
             "shape": shape_text(row.shape),
