@@ -522,7 +522,8 @@ def check_plot_target(path: str) -> None:
 
 
 def write_plot(report: TrainReport, path: str) -> None:
-    """Weight and gradient norms per layer over the logged steps, written atomically."""
+    """Weight norms per layer at each record and gradient norms at every step, written
+    atomically."""
     import matplotlib
 
     from paraminspect.fileio import atomic_write
@@ -530,20 +531,28 @@ def write_plot(report: TrainReport, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = [r.step for r in report.history]
+    recorded = [r.step for r in report.history]
+    every_step = list(range(1, report.steps + 1))
+    weights = layer_series(report, "weight_l2")
+    # The gradient panel has every step when the run kept per-step norms, else the records.
+    grads: Mapping[int, Sequence[Optional[float]]] = report.step_grad_l2 or layer_series(
+        report, "grad_l2"
+    )
     fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    for ax, attr, label in (
-        (axes[0], "weight_l2", "||w|| (weight l2)"),
-        (axes[1], "grad_l2", "||g|| (gradient l2)"),
+    for ax, series, xs, axis_label in (
+        (axes[0], weights, recorded, "||w|| (weight l2), at each record"),
+        (axes[1], grads, every_step if report.step_grad_l2 else recorded, "||g|| (gradient l2)"),
     ):
-        for index, values in layer_series(report, attr).items():
+        dense = len(xs) > 50  # markers only while they stay apart
+        for index, values in series.items():
             ys = [float("nan") if v is None else v for v in values]
             info = report.model.layers[index]
             sharer = info.shares_with is not None
-            label = f"{index} ({info.name})" + (f" = layer {info.shares_with}" if sharer else "")
+            name = f"{index} ({info.name})" + (f" = layer {info.shares_with}" if sharer else "")
             # A sharing layer draws over its source's line: dash it so both stay visible.
-            ax.plot(steps, ys, marker="o", linestyle="--" if sharer else "-", label=label)
-        ax.set_ylabel(label)
+            style = "--" if sharer else "-"
+            ax.plot(xs, ys, marker=None if dense else "o", linestyle=style, label=name)
+        ax.set_ylabel(axis_label)
         ax.grid(True, alpha=0.3)
     axes[1].set_yscale("log")
     axes[1].set_xlabel("step")
