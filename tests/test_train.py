@@ -342,6 +342,11 @@ def test_speed_line_times_the_loop(tiny, monkeypatch, cli):
     assert line.startswith("speed: 8 steps in ") and 0 < seconds <= whole
 
 
+def _record_warnings(record):
+    """The warnings a record makes of its own step (not those carried from between records)."""
+    return [w for w in record["warnings"] if not w.endswith("(between logged steps)")]
+
+
 def test_warning_thresholds_are_options(tiny, cli):
     """--explode-above / --vanish-below move the thresholds; each warning lists exactly the
     parameters whose recorded ||g|| lies beyond them."""
@@ -353,12 +358,12 @@ def test_warning_thresholds_are_options(tiny, cli):
     assert plain["settings"]["explode_above"] == 1e3 and plain["settings"]["vanish_below"] == 1e-7
     middle = sorted(norms.values())[len(norms) // 2]
     data = json.loads(cli(*args, "--explode-above", str(middle), "--vanish-below", "0").stdout)
-    (warning,) = data["history"][0]["warnings"]
+    (warning,) = _record_warnings(data["history"][0])
     above = [n for n, g in norms.items() if g > middle]
     assert above and warning.startswith(f"step 2: exploding gradients (norm above {middle:g}): ")
     assert [part.split(" (")[0] for part in warning.split(": ", 2)[2].split(", ")] == above
     data = json.loads(cli(*args, "--vanish-below", str(middle)).stdout)
-    (warning,) = data["history"][0]["warnings"]
+    (warning,) = _record_warnings(data["history"][0])
     below = [n for n, g in norms.items() if g < middle]
     assert warning.startswith(f"step 2: vanishing gradients (norm below {middle:g}): ")
     assert [part.split(" (")[0] for part in warning.split(": ", 2)[2].split(", ")] == below
@@ -447,3 +452,44 @@ def test_hist_usage_errors(cli, args, message):
     r = cli("train", *args)
     assert r.exit_code == 2
     assert r.output.strip().splitlines()[-1] == f"Error: {message}"
+
+
+def test_per_step_norm_does_not_overflow_float32():
+    """Gradients near 1e20 overflow float32 squares; the norm falls back to float64."""
+    from mxnet import nd
+
+    from paraminspect.actions.train import _grad_square
+
+    g = nd.full((300,), 3e20)
+    assert _grad_square(g) == pytest.approx(300 * 9e40, rel=1e-6)
+    g = nd.array([1.0, 2.0, float("nan")])
+    assert np.isnan(_grad_square(g))
+
+
+def test_trouble_between_records_is_warned_at_the_next_record(tiny, cli):
+    """A layer's per-step ||g|| above --explode-above on a step without a record is warned
+    (first step of each kind per layer), in the next record, and the norm agrees."""
+    r = cli("train", tiny, "--samples", "16", "--batch-size", "4", "--epochs", "2",
+            "--lr", "3", "--every", "4", "--explode-above", "0.5", "--seed", "0",
+            "--format", "json")  # fmt: skip
+    data = json.loads(r.stdout)
+    per_step = {x["index"]: x["values"] for x in data["grad_l2_per_step"]}
+    names = {x["index"]: x["name"] for x in data["grad_l2_per_step"]}
+    found = 0
+    for record in data["history"]:
+        for w in record["warnings"]:
+            if not w.endswith("(between logged steps)"):
+                continue
+            found += 1
+            step = int(w.split(":")[0].removeprefix("step "))
+            index = int(w.split("layer ")[1].split(" ")[0])
+            assert step % 4 != 0 and step < record["step"]
+            assert f"layer {index} ({names[index]}) ||g||" in w
+            value = per_step[index][step - 1]
+            if " > 0.5 " in w:
+                assert value > 0.5
+            elif " < 1e-07 " in w:
+                assert value < 1e-7
+            else:
+                assert value is None and " is " in w  # non-finite: null in the JSON
+    assert found > 0

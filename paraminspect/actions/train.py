@@ -260,6 +260,24 @@ class StepNorms:
     def result(self) -> Dict[int, Tuple[float, ...]]:
         return {index: tuple(values) for index, values in self.values.items()}
 
+    def trouble(
+        self, model: Model, step: int, explode: float, vanish: float
+    ) -> List[Tuple[str, int, str]]:
+        """``(kind, layer, warning)`` for the norms just read: a layer whose ``||g||`` is
+        non-finite, above ``explode`` or below ``vanish`` (the records' thresholds, applied
+        to the layer's norm)."""
+        out = []
+        for index, _ in self.layers:
+            g = self.values[index][-1]
+            name = f"layer {index} ({model.plan.layers[index].name})"
+            if not math.isfinite(g):
+                out.append(("nonfinite", index, f"step {step}: {name} ||g|| is {g}"))
+            elif g > explode:
+                out.append(("explode", index, f"step {step}: {name} ||g|| {g:.3g} > {explode:g}"))
+            elif g < vanish:
+                out.append(("vanish", index, f"step {step}: {name} ||g|| {g:.3g} < {vanish:g}"))
+        return out
+
 
 def _grad_square(grad: Any) -> float:
     view = host_view(grad)
@@ -267,7 +285,10 @@ def _grad_square(grad: Any) -> float:
         return ndarray_l2(grad) ** 2
     flat = view.reshape(-1)
     with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.dot(flat, flat))
+        square = float(np.dot(flat, flat))
+    if not math.isfinite(square):  # float32 squares overflow above ~1.8e19: widen to float64
+        return ndarray_l2(grad) ** 2
+    return square
 
 
 def make_record(
@@ -297,7 +318,8 @@ def make_record(
         grad_hist = None
         if g is not None and name in hist[1]:
             grad_hist = histogram(g, hist[0], of="grad", label=f"{name}.grad")
-        d = float(np.linalg.norm((w.astype(np.float64) - before[name]).reshape(-1)))
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in a diverged run
+            d = float(np.linalg.norm((w.astype(np.float64) - before[name]).reshape(-1)))
         delta[name] = d
         before_l2 = float(np.linalg.norm(before[name].reshape(-1)))
         steps[name] = ParamStep(name, users[name], weight, grad, _ratio(d, before_l2), grad_hist)
@@ -460,6 +482,7 @@ def fit(
     total = opts.epochs * n_batches
     initial = data_loss()
     norms = StepNorms(model)
+    between: Dict[Tuple[str, int], str] = {}
     drawn = hist_names(model.plan, opts)
     start = time.perf_counter()
     history: List[TrainRecord] = []
@@ -489,6 +512,12 @@ def fit(
                 trainer.step(1)  # the loss is already the batch mean
                 value = float(batch_loss.asscalar())
                 norms.add()
+                if not log_now:  # a record checks every parameter itself
+                    # The first step of each kind of trouble in each layer since the last
+                    # record; it goes into the next record's warnings.
+                    for kind, index, line in norms.trouble(model, step, opts.explode, opts.vanish):
+                        if (kind, index) not in between:
+                            between[(kind, index)] = f"{line} (between logged steps)"
                 window.append(value)
                 if on_step is not None:
                     on_step(step, total, value)
@@ -515,6 +544,10 @@ def fit(
                         (opts.hist_bins or 0, drawn),
                     )
                     window = []
+                    if between:
+                        warns = tuple(between.values()) + record.warnings
+                        record = replace(record, warnings=warns)
+                        between = {}
                     history.append(record)
                     if on_record is not None:
                         on_record(record)
