@@ -82,6 +82,7 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
 
     def progress() -> None:  # what `train` does at every step besides the step itself
         norms.add()  # every layer's gradient norm
+        norms.trouble(model, 1, 1e3, 1e-7)  # checked against the warning thresholds
         printer.on_step(next(count), 10**9, 0.5)
 
     for f in (step, record, data_loss, progress):  # warm up (hybridized graphs, caches)
