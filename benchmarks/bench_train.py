@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import time
-import warnings
 
 from _harness import ROOT, command_exists, compare, env, machine, raw, run_output, tool
 
@@ -48,9 +47,7 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
     model, optimizer = prepare(str(ROOT / SPEC), opts)
     x, y, _ = synthetic_data(model, "l2", samples)
     net = model.net
-    with warnings.catch_warnings():  # Sequential of HybridBlocks, as `train` does
-        warnings.simplefilter("ignore", UserWarning)
-        net.hybridize()
+    net.hybridize()  # as `train` does
     trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": 0.01})
     xb, yb = x[:batch_size], y[:batch_size]
     probe = x[:256]

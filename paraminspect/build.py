@@ -150,8 +150,11 @@ def build_model(
         mx.random.seed(seed)
     spec = loaded.spec
     # Every block gets an explicit prefix from the plan, so names never depend on how many
-    # networks this process built before (Gluon's automatic counters are global).
-    net = nn.Sequential(prefix="sequential0_")
+    # networks this process built before (Gluon's automatic counters are global). Every
+    # layer type is a HybridBlock, so the container is a HybridSequential: the book's
+    # nn.Sequential runs the same operators in the same order (the same numbers), and
+    # `train`/`summary --hybridize` can cache the whole net as one graph.
+    net = nn.HybridSequential(prefix="sequential0_")
     model = Model(
         loaded=loaded, plan=plan, net=net, init={p.name: p.init for p in plan.unique_params}
     )

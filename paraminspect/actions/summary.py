@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -185,10 +184,7 @@ def with_overrides(
 def _run(loaded: LoadedSpec, seed: Optional[int], hybridize: bool) -> Tuple[Model, List[Any]]:
     model = build_model(loaded, seed=seed, forward=False)
     if hybridize:
-        with warnings.catch_warnings():
-            # "Consider using HybridSequential": advice, not a problem of the user's spec
-            warnings.simplefilter("ignore", UserWarning)
-            model.net.hybridize()
+        model.net.hybridize()
     from paraminspect.build import run_first_forward
 
     run_first_forward(model)

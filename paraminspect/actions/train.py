@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -465,10 +464,7 @@ def fit(
     x, y, description = synthetic_data(model, opts.loss, opts.samples)
     net = model.net
     if opts.hybridize:
-        with warnings.catch_warnings():
-            # Sequential suggests HybridSequential; hybridizing its children is what we want.
-            warnings.simplefilter("ignore", UserWarning)
-            net.hybridize()
+        net.hybridize()  # the whole HybridSequential: one cached graph, as a hand-written loop
     try:
         trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": opts.lr})
     except (mx.base.MXNetError, ValueError, TypeError) as e:
