@@ -508,12 +508,6 @@ def fit(
                 trainer.step(1)  # the loss is already the batch mean
                 value = float(batch_loss.asscalar())
                 norms.add()
-                if not log_now:  # a record checks every parameter itself
-                    # The first step of each kind of trouble in each layer since the last
-                    # record; it goes into the next record's warnings.
-                    for kind, index, line in norms.trouble(model, step, opts.explode, opts.vanish):
-                        if (kind, index) not in between:
-                            between[(kind, index)] = f"{line} (between logged steps)"
                 window.append(value)
                 if on_step is not None:
                     on_step(step, total, value)
@@ -526,6 +520,12 @@ def fit(
                     before = before or {
                         n: p.data().asnumpy().astype(np.float64) for n, p in model.params.items()
                     }
+                if not log_now:  # a record checks every parameter itself
+                    # The first step of each kind of trouble in each layer since the last
+                    # record; it goes into the next record's warnings.
+                    for kind, index, line in norms.trouble(model, step, opts.explode, opts.vanish):
+                        if (kind, index) not in between:
+                            between[(kind, index)] = f"{line} (between logged steps)"
                 if log_now:
                     record = make_record(
                         model,
