@@ -291,6 +291,11 @@ def _cell(x: Optional[float], pct: bool = False) -> str:
     return number(x)
 
 
+def _known(x: Optional[float]) -> Optional[float]:
+    """NaN (an update ratio whose 'before' weights were not kept) as missing: ``-``."""
+    return None if x is None or math.isnan(x) else x
+
+
 def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
     """The per-layer table of one logged step."""
     table = new_table(
@@ -311,7 +316,7 @@ def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
             _cell(x.weight_l2),
             _cell(x.grad_l2),
             _cell(x.grad_to_weight),
-            _cell(x.update_ratio),
+            _cell(_known(x.update_ratio)),
             _cell(x.dead_relu, pct=True),
         )
     return table

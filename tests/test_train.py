@@ -493,3 +493,19 @@ def test_trouble_between_records_is_warned_at_the_next_record(tiny, cli):
             else:
                 assert value is None and " is " in w  # non-finite: null in the JSON
     assert found > 0
+
+
+def test_unplanned_stop_record_has_no_update_ratios(tiny, cli):
+    """A run that stops at a step it had not planned to log never kept the weights before
+    that step: its update ratios are null (not the 0 a post-step copy would give); a
+    planned record has them."""
+    args = ("train", tiny, "--samples", "16", "--batch-size", "4", "--epochs", "50",
+            "--lr", "1e4", "--seed", "0", "--format", "json")  # fmt: skip
+    data = json.loads(cli(*args, "--every", "1000").stdout)
+    last = data["history"][-1]
+    assert data["stopped"] and last["step"] == data["steps"] and len(data["history"]) == 1
+    assert all(p["update_ratio"] is None for p in last["parameters"])
+    assert all(x["update_ratio"] is None for x in last["layers"] if x["params"])
+    calm = json.loads(cli("train", tiny, "--samples", "16", "--batch-size", "4", "--epochs",
+                          "1", "--seed", "0", "--format", "json").stdout)  # fmt: skip
+    assert all(p["update_ratio"] > 0 for p in calm["history"][0]["parameters"])

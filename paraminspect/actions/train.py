@@ -272,9 +272,9 @@ class StepNorms:
             if not math.isfinite(g):
                 out.append(("nonfinite", index, f"step {step}: {name} ||g|| is {g}"))
             elif g > explode:
-                out.append(("explode", index, f"step {step}: {name} ||g|| {g:.3g} > {explode:g}"))
+                out.append(("explode", index, f"step {step}: {name} ||g|| {g:.3g} > {explode:.3g}"))
             elif g < vanish:
-                out.append(("vanish", index, f"step {step}: {name} ||g|| {g:.3g} < {vanish:g}"))
+                out.append(("vanish", index, f"step {step}: {name} ||g|| {g:.3g} < {vanish:.3g}"))
         return out
 
 
@@ -296,15 +296,19 @@ def make_record(
     step: int,
     loss: float,
     data_loss: float,
-    before: Dict[str, np.ndarray],
+    before: Optional[Dict[str, np.ndarray]],
     probe: Any,
     explode: float = EXPLODE_NORM,
     vanish: float = VANISH_NORM,
     hist: Tuple[int, frozenset] = (0, frozenset()),
 ) -> TrainRecord:
-    """Everything logged at one step, read after ``trainer.step`` (``explode``, ``vanish``:
-    the warning thresholds of :func:`grad_warnings`; ``hist``: bins and the parameters whose
-    gradient gets a histogram)."""
+    """Everything logged at one step, read after ``trainer.step``.
+
+    ``before``: the weights before the step (float64), or None when they were not kept (a
+    run stopped at a step it had not planned to log): update ratios are then NaN.
+    ``explode``, ``vanish``: the warning thresholds of :func:`grad_warnings`; ``hist``:
+    bins and the parameters whose gradient gets a histogram.
+    """
     params = model.params
     users = model.plan.users
     steps: Dict[str, ParamStep] = {}
@@ -317,10 +321,12 @@ def make_record(
         grad_hist = None
         if g is not None and name in hist[1]:
             grad_hist = histogram(g, hist[0], of="grad", label=f"{name}.grad")
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in a diverged run
-            d = float(np.linalg.norm((w.astype(np.float64) - before[name]).reshape(-1)))
+        d = before_l2 = math.nan
+        if before is not None:
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in a diverged run
+                d = float(np.linalg.norm((w.astype(np.float64) - before[name]).reshape(-1)))
+            before_l2 = float(np.linalg.norm(before[name].reshape(-1)))
         delta[name] = d
-        before_l2 = float(np.linalg.norm(before[name].reshape(-1)))
         steps[name] = ParamStep(name, users[name], weight, grad, _ratio(d, before_l2), grad_hist)
     dead = dead_relu(model, probe)
     layers = []
@@ -333,8 +339,10 @@ def make_record(
             continue
         w_l2 = _norm([steps[n].weight.l2 for n in trained])
         g_l2 = _norm([steps[n].grad.l2 for n in trained if steps[n].grad is not None])  # type: ignore[union-attr]
-        before_l2 = _norm([float(np.linalg.norm(before[n].reshape(-1))) for n in trained])
-        update = _ratio(_norm([delta[n] for n in trained]), before_l2)
+        update = math.nan
+        if before is not None:
+            before_l2 = _norm([float(np.linalg.norm(before[n].reshape(-1))) for n in trained])
+            update = _ratio(_norm([delta[n] for n in trained]), before_l2)
         layers.append(
             LayerStep(
                 lp.index,
@@ -497,10 +505,11 @@ def fit(
                     log_now = step % opts.every == 0 or step == total
                 xb = xs[b * opts.batch_size : (b + 1) * opts.batch_size]
                 yb = ys[b * opts.batch_size : (b + 1) * opts.batch_size]
+                # The weights before a planned record's step, for its update ratios.
                 before = (
                     {n: p.data().asnumpy().astype(np.float64) for n, p in model.params.items()}
                     if log_now
-                    else {}
+                    else None
                 )
                 with autograd.record():
                     batch_loss = loss_value(opts.loss, net(xb), yb)
@@ -516,10 +525,7 @@ def fit(
                         f"the loss became {value} at step {step} (epoch {epoch}); "
                         "training stopped; try a smaller --lr"
                     )
-                    log_now = True
-                    before = before or {
-                        n: p.data().asnumpy().astype(np.float64) for n, p in model.params.items()
-                    }
+                    log_now = True  # (an unplanned record: no update ratios, see make_record)
                 if not log_now:  # a record checks every parameter itself
                     # The first step of each kind of trouble in each layer since the last
                     # record; it goes into the next record's warnings.
