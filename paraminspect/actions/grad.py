@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import numpy as np
@@ -261,8 +262,10 @@ def grad(
     # MXNet runs a backward pass in bulks of up to 15 operators, so all the gradients of a
     # small net appear at one moment. One operator per bulk lets the statistics read each
     # gradient while MXNet computes the next (the numbers are the same). MXNet reads this
-    # when it is first imported; a value the user set wins.
-    os.environ.setdefault("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN_BWD", "1")
+    # when it is first imported (later it would only leak into child processes); a value
+    # the user set wins.
+    if "mxnet" not in sys.modules:
+        os.environ.setdefault("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN_BWD", "1")
     model = build_model(loaded, seed=seed, forward=not single, backward=True)
     model.log.extend(apply_load(model, load))
     back = first_backward(model, loss) if single else run_backward(model, loss)
