@@ -116,6 +116,13 @@ def hist_strip(counts: Sequence[int]) -> str:
     return "".join(HIST_MARKS[0 if c == 0 else max(1, round(c / top * steps))] for c in counts)
 
 
+def hist_line_cells(low: float, high: float, counts: Sequence[int], zeros: float) -> List[Any]:
+    """The ``min``, ``max``, ``bins`` and ``zeros`` cells of a one-line histogram row
+    (``train --hist``, ``summary --hist``)."""
+    strip = Text("|" + hist_strip(counts) + "|", no_wrap=True)
+    return [number(low), number(high), strip, f"{zeros:.1%}"]
+
+
 def hist_json(h: Optional[Histogram]) -> Optional[Dict[str, Any]]:
     """``--hist`` as JSON: ``edges`` (bins + 1), ``counts``, ``expected`` (or null)."""
     if h is None:

@@ -12,7 +12,7 @@ from rich.text import Text
 from paraminspect.build import human_bytes
 from paraminspect.render import (
     hist_json,
-    hist_strip,
+    hist_line_cells,
     json_number,
     new_table,
     number,
@@ -270,14 +270,7 @@ def hist_table(report: SummaryReport) -> Optional[Table]:
     for row in rows:
         h, s = row.hist, row.stats
         assert h is not None and s is not None
-        table.add_row(
-            str(row.index),
-            row.name,
-            number(s.min),
-            number(s.max),
-            Text("|" + hist_strip(h.counts) + "|", no_wrap=True),
-            f"{s.zeros:.1%}",
-        )
+        table.add_row(str(row.index), row.name, *hist_line_cells(s.min, s.max, h.counts, s.zeros))
     return table
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.table import Table
@@ -15,7 +15,7 @@ from paraminspect.render import (
     array_block,
     array_blocks,
     hist_json,
-    hist_strip,
+    hist_line_cells,
     json_array,
     new_table,
     number,
@@ -412,34 +412,22 @@ def sparkline_table(report: TrainReport) -> Table:
 def grad_hist_tables(report: TrainReport) -> List[Table]:
     """``train --hist``: per drawn parameter, its gradient's histogram at each logged step
     (one row per record: the range, the bins as bars, the share of exact zeros)."""
-    names: List[str] = []
+    drawn: Dict[str, List[Tuple[int, ParamStep]]] = {}
     for r in report.history:
-        names += [p.name for p in r.parameters if p.grad_hist is not None and p.name not in names]
+        for p in r.parameters:
+            if p.grad_hist is not None:
+                drawn.setdefault(p.name, []).append((r.step, p))
     tables = []
-    for name in names:
-        rows = [
-            (r.step, p)
-            for r in report.history
-            for p in r.parameters
-            if p.name == name and p.grad_hist is not None
-        ]
-        bins = len(rows[0][1].grad_hist.counts) if rows[0][1].grad_hist else 0
-        table = new_table(f"{name}.grad ({bins} bins)")
-        table.add_column("step", justify="right")
-        table.add_column("min", justify="right")
-        table.add_column("max", justify="right")
-        table.add_column("bins", no_wrap=True)
-        table.add_column("zeros", justify="right")
+    for name, rows in drawn.items():
+        first = rows[0][1].grad_hist
+        assert first is not None
+        table = new_table(f"{name}.grad ({len(first.counts)} bins)")
+        for col in ("step", "min", "max", "bins", "zeros"):
+            table.add_column(col, justify="left" if col == "bins" else "right")
         for step, p in rows:
             h, g = p.grad_hist, p.grad
             assert h is not None and g is not None
-            table.add_row(
-                str(step),
-                number(g.min),
-                number(g.max),
-                "|" + hist_strip(h.counts) + "|",
-                f"{g.zeros:.1%}",
-            )
+            table.add_row(str(step), *hist_line_cells(g.min, g.max, h.counts, g.zeros))
         tables.append(table)
     return tables
 

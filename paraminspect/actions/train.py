@@ -242,11 +242,11 @@ class StepNorms:
 
     def __init__(self, model: Model) -> None:
         params = model.params
-        self.layers = [
-            (lp.index, [p.name for p in lp.params if params[p.name].grad_req != "null"])
+        trained = {
+            lp.index: [p.name for p in lp.params if params[p.name].grad_req != "null"]
             for lp in model.plan.layers
-        ]
-        self.layers = [(index, names) for index, names in self.layers if names]
+        }
+        self.layers = [(index, names) for index, names in trained.items() if names]
         self.params = {name: params[name] for _, names in self.layers for name in names}
         self.values: Dict[int, List[float]] = {index: [] for index, _ in self.layers}
 

@@ -168,6 +168,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
     "paraminspect train --seed 1 --epochs 3 --save trained.params",
     "paraminspect train --hist --select '.*weight' --bins 24",
+    "paraminspect train --lr 3 --explode-above 100 --vanish-below 0",
 )
 def train(
     spec: Optional[str],
