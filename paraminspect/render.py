@@ -603,10 +603,6 @@ def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
 # --------------------------------------------------------------------------- checkpoints
 
 
-def _role(key: str) -> str:
-    return "arg" if key.startswith("arg:") else "aux" if key.startswith("aux:") else ""
-
-
 def inspect_json(report: Any) -> Dict[str, Any]:
     """The JSON of ``paraminspect inspect`` (see README, "Checkpoints")."""
     t = report.totals

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -380,14 +380,6 @@ def check_values(
                 )
             )
     return result("pass" if all(i.passed for i in items) else "fail")
-
-
-def describe_counts(results: List[CheckResult]) -> Dict[str, int]:
-    """``{'pass': n, 'fail': n, 'skip': n}``."""
-    out = {"pass": 0, "fail": 0, "skip": 0}
-    for r in results:
-        out[r.status] += 1
-    return out
 
 
 # --------------------------------------------------------------------------- histograms
