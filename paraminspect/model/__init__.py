@@ -1,0 +1,1 @@
+"""The model stage: what every action takes, whatever the network came from."""
