@@ -41,7 +41,7 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
         prepare,
         synthetic_data,
     )
-    from paraminspect.losses import loss_value
+    from paraminspect.model.losses import loss_value
 
     opts = TrainOptions(samples=samples, batch_size=batch_size, epochs=1, lr=0.01, seed=0)
     model, optimizer = prepare(str(ROOT / SPEC), opts)

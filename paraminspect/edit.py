@@ -1,8 +1,8 @@
 """Change a built network's parameters the way the book does: re-initialize and set_data.
 
-Everything here acts on a :class:`~paraminspect.build.Model` after the first forward pass
+Everything here acts on a :class:`~paraminspect.model.build.Model` after the first forward pass
 and keeps two things right for the reports: ``Model.init`` (the table's init column) and
-the :class:`~paraminspect.steps.Origin` of every parameter (what ``--check`` compares with).
+the :class:`~paraminspect.model.targets.Origin` of every parameter (what ``--check`` compares with).
 MXNet is imported inside the functions.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
-from paraminspect.build import Model
+from paraminspect._text import did_you_mean
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.initializers import did_you_mean
-from paraminspect.steps import Origin, own_initializers, spec_origins, targets
+from paraminspect.model.build import Model
+from paraminspect.model.targets import Origin, own_initializers, spec_origins, targets
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from paraminspect.init.theory import CheckResult
 from paraminspect.report import ParamReport, ParamRow
-from paraminspect.theory import CheckResult
 
 
 @dataclass(frozen=True, eq=False)

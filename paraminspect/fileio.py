@@ -12,13 +12,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
+from paraminspect._text import quote
 from paraminspect.errors import OutputError
 
 PathLike = Union[str, Path]
-
-
-def _quote(path: PathLike) -> str:
-    return f"'{path}'"
 
 
 def check_target(path: PathLike, force: bool = False) -> Path:
@@ -32,19 +29,17 @@ def check_target(path: PathLike, force: bool = False) -> Path:
     parent = p.parent
     if not parent.exists():
         raise OutputError(
-            f"cannot write {_quote(path)}: folder '{parent}' does not exist; create it first "
+            f"cannot write {quote(path)}: folder '{parent}' does not exist; create it first "
             f"(mkdir -p {parent})"
         )
     if not parent.is_dir():
-        raise OutputError(f"cannot write {_quote(path)}: '{parent}' is not a folder")
+        raise OutputError(f"cannot write {quote(path)}: '{parent}' is not a folder")
     if p.is_dir():
-        raise OutputError(
-            f"cannot write {_quote(path)}: it is a folder; give a file name inside it"
-        )
+        raise OutputError(f"cannot write {quote(path)}: it is a folder; give a file name inside it")
     if p.exists() and not force:
-        raise OutputError(f"{_quote(path)} already exists; use --force to overwrite it")
+        raise OutputError(f"{quote(path)} already exists; use --force to overwrite it")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {_quote(path)}: folder '{parent}' is not writable")
+        raise OutputError(f"cannot write {quote(path)}: folder '{parent}' is not writable")
     return p
 
 
@@ -68,7 +63,7 @@ def atomic_write(path: PathLike, write: Callable[[str], None], force: bool = Fal
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as e:  # read-only file system, quota, permissions root does not bypass
         raise OutputError(
-            f"cannot write {_quote(path)}: cannot create a file in '{target.parent}' "
+            f"cannot write {quote(path)}: cannot create a file in '{target.parent}' "
             f"({e.strerror or e})"
         ) from e
     os.close(fd)
@@ -88,7 +83,7 @@ def atomic_write(path: PathLike, write: Callable[[str], None], force: bool = Fal
         if isinstance(e, OutputError) or not isinstance(e, Exception):
             raise
         detail = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        raise OutputError(f"could not write {_quote(path)} ({detail}); nothing was changed") from e
+        raise OutputError(f"could not write {quote(path)} ({detail}); nothing was changed") from e
     try:  # make the rename itself durable
         dir_fd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -439,7 +439,7 @@ def render_report(report: ParamReport, fmt: str, out: Console, err: Console) -> 
 
 
 def check_json(result: Any) -> Dict[str, Any]:
-    """One parameter's ``--check`` result (a :class:`paraminspect.theory.CheckResult`)."""
+    """One parameter's ``--check`` result (a :class:`paraminspect.init.theory.CheckResult`)."""
     return {
         "parameter": result.parameter,
         "shape": list(result.shape),

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from paraminspect.build import human_bytes
+from paraminspect._text import human_bytes
 from paraminspect.render import (
     hist_json,
     hist_line_cells,

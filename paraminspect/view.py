@@ -1,4 +1,4 @@
-"""Turn a built :class:`~paraminspect.build.Model` into a :class:`ParamReport`.
+"""Turn a built :class:`~paraminspect.model.build.Model` into a :class:`ParamReport`.
 
 This is the one place that reads parameters out of MXNet for display: which ones
 (``--layer``/``--select``), which part (``--slice``), and which statistics.
@@ -12,7 +12,9 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from paraminspect.build import Model
+from paraminspect.model.build import Model
+from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
+from paraminspect.model.targets import Origin, origin_theory, spec_origins
 from paraminspect.report import (
     ArrayView,
     Histogram,
@@ -23,9 +25,7 @@ from paraminspect.report import (
     SharedGroup,
     Totals,
 )
-from paraminspect.selection import Index, apply_slice, format_index, parse_slice, select_names
 from paraminspect.stats import TensorStats, ndarray_stats
-from paraminspect.steps import Origin, origin_theory, spec_origins
 
 DEFAULT_BINS = 16
 
@@ -144,12 +144,12 @@ def histogram(
         bins: the number of bins (>= 1).
         of: ``values`` or ``grad``, for the heading.
         label: what the histogram is of (``dense0_weight[0]``).
-        theory: a :class:`~paraminspect.theory.Theory` giving expected counts, or None.
+        theory: a :class:`~paraminspect.init.theory.Theory` giving expected counts, or None.
         pattern: an exact law's values for the same entries (constant, lstmbias): the
             expected counts are their histogram.
         law: the law's description for the heading; ``note``: why there is none.
     """
-    from paraminspect.theory import expected_counts
+    from paraminspect.init.theory import expected_counts
 
     x = np.asarray(values, dtype=np.float64).reshape(-1)
     finite = x[np.isfinite(x)]
@@ -331,7 +331,7 @@ def plan_report(
     Nothing is imported from MXNet and nothing is allocated, so this works for specs far
     larger than memory. ``reason`` says why no network was built (it becomes a note).
     """
-    from paraminspect.plan import BYTES_PER_VALUE
+    from paraminspect.model.plan import BYTES_PER_VALUE
 
     names = select_names(plan, view.layers, view.select)
     by_name = {p.name: p for p in plan.unique_params}

@@ -14,8 +14,9 @@ import pytest
 from mxnet import nd
 from mxnet.gluon import nn
 
-from paraminspect.checkpoint import atomic_write, check_file
 from paraminspect.errors import CheckpointError
+from paraminspect.fileio import atomic_write
+from paraminspect.model.params_file import check_file
 from tests.conftest import ROOT, SHARED_DATA
 
 REAL = "mobilefacenet-0000.params"

@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from paraminspect.spec import SCHEMA_URL_COMMENT, builtin_names, json_schema, read_spec_text
+from paraminspect.spec.load import builtin_names, read_spec_text
+from paraminspect.spec.schema import SCHEMA_URL_COMMENT, json_schema
 from tests.conftest import ROOT
 
 

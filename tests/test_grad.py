@@ -237,8 +237,8 @@ def test_one_recorded_pass_equals_a_plain_pass_then_backward(tmp_path, seed):
     import mxnet as mx
 
     from paraminspect.actions.grad import run_backward
-    from paraminspect.build import build_model
-    from paraminspect.spec import load_spec
+    from paraminspect.model.build import build_model
+    from paraminspect.spec.load import load_spec
 
     path = _spec(tmp_path, TINY_NORM)
     mx.random.seed(123)  # the unseeded case: both runs start from the same stream state

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paraminspect.errors import OptionError
-from paraminspect.plan import make_plan
-from paraminspect.selection import apply_slice, parse_slice, select_names
-from paraminspect.spec import load_spec
+from paraminspect.model.plan import make_plan
+from paraminspect.model.selection import apply_slice, parse_slice, select_names
+from paraminspect.spec.load import load_spec
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import textwrap
 
 import pytest
 
-from paraminspect.build import memory_problem
-from paraminspect.plan import make_plan
-from paraminspect.spec import load_spec
+from paraminspect.model.memory import memory_problem
+from paraminspect.model.plan import make_plan
+from paraminspect.spec.load import load_spec
 
 HUGE = textwrap.dedent(
     """\

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paraminspect.errors import ParamInspectError, SpecError
-from paraminspect.plan import make_plan
-from paraminspect.spec import builtin_names, load_spec, parse_spec
+from paraminspect.model.plan import make_plan
+from paraminspect.spec.load import builtin_names, load_spec, parse_spec
 
 BASE = "input: {shape: [2, 20]}\nlayers:\n"
 
@@ -174,7 +174,7 @@ def test_plan_counts_match_block_summary():
     import re
     from contextlib import redirect_stdout
 
-    from paraminspect.build import build_model
+    from paraminspect.model.build import build_model
 
     specs = [
         "mlp",

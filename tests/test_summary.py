@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from paraminspect.actions.summary import activation_stats
-from paraminspect.initializers import parse_param_pairs
+from paraminspect.init.catalog import parse_param_pairs
 from paraminspect.render_summary import log_range, sparkline
 from tests.conftest import render_to_text
 
@@ -60,8 +60,8 @@ def summary_json(cli, *args: str) -> dict:
 
 def block_summary(spec: str) -> Tuple[List[Tuple[str, str, int]], dict]:
     """Run Gluon's own Block.summary on the net paraminspect builds; parse what it prints."""
-    from paraminspect.build import build_model
-    from paraminspect.spec import load_spec
+    from paraminspect.model.build import build_model
+    from paraminspect.spec.load import load_spec
 
     model = build_model(load_spec(spec), seed=0)
     buf = io.StringIO()
@@ -172,8 +172,8 @@ def test_macs_by_hand_mixed_and_batch_override(cli, tmp_path):
 
 
 def test_grad_bytes_equal_mxnet_gradient_buffers(cli, tmp_path):
-    from paraminspect.build import build_model
-    from paraminspect.spec import load_spec
+    from paraminspect.model.build import build_model
+    from paraminspect.spec.load import load_spec
 
     spec = write(tmp_path, MIXED)
     model = build_model(load_spec(spec), seed=0)

@@ -8,8 +8,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from paraminspect.initializers import resolve_params
-from paraminspect.theory import check_values, fans, theory_for
+from paraminspect.init.catalog import resolve_params
+from paraminspect.init.theory import check_values, fans, theory_for
 
 SHAPES = [(256, 20), (10, 256), (8, 3, 5, 5), (64, 64), (3, 1000)]
 

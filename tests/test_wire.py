@@ -15,7 +15,7 @@ from mxnet import nd
 from mxnet.gluon import nn
 
 from paraminspect.actions.grad import grad as run_grad
-from paraminspect.checkpoint import LoadRequest, SaveRequest
+from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.view import ViewOptions
 from tests.numpy_mlp import finite_difference, forward, loss, relative_error
 

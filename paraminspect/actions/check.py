@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from paraminspect.build import human_bytes
-from paraminspect.plan import NetPlan, make_plan
-from paraminspect.spec import load_spec
+from paraminspect._text import human_bytes
+from paraminspect.model.plan import NetPlan, make_plan
+from paraminspect.spec.load import load_spec
 
 
 @dataclass(frozen=True)

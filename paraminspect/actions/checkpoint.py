@@ -9,17 +9,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from paraminspect.checkpoint import (
-    LoadRequest,
-    ParamFile,
-    SaveRequest,
-    check_file,
-    check_target,
-    load_params,
-    net_arrays,
-    read_params,
-    save_params,
-)
+from paraminspect._text import did_you_mean
 from paraminspect.checkpoint_report import (
     DiffReport,
     DiffRow,
@@ -29,9 +19,17 @@ from paraminspect.checkpoint_report import (
     InspectRow,
 )
 from paraminspect.errors import CheckpointError, OptionError
-from paraminspect.initializers import did_you_mean
+from paraminspect.fileio import check_target
+from paraminspect.model.params_file import ParamFile, check_file, read_params
+from paraminspect.model.params_io import (
+    LoadRequest,
+    SaveRequest,
+    load_params,
+    net_arrays,
+    save_params,
+)
+from paraminspect.model.selection import apply_slice, compile_select, format_index, parse_slice
 from paraminspect.report import ArrayView
-from paraminspect.selection import apply_slice, compile_select, format_index, parse_slice
 from paraminspect.stats import tensor_stats
 
 # --------------------------------------------------------------------------- --load / --save
@@ -132,7 +130,8 @@ def inspect_file(
     """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates.
 
     Raises:
-        CheckpointError: the file cannot be read (see :func:`paraminspect.checkpoint.check_file`).
+        CheckpointError: the file cannot be read (see
+            :func:`paraminspect.model.params_file.check_file`).
         OptionError: a bad ``--select`` or ``--slice``.
     """
     index = parse_slice(slice_) if slice_ is not None else None
@@ -206,7 +205,7 @@ def _inspect_notes(pf: ParamFile, dups: Dict[str, str]) -> Tuple[str, ...]:
 
 def _open_side(arg: str, seed: Optional[int]) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
     """A parameter file, or a spec (path or built-in name) built and freshly initialized."""
-    from paraminspect.spec import builtin_names
+    from paraminspect.spec.load import builtin_names
 
     p = Path(arg)
     is_yaml = p.suffix.lower() in (".yaml", ".yml")
@@ -214,8 +213,8 @@ def _open_side(arg: str, seed: Optional[int]) -> Tuple[DiffSide, Dict[str, np.nd
         pf = read_params(arg)
         return DiffSide(arg, pf.kind, len(pf.arrays)), pf.arrays, []
     if is_yaml or arg in builtin_names():
-        from paraminspect.build import build_model
-        from paraminspect.spec import load_spec
+        from paraminspect.model.build import build_model
+        from paraminspect.spec.load import load_spec
 
         model = build_model(load_spec(arg), seed=seed)
         arrays = net_arrays(model)

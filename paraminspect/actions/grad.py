@@ -16,14 +16,21 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 import numpy as np
 
 from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.build import Model, build_model, check_memory
-from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import BuildError
-from paraminspect.losses import check_loss, draw_targets, loss_value, output_shape, target_note
+from paraminspect.model.build import Model, build_model
+from paraminspect.model.losses import (
+    check_loss,
+    draw_targets,
+    loss_value,
+    output_shape,
+    target_note,
+)
+from paraminspect.model.memory import check_memory
+from paraminspect.model.params_io import LoadRequest, SaveRequest
+from paraminspect.model.selection import apply_slice, format_index
 from paraminspect.report import ArrayView
 from paraminspect.report_train import Contribution, GradReport, SharedGrad
-from paraminspect.selection import apply_slice, format_index
-from paraminspect.spec import load_spec
+from paraminspect.spec.load import load_spec
 from paraminspect.stats import ndarray_l2, tensor_stats
 from paraminspect.view import ViewOptions, collect_report
 
@@ -115,7 +122,7 @@ def first_backward(model: Model, loss: str) -> Backward:
     as a plain first forward followed by :func:`run_backward` (batch norm's running
     statistics are updated once either way: the plain pass does not update them).
     """
-    from paraminspect.build import run_first_forward
+    from paraminspect.model.build import run_first_forward
 
     result = record_and_backward(
         model, lambda: loss_value(loss, run_first_forward(model, wait=False), None)
@@ -242,8 +249,8 @@ def grad(
         OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
         BuildError: MXNet refused the network or the backward pass.
     """
-    from paraminspect.plan import make_plan
-    from paraminspect.selection import select_names
+    from paraminspect.model.plan import make_plan
+    from paraminspect.model.selection import select_names
 
     loaded = load_spec(spec)
     view.index()  # bad --slice, --layer, --select fail before MXNet is imported

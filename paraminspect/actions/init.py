@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any, List, Optional, Sequence, Tuple
 
 from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.build import build_model
-from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.edit import (
     Session,
     apply_steps,
@@ -21,7 +19,7 @@ from paraminspect.edit import (
 )
 from paraminspect.edit_report import EditReport, TraceEntry
 from paraminspect.errors import InitializerError, OptionError
-from paraminspect.initializers import (
+from paraminspect.init.catalog import (
     CATALOG,
     InitMethod,
     canonical_method,
@@ -29,11 +27,14 @@ from paraminspect.initializers import (
     parse_param_value,
     resolve_params,
 )
-from paraminspect.plan import make_plan
-from paraminspect.selection import select_names
-from paraminspect.spec import SET_OPS, LoadedSpec, load_spec
-from paraminspect.steps import Origin, check_applicable, origin_theory, step_label, targets
-from paraminspect.theory import CheckResult, check_values
+from paraminspect.init.theory import CheckResult, check_values
+from paraminspect.model.build import build_model
+from paraminspect.model.params_io import LoadRequest, SaveRequest
+from paraminspect.model.plan import make_plan
+from paraminspect.model.selection import select_names
+from paraminspect.model.targets import Origin, check_applicable, origin_theory, step_label, targets
+from paraminspect.spec.load import LoadedSpec, load_spec
+from paraminspect.spec.steps import SET_OPS
 from paraminspect.view import ViewOptions, collect_report, collect_rows
 
 

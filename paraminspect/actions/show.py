@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Optional
 
 from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.build import build_model, memory_problem
-from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import OptionError, ResourceError
-from paraminspect.plan import make_plan
+from paraminspect.model.build import build_model
+from paraminspect.model.memory import memory_problem
+from paraminspect.model.params_io import LoadRequest, SaveRequest
+from paraminspect.model.plan import make_plan
 from paraminspect.report import ParamReport
-from paraminspect.spec import load_spec
+from paraminspect.spec.load import load_spec
 from paraminspect.view import ViewOptions, collect_report, plan_report
 
 

@@ -31,10 +31,17 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from paraminspect.build import Model, build_model, check_memory
 from paraminspect.errors import InitializerError, OptionError, ResourceError
-from paraminspect.initializers import CATALOG, canonical_method, parse_param_pairs, resolve_params
-from paraminspect.plan import BYTES_PER_VALUE, MXNET_DEFAULT_INIT, LayerPlan, NetPlan, make_plan
+from paraminspect.init.catalog import CATALOG, canonical_method, parse_param_pairs, resolve_params
+from paraminspect.model.build import Model, build_model
+from paraminspect.model.memory import check_memory
+from paraminspect.model.plan import (
+    BYTES_PER_VALUE,
+    MXNET_DEFAULT_INIT,
+    LayerPlan,
+    NetPlan,
+    make_plan,
+)
 from paraminspect.report import (
     SATURATION,
     ActivationStats,
@@ -43,7 +50,8 @@ from paraminspect.report import (
     SummaryReport,
     SummaryTotals,
 )
-from paraminspect.spec import InitSpec, LoadedSpec, load_spec
+from paraminspect.spec.fields import InitSpec
+from paraminspect.spec.load import LoadedSpec, load_spec
 from paraminspect.stats import tensor_stats
 
 SATURATING = ("tanh", "sigmoid")
@@ -185,7 +193,7 @@ def _run(loaded: LoadedSpec, seed: Optional[int], hybridize: bool) -> Tuple[Mode
     model = build_model(loaded, seed=seed, forward=False)
     if hybridize:
         model.net.hybridize()
-    from paraminspect.build import run_first_forward
+    from paraminspect.model.build import run_first_forward
 
     run_first_forward(model)
     return model, capture_outputs(model.net, model.X)

@@ -18,12 +18,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from paraminspect._text import did_you_mean
 from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.build import Model, build_model
-from paraminspect.checkpoint import LoadRequest, SaveRequest
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.initializers import did_you_mean
-from paraminspect.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
+from paraminspect.model.build import Model, build_model
+from paraminspect.model.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
+from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.report_train import (
     LayerStep,
     ParamStep,
@@ -32,7 +32,7 @@ from paraminspect.report_train import (
     TrainReport,
     TrainSettings,
 )
-from paraminspect.spec import load_spec
+from paraminspect.spec.load import load_spec
 from paraminspect.stats import host_view, ndarray_l2, tensor_stats
 from paraminspect.view import histogram, model_info
 
@@ -374,7 +374,7 @@ def hist_names(plan: Any, opts: TrainOptions) -> frozenset:
     Raises:
         OptionError: a bad ``--select`` regex, or one that matches no trained parameter.
     """
-    from paraminspect.selection import select_names
+    from paraminspect.model.selection import select_names
 
     if opts.hist_bins is None:
         return frozenset()
@@ -409,7 +409,7 @@ def prepare(
     """
     validate(opts)
     loaded = load_spec("shared" if spec is None and opts.shared else spec)
-    from paraminspect.plan import make_plan
+    from paraminspect.model.plan import make_plan
 
     plan = make_plan(loaded)
     check_loss(plan, opts.loss)

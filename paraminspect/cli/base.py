@@ -263,8 +263,8 @@ def load_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def pop_save(kwargs: dict) -> Any:
     """Take --save/--force out of ``kwargs``: a SaveRequest, or None without --save."""
-    from paraminspect.checkpoint import SaveRequest
     from paraminspect.errors import OptionError
+    from paraminspect.model.params_io import SaveRequest
 
     path, force = kwargs.pop("save_path"), kwargs.pop("force")
     if path is None:
@@ -276,8 +276,8 @@ def pop_save(kwargs: dict) -> Any:
 
 def pop_load(kwargs: dict) -> Any:
     """Take --load/--allow-missing/--ignore-extra out of ``kwargs``: a LoadRequest or None."""
-    from paraminspect.checkpoint import LoadRequest
     from paraminspect.errors import OptionError
+    from paraminspect.model.params_io import LoadRequest
 
     path = kwargs.pop("load_path")
     allow_missing, ignore_extra = kwargs.pop("allow_missing"), kwargs.pop("ignore_extra")

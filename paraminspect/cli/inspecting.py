@@ -150,7 +150,7 @@ def schema(output: Optional[str]) -> None:
     """
     import json
 
-    from paraminspect.spec import json_schema
+    from paraminspect.spec.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from paraminspect.errors import InitializerError, OptionError
-from paraminspect.initializers import CATALOG, describe, resolve_params
-from paraminspect.plan import LAYER_DEFAULT_INIT, NetPlan
-from paraminspect.selection import select_names
-from paraminspect.spec import LoadedSpec
+from paraminspect.init.catalog import CATALOG, describe, resolve_params
+from paraminspect.model.plan import LAYER_DEFAULT_INIT, NetPlan
+from paraminspect.model.selection import select_names
+from paraminspect.spec.load import LoadedSpec
 
 MXNET_DEFAULT = ("uniform", {"scale": 0.07})  # Block.initialize() without an initializer
 
@@ -143,12 +143,12 @@ def step_label(index: int, step: Any) -> str:
 
 
 def origin_theory(origin: Origin, shape: Tuple[int, ...]) -> Any:
-    """The :class:`~paraminspect.theory.Theory` that ``origin`` promises for ``shape``.
+    """The :class:`~paraminspect.init.theory.Theory` that ``origin`` promises for ``shape``.
 
     The one place that maps "the initializer that set a parameter" to its law: ``--check``
     compares values with it and ``--hist`` draws its expected counts.
     """
-    from paraminspect.theory import Theory, theory_for
+    from paraminspect.init.theory import Theory, theory_for
 
     if origin.method in CATALOG:
         return theory_for(origin.method, origin.params, shape)

@@ -18,9 +18,11 @@ import functools
 from typing import Any, Optional, Tuple
 
 from paraminspect.errors import OptionError
-from paraminspect.plan import NetPlan
+from paraminspect.model.plan import NetPlan
 
 LOSSES = ("sum", "l2", "softmax-ce")
+
+
 TRAIN_LOSSES = ("l2", "softmax-ce")  # `sum` has no minimum: training it only diverges
 
 

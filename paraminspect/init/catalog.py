@@ -6,12 +6,12 @@ only :func:`make_initializer` does, when a network is really built.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from paraminspect._text import did_you_mean
 from paraminspect.errors import InitializerError, OptionError
 
 
@@ -45,6 +45,7 @@ class InitMethod:
 
 
 _FACTOR = ("avg", "in", "out")
+
 
 CATALOG: Dict[str, InitMethod] = {
     m.name: m
@@ -131,13 +132,8 @@ CATALOG: Dict[str, InitMethod] = {
     )
 }
 
+
 _ALIASES = {alias: m.name for m in CATALOG.values() for alias in m.aliases}
-
-
-def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
-    """Return ``"; did you mean 'x'?"`` for the closest option, or an empty string."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def canonical_method(name: str) -> str:
@@ -253,7 +249,7 @@ def make_initializer(method_name: str, params: Mapping[str, Any]) -> Any:
     if name == "lstmbias":
         return mx.init.LSTMBias(forget_bias=p["forget_bias"])
     if name == "myinit":
-        from paraminspect.myinit import MyInit
+        from paraminspect.init.myinit import MyInit
 
         return MyInit(low=p["low"], high=p["high"], threshold=p["threshold"])
     raise AssertionError(f"catalog entry without a builder: {name}")  # pragma: no cover
@@ -287,8 +283,6 @@ def init_json_schema() -> Dict[str, Any]:
         )
     return {"title": "Initializer", "anyOf": variants}
 
-
-# --------------------------------------------------------------------------- K=V options
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

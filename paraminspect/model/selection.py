@@ -8,16 +8,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Iterable, List, Sequence, Tuple
 
+from paraminspect._text import did_you_mean
 from paraminspect.errors import OptionError
-from paraminspect.initializers import did_you_mean
-from paraminspect.plan import NetPlan
+from paraminspect.model.plan import NetPlan
 
 if TYPE_CHECKING:  # numpy is imported where it is used: `check` validates specs without it
     import numpy as np
 
+
 Index = Tuple[Any, ...]  # ints, slices and Ellipsis
 
+
 _INT = r"[+-]?\d+"
+
+
 _PART = re.compile(
     rf"^\s*(?:(?P<int>{_INT})|(?P<ell>\.\.\.)|"
     rf"(?P<start>{_INT})?\s*:\s*(?P<stop>{_INT})?\s*(?::\s*(?P<step>{_INT})?)?)\s*$"

@@ -19,9 +19,17 @@ import numpy as np
 # value (about 6e-7 chance of a false alarm per check) or when the KS p-value is below
 # KS_ALPHA. Both are loose on purpose: a wrong initializer misses by far more.
 Z_LIMIT = 5.0
+
+
 KS_ALPHA = 1e-4
+
+
 KS_MAX_SAMPLE = 1_000_000  # values are i.i.d., so the first million are a fair sample
+
+
 BOUND_RTOL = 1e-6  # float32 rounding at the edges of an interval
+
+
 ORTHO_RTOL = 1e-4  # |W·Wᵀ - scale²·I| entries, relative to scale², after float32 rounding
 
 
@@ -214,9 +222,6 @@ def theory_for(method: str, params: Mapping[str, Any], shape: Tuple[int, ...]) -
     return Theory("none", method, fan[0], fan[1], reason=f"no theory for '{method}'")
 
 
-# --------------------------------------------------------------------------- checking
-
-
 @dataclass(frozen=True)
 class CheckItem:
     """One comparison: what theory says, what the values show, and whether they agree."""
@@ -380,9 +385,6 @@ def check_values(
                 )
             )
     return result("pass" if all(i.passed for i in items) else "fail")
-
-
-# --------------------------------------------------------------------------- histograms
 
 
 def expected_counts(theory: Theory, n: int, edges: np.ndarray) -> Optional[np.ndarray]:

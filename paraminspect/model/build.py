@@ -5,14 +5,14 @@ MXNet is imported inside functions only, so importing this module is cheap.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from paraminspect.errors import BuildError, ResourceError
-from paraminspect.initializers import make_initializer
-from paraminspect.plan import BYTES_PER_VALUE, LayerPlan, NetPlan, make_plan
-from paraminspect.spec import LoadedSpec
+from paraminspect.errors import BuildError
+from paraminspect.init.catalog import make_initializer
+from paraminspect.model.memory import check_memory
+from paraminspect.model.plan import LayerPlan, NetPlan, make_plan
+from paraminspect.spec.load import LoadedSpec
 
 
 @dataclass
@@ -53,46 +53,6 @@ class Model:
 
     def layer(self, index: int) -> Any:
         return self.net[index]
-
-
-def available_memory() -> int:
-    """Bytes this process may still allocate (MemAvailable, or physical memory)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 1 << 62
-
-
-def human_bytes(n: float) -> str:
-    """``1536`` -> ``1.5 KiB``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(n) < 1024 or unit == "PiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} PiB"  # pragma: no cover
-
-
-def check_memory(
-    plan: NetPlan, forward: bool = True, backward: bool = False, what: str = "this command"
-) -> None:
-    """Refuse before MXNet allocates anything that cannot fit.
-
-    Raises:
-        ResourceError: with the estimate, what is available, and what to do instead.
-    """
-    problem = memory_problem(plan, forward=forward, backward=backward, what=what)
-    if problem is not None:
-        raise ResourceError(
-            f"{problem}; use a smaller spec, or `paraminspect show --shapes-only` to see its "
-            "table without allocating it"
-        )
 
 
 def _make_layer(lp: LayerPlan, built: List[Any], model: Model) -> Any:
@@ -208,35 +168,3 @@ def run_first_forward(model: Model, wait: bool = True) -> Any:
     model.forward_done = True
     model.drain_log()
     return y
-
-
-# Headroom kept free: MXNet's own libraries and workspace, Python, and the report itself.
-MEMORY_HEADROOM = 0.9
-
-
-def memory_problem(
-    plan: NetPlan,
-    forward: bool = True,
-    backward: bool = False,
-    what: str = "this command",
-    available: Optional[int] = None,
-) -> Optional[str]:
-    """Why ``plan`` cannot be built in memory (estimate, what is free, what would fit), or None.
-
-    The estimate is :meth:`NetPlan.estimate_bytes`: every parameter plus the gradient buffer
-    Gluon allocates for it, plus the activations of one batch (twice with a backward pass).
-    """
-    need = plan.estimate_bytes(forward=forward, backward=backward)
-    have = available_memory() if available is None else available
-    budget = int(MEMORY_HEADROOM * have)
-    if need <= budget:
-        return None
-    fixed = need - 2 * plan.param_bytes  # the activations
-    per_param = 2 * BYTES_PER_VALUE  # the value and its gradient
-    fits = max(budget - fixed, 0) // per_param
-    return (
-        f"{what} would need about {human_bytes(need)} ({plan.unique_count:,} float32 "
-        f"parameters and their gradients, {human_bytes(plan.param_bytes)} each, plus "
-        f"{human_bytes(fixed)} of activations) but only {human_bytes(have)} is available, "
-        f"enough for about {fits:,} parameters at this batch size"
-    )

@@ -11,10 +11,16 @@ import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from paraminspect.spec import PARAMS_BY_TYPE, InitSpec, LayerSpec, LoadedSpec
+from paraminspect.spec.fields import PARAMS_BY_TYPE, InitSpec
+from paraminspect.spec.load import LoadedSpec
+from paraminspect.spec.models import LayerSpec
 
 BYTES_PER_VALUE = 4  # float32, the only dtype a spec builds
+
+
 MXNET_DEFAULT_INIT = "uniform(scale=0.07)"  # what Block.initialize() uses for weights
+
+
 # Per-parameter initializers the Gluon layers set themselves (they win over a net-wide init).
 LAYER_DEFAULT_INIT = {
     "bias": "zero",
@@ -264,7 +270,7 @@ def _check_share(
             raise _PlanError(path, f"there is no layer {j} (layers are 0 to {len(specs) - 1})")
     else:
         if target not in names:
-            from paraminspect.initializers import did_you_mean
+            from paraminspect._text import did_you_mean
 
             raise _PlanError(
                 path,

@@ -1,20 +1,7 @@
-"""MXNet parameter files: check, read, write atomically, and move parameters in and out of a net.
+"""Read MXNet parameter files (``mx.nd.save`` / ``save_parameters``) without running code.
 
-Values are only ever read by ``mx.nd.load`` (arrays only: no pickle, no code). Before it runs,
-:func:`check_file` walks the file's structure (headers, shapes, sizes; never the values) so
-that an empty, truncated, random or corrupt file gets a one-line error naming the file instead
-of MXNet's ``Invalid NDArray file format`` or a ``bad_alloc`` from a huge declared count.
-
-The format (``src/ndarray/ndarray.cc`` in MXNet 1.9.1, little endian)::
-
-    uint64 0x112, uint64 0,
-    uint64 count, count x NDArray,
-    uint64 nkeys (0 for a list, else count), nkeys x (uint64 length, bytes)
-
-    NDArray (V2): uint32 0xF993FAC9, int32 stype, [sparse: shape], shape, [ctx, int32 dtype,
-                  [sparse: aux types and shapes], data, [aux data]]
-    shape: int32 ndim, ndim x int64; ndim 0 means an empty array (nothing follows)
-    ctx: int32 dev_type, int32 dev_id
+The format is parsed by hand so that a truncated, random or hostile file is refused with a
+one-line message before MXNet sees it, and so that ``inspect`` needs no MXNet for headers.
 """
 
 from __future__ import annotations
@@ -22,20 +9,29 @@ from __future__ import annotations
 import math
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError
 from paraminspect.fileio import atomic_write as atomic_write
 from paraminspect.fileio import check_target as check_target
 
 LIST_MAGIC = 0x112
+
+
 V1_MAGIC = 0xF993FAC8
+
+
 V2_MAGIC = 0xF993FAC9
+
+
 V3_MAGIC = 0xF993FACA  # numpy-shape semantics (npx.save); plain nd.load refuses it
+
+
 # MXNet dtype codes the Python frontend of 1.9.1 can turn into numpy (ndarray._DTYPE_MX_TO_NP)
 DTYPES: Dict[int, Tuple[str, int]] = {
     0: ("float32", 4),
@@ -48,11 +44,12 @@ DTYPES: Dict[int, Tuple[str, int]] = {
     7: ("bool", 1),
     12: ("bfloat16", 2),
 }
+
+
 AUX_COUNT = {0: 0, 1: 1, 2: 2}  # storage type -> number of aux arrays (dense, row_sparse, csr)
+
+
 MAX_NDIM = 32
-
-
-# --------------------------------------------------------------------------- reading
 
 
 @dataclass(frozen=True)
@@ -110,15 +107,6 @@ class ParamFile:
         return "names"
 
 
-def plural(n: int, word: str) -> str:
-    """``1 array``, ``2 arrays``, ``1,000 arrays``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-
-def _quote(path: str) -> str:
-    return f"'{path}'"
-
-
 class _Reader:
     """Reads little-endian fields from a file, failing with a 'truncated' error."""
 
@@ -132,7 +120,7 @@ class _Reader:
     def need(self, n: int, what: str) -> None:
         if n > self.size - self.pos:
             raise CheckpointError(
-                f"{_quote(self.path)} is truncated: {what} needs {n:,} bytes at offset "
+                f"{quote(self.path)} is truncated: {what} needs {n:,} bytes at offset "
                 f"{self.pos:,} but the file ends at {self.size:,} (an interrupted save, "
                 "download or copy?)"
             )
@@ -151,10 +139,10 @@ class _Reader:
         if ndim <= 0:  # 0: empty array; -1: unknown shape (numpy semantics)
             return ()
         if ndim > MAX_NDIM:
-            raise CheckpointError(f"{_quote(self.path)} is corrupt: {what} has {ndim:,} dimensions")
+            raise CheckpointError(f"{quote(self.path)} is corrupt: {what} has {ndim:,} dimensions")
         dims = self.unpack(f"<{ndim}q", what)
         if any(d < 0 for d in dims):
-            raise CheckpointError(f"{_quote(self.path)} is corrupt: {what} has shape {dims}")
+            raise CheckpointError(f"{quote(self.path)} is corrupt: {what} has shape {dims}")
         return tuple(dims)
 
 
@@ -184,13 +172,13 @@ def _open_for_reading(path: str) -> Tuple[BinaryIO, int]:
     if not p.exists():
         parent = p.parent
         where = "" if parent.is_dir() else f" (and folder '{parent}' does not exist)"
-        raise CheckpointError(f"cannot read {_quote(path)}: no such file{where}")
+        raise CheckpointError(f"cannot read {quote(path)}: no such file{where}")
     if p.is_dir():
-        raise CheckpointError(f"cannot read {_quote(path)}: it is a folder, not a parameter file")
+        raise CheckpointError(f"cannot read {quote(path)}: it is a folder, not a parameter file")
     try:
         f = open(p, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as e:
-        raise CheckpointError(f"cannot read {_quote(path)}: {e.strerror or e}") from e
+        raise CheckpointError(f"cannot read {quote(path)}: {e.strerror or e}") from e
     return f, os.fstat(f.fileno()).st_size
 
 
@@ -203,7 +191,7 @@ def check_file(path: str) -> FileLayout:
     """
     f, size = _open_for_reading(path)
     with f:
-        q = _quote(path)
+        q = quote(path)
         if size == 0:
             raise CheckpointError(f"{q} is empty (0 bytes), not an MXNet parameter file")
         head = f.read(64)
@@ -243,7 +231,7 @@ def check_file(path: str) -> FileLayout:
 
 def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
     what = f"array #{i} of {count:,}"
-    q = _quote(r.path)
+    q = quote(r.path)
     (magic,) = r.unpack("<I", what)
     if magic == V3_MAGIC:
         raise CheckpointError(
@@ -300,7 +288,7 @@ def read_params(path: str) -> ParamFile:
     except mx.base.MXNetError as e:
         lines = [x for x in str(e).splitlines() if x.strip()]
         last = lines[-1].strip() if lines else type(e).__name__
-        raise CheckpointError(f"mx.nd.load could not read {_quote(path)}: {last}") from e
+        raise CheckpointError(f"mx.nd.load could not read {quote(path)}: {last}") from e
     if isinstance(loaded, dict):
         items = list(loaded.items())
         named = True
@@ -313,214 +301,6 @@ def read_params(path: str) -> ParamFile:
             arrays[key] = value.asnumpy()
         except (mx.base.MXNetError, TypeError, ValueError) as e:
             raise CheckpointError(
-                f"{_quote(path)}: array '{key}' cannot be converted to numpy: {e}"
+                f"{quote(path)}: array '{key}' cannot be converted to numpy: {e}"
             ) from e
     return ParamFile(path=str(path), named=named, arrays=arrays, size=layout.size)
-
-
-# --------------------------------------------------------------------------- writing
-
-
-# atomic_write and check_target live in paraminspect.fileio (one implementation for every
-# output file); they are re-exported here for the checkpoint code and its callers.
-
-
-# --------------------------------------------------------------------------- a net's parameters
-
-
-def structural_params(net: Any) -> Dict[str, Any]:
-    """The net's parameters keyed as ``save_parameters`` keys them (``0.weight``, ...).
-
-    A shared parameter appears under every layer that uses it (``deduplicate=False``).
-    """
-    return dict(net._collect_params_with_prefix())
-
-
-def net_arrays(model: Any) -> Dict[str, np.ndarray]:
-    """The values ``save_parameters`` would write, as numpy (raises on deferred params)."""
-    missing = [k for k, p in structural_params(model.net).items() if not _has_data(p)]
-    if missing:
-        raise CheckpointError(
-            f"parameters {', '.join(missing)} have no values yet (deferred initialization); "
-            "run without --before-forward"
-        )
-    return {k: p.data().asnumpy() for k, p in structural_params(model.net).items()}
-
-
-def _has_data(param: Any) -> bool:
-    return getattr(param, "_data", None) is not None
-
-
-@dataclass(frozen=True)
-class SaveRequest:
-    """``--save PATH [--force]``."""
-
-    path: str
-    force: bool = False
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """``--load PATH [--allow-missing] [--ignore-extra]``."""
-
-    path: str
-    allow_missing: bool = False
-    ignore_extra: bool = False
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    path: str
-    arrays: int
-    values: int
-    size: int
-
-    @property
-    def message(self) -> str:
-        return (
-            f"saved {plural(self.arrays, 'array')} ({self.values:,} values) to {self.path} "
-            f"({self.size:,} bytes)"
-        )
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    path: str
-    loaded: Tuple[str, ...]  # parameter names that got values from the file
-    missing: Tuple[str, ...] = ()  # kept their values (--allow-missing)
-    ignored: Tuple[str, ...] = ()  # file keys nobody used (--ignore-extra)
-    notes: Tuple[str, ...] = field(default=())
-
-    @property
-    def message(self) -> str:
-        msg = f"loaded {plural(len(self.loaded), 'parameter')} from {self.path}"
-        if self.missing:
-            msg += f"; kept {len(self.missing)} missing ({', '.join(self.missing)})"
-        if self.ignored:
-            msg += f"; ignored {len(self.ignored)} extra ({', '.join(self.ignored)})"
-        return msg
-
-
-def save_params(model: Any, path: str, force: bool = False) -> SaveResult:
-    """``model.net.save_parameters(path)``, atomically (see :func:`atomic_write`).
-
-    Raises:
-        CheckpointError: a parameter has no values yet, or the file cannot be written.
-    """
-    params = structural_params(model.net)
-    deferred = [k for k, p in params.items() if not _has_data(p)]
-    if deferred:
-        raise CheckpointError(
-            f"cannot save {_quote(path)}: {', '.join(deferred)} have no values yet "
-            "(deferred initialization); run without --before-forward"
-        )
-
-    def write(tmp: str) -> None:
-        model.net.save_parameters(tmp)
-
-    size = atomic_write(path, write, force)
-    values = sum(math.prod(p.shape) for p in params.values())
-    return SaveResult(str(path), len(params), values, size)
-
-
-def _short_list(items: List[str], limit: int = 8) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
-
-
-def _shape_fits(want: Tuple[int, ...], got: Tuple[int, ...]) -> bool:
-    """A net shape with 0 (deferred input width) accepts any size there, as MXNet does."""
-    return len(want) == len(got) and all(w in (0, g) for w, g in zip(want, got))
-
-
-def load_params(
-    model: Any, path: str, allow_missing: bool = False, ignore_extra: bool = False
-) -> LoadResult:
-    """Load a parameter file into ``model.net``, like ``net.load_parameters``.
-
-    Keys may be structural (``0.weight``, from ``save_parameters``, shared parameters under
-    one or all of their layers) or parameter names (``dense0_weight``, optionally with
-    Module-style ``arg:``/``aux:`` prefixes). Every problem is found before anything is
-    changed and reported in one error.
-
-    Raises:
-        CheckpointError: unreadable file; missing keys (unless ``allow_missing``), extra keys
-            (unless ``ignore_extra``), shape or dtype mismatches (always), or a shared
-            parameter stored twice with different values.
-    """
-    import mxnet as mx
-
-    pf = read_params(path)
-    if not pf.named and pf.arrays:
-        raise CheckpointError(
-            f"cannot load {_quote(path)}: it holds a plain list of arrays without names, "
-            "so they cannot be matched to parameters"
-        )
-    arrays = dict(pf.arrays)
-    if arrays and all(k.startswith(("arg:", "aux:")) for k in arrays):
-        arrays = {k[4:]: v for k, v in arrays.items()}
-    if any("." in k for k in arrays) or not arrays:
-        # keys as save_parameters writes them: each parameter under every layer using it
-        by_param: Dict[int, List[str]] = {}
-        params: Dict[int, Any] = {}
-        for key, p in structural_params(model.net).items():
-            by_param.setdefault(id(p), []).append(key)
-            params[id(p)] = p
-        groups = [(params[i], keys) for i, keys in by_param.items()]
-    else:
-        groups = [(p, [name]) for name, p in model.params.items()]
-
-    known = {k for _, keys in groups for k in keys}
-    missing = [keys[0] for _, keys in groups if not any(k in arrays for k in keys)]
-    extra = [k for k in arrays if k not in known]
-    mismatched: List[str] = []
-    conflicts: List[str] = []
-    plan: List[Tuple[Any, str]] = []
-    for p, keys in groups:
-        present = [k for k in keys if k in arrays]
-        if not present:
-            continue
-        for k in present:
-            a = arrays[k]
-            want = tuple(p.shape)
-            if not _shape_fits(want, a.shape):
-                mismatched.append(f"{k}: file {tuple(a.shape)} vs net {want}")
-            elif np.dtype(p.dtype) != a.dtype:
-                mismatched.append(f"{k}: file {a.dtype.name} vs net {np.dtype(p.dtype).name}")
-        first = arrays[present[0]]
-        for k in present[1:]:
-            other = arrays[k]
-            if other.shape == first.shape and other.tobytes() != first.tobytes():
-                conflicts.append(f"{present[0]} and {k}")
-        plan.append((p, present[0]))
-
-    problems = []
-    if missing and not allow_missing:
-        problems.append(f"missing {len(missing)} ({_short_list(missing)})")
-    if extra and not ignore_extra:
-        problems.append(f"extra {len(extra)} ({_short_list(extra)})")
-    if mismatched:
-        problems.append(f"{len(mismatched)} mismatched ({_short_list(mismatched, 4)})")
-    if conflicts:
-        problems.append(
-            f"shared parameter stored with different values under {_short_list(conflicts, 4)}"
-        )
-    if problems:
-        hints = []
-        if missing and not allow_missing:
-            hints.append("--allow-missing keeps initialized values for missing keys")
-        if extra and not ignore_extra:
-            hints.append("--ignore-extra skips extra keys")
-        raise CheckpointError(
-            f"cannot load {_quote(path)} into {model.loaded.source}: "
-            + "; ".join(problems)
-            + (f" ({'; '.join(hints)})" if hints else "")
-        )
-
-    for p, key in plan:
-        p._load_init(mx.nd.array(arrays[key], dtype=arrays[key].dtype), None)
-    label = Path(path).name
-    loaded = tuple(p.name for p, _ in plan)
-    for name in loaded:
-        model.init[name] = f"loaded({label})"
-    return LoadResult(str(path), loaded, tuple(missing), tuple(extra))

@@ -1,0 +1,1 @@
+"""Initializers: the catalog, their theory, the book's custom one and plugins."""

@@ -1,0 +1,1 @@
+"""The spec stage: YAML specs read, validated and explained, with file:line errors."""

@@ -1,0 +1,182 @@
+"""Read a spec (file or built-in) and validate it into a :class:`LoadedSpec`.
+
+Only ``yaml.safe_load``-level constructs are accepted: a spec can never cause code to run.
+Planning (names, sharing) happens once, in :mod:`paraminspect.model.sources.spec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import yaml
+from pydantic import ValidationError
+
+from paraminspect._text import did_you_mean
+from paraminspect.errors import SpecError
+from paraminspect.spec.locate import kind_of, located
+from paraminspect.spec.messages import _pydantic_message, _yaml_message
+from paraminspect.spec.models import Spec
+from paraminspect.spec.steps import check_raw_steps
+
+DEFAULT_SPEC = "mlp"
+
+
+MAX_SPEC_BYTES = 1 << 20  # 1 MiB: a spec is a few dozen lines
+
+
+MAX_YAML_NODES = 100_000  # after alias expansion: refuses "billion laughs" documents
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec together with where it came from (for messages and reports)."""
+
+    spec: Spec
+    source: str  # the path, or "builtin:NAME"
+    lines: Dict[Tuple[Union[str, int], ...], int]
+
+    @property
+    def name(self) -> str:
+        if self.spec.name:
+            return self.spec.name
+        return Path(self.source.replace("builtin:", "")).stem
+
+    def line_of(self, path: Tuple[Union[str, int], ...]) -> Optional[int]:
+        """The line of the longest prefix of ``path`` that the YAML document has."""
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.lines:
+                return self.lines[path[:n]]
+        return None
+
+    def error(self, path: Tuple[Union[str, int], ...], message: str) -> SpecError:
+        """A :class:`SpecError` naming file, line and key path."""
+        return SpecError(located(self.source, self.line_of(path), path, message))
+
+
+def builtin_names() -> List[str]:
+    """Names of the specs shipped inside the package (``mlp``, ``shared``, ...)."""
+    folder = resources.files("paraminspect") / "configs"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
+    """Return ``(text, label)`` for a path or a built-in name (default: ``mlp``).
+
+    Raises:
+        SpecError: no such file or built-in, a directory, too large, or not UTF-8 text.
+    """
+    source = DEFAULT_SPEC if source is None else source
+    path = Path(source)
+    if not path.exists():
+        if source in builtin_names():
+            res = resources.files("paraminspect") / "configs" / f"{source}.yaml"
+            return res.read_text(encoding="utf-8"), f"builtin:{source}"
+        raise SpecError(
+            f"spec '{source}' not found: no such file and no built-in spec of that name"
+            f"{did_you_mean(source, builtin_names())} (built-ins: {', '.join(builtin_names())})"
+        )
+    if path.is_dir():
+        raise SpecError(f"{source}: is a directory; give a spec file such as {source}/mlp.yaml")
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"{source}: {size:,} bytes is too large for a spec (limit {MAX_SPEC_BYTES:,})"
+            )
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError(f"{source}: cannot read: {e.strerror}") from None
+    if b"\x00" in raw:
+        raise SpecError(f"{source}: is a binary file, not a YAML spec")
+    try:
+        return raw.decode("utf-8"), source
+    except UnicodeDecodeError:
+        raise SpecError(f"{source}: is not UTF-8 text; save the spec as UTF-8") from None
+
+
+def load_spec(source: Optional[str] = None) -> LoadedSpec:
+    """Read, parse and fully validate a spec, sharing links included (MXNet is not imported).
+
+    Args:
+        source: a file path or a built-in name; ``None`` means the built-in ``mlp``.
+
+    Returns:
+        The validated spec with its source label and YAML line marks.
+
+    Raises:
+        SpecError: with ``file:line: key.path: problem`` in the message.
+    """
+    text, label = read_spec_text(source)
+    return parse_spec(text, label)
+
+
+def parse_spec(text: str, label: str = "<spec>") -> LoadedSpec:
+    """Validate spec text (see :func:`load_spec`)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        raise SpecError(_yaml_message(label, e)) from None
+    if node is None:
+        raise SpecError(f"{label}: the spec is empty; it needs at least 'input' and 'layers'")
+    lines: Dict[Tuple[Union[str, int], ...], int] = {}
+    _walk(node, (), lines, [0], label)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:  # pragma: no cover - compose already parsed it
+        raise SpecError(_yaml_message(label, e)) from None
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"{label}:{node.start_mark.line + 1}: the spec must be a mapping with keys "
+            f"'input' and 'layers', got {kind_of(data)}"
+        )
+    check_raw_steps(data, label, lines)
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(_pydantic_message(label, lines, e)) from None
+    loaded = LoadedSpec(spec=spec, source=label, lines=lines)
+    from paraminspect.model.plan import make_plan
+
+    plan = make_plan(loaded)  # sharing and naming rules; raises SpecError with a line
+    from paraminspect.model.targets import check_step_targets
+
+    check_step_targets(loaded, plan)  # what each step selects exists and suits its method
+    return loaded
+
+
+def _walk(
+    node: yaml.Node,
+    path: Tuple[Union[str, int], ...],
+    lines: Dict[Tuple[Union[str, int], ...], int],
+    count: List[int],
+    label: str,
+) -> None:
+    count[0] += 1
+    if count[0] > MAX_YAML_NODES:
+        raise SpecError(
+            f"{label}: the document expands to more than {MAX_YAML_NODES:,} YAML nodes "
+            "(an alias bomb?); write the spec out plainly"
+        )
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: Dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
+            if key in seen:
+                raise SpecError(
+                    located(
+                        label,
+                        key_node.start_mark.line + 1,
+                        path,
+                        f"duplicate key '{key}' (first at line {seen[key]}); keep one",
+                    )
+                )
+            seen[key] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines, count, label)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines, count, label)

@@ -1,0 +1,31 @@
+"""Where a spec problem is: ``file:line: key.path: message``, and how a value is named."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple, Union
+
+
+def kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def format_path(path: Tuple[Union[str, int], ...]) -> str:
+    """``('layers', 2, 'share')`` -> ``layers[2].share``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def located(label: str, line: Optional[int], path: Tuple[Union[str, int], ...], msg: str) -> str:
+    where = f"{label}:{line}" if line else label
+    return f"{where}: {format_path(path)}: {msg}" if path else f"{where}: {msg}"
