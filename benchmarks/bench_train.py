@@ -70,7 +70,7 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
 
     from rich.console import Console
 
-    from paraminspect.render_train import TrainPrinter
+    from paraminspect.render.progress import TrainPrinter
 
     printer = TrainPrinter(Console(file=io.StringIO()), Console(file=io.StringIO()), "table", None)
     count = iter(range(1, 10**9))

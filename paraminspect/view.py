@@ -15,7 +15,7 @@ import numpy as np
 from paraminspect.model.build import Model
 from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
 from paraminspect.model.targets import Origin, origin_theory, spec_origins
-from paraminspect.report import (
+from paraminspect.reports.params import (
     ArrayView,
     Histogram,
     LayerInfo,

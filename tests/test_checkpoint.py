@@ -759,7 +759,8 @@ def test_load_conflicting_copies_of_a_shared_parameter(cli, tmp_path):
 
 def test_golden_inspect_and_diff_tables(golden, tmp_path, monkeypatch):
     from paraminspect.actions.checkpoint import diff, inspect_file
-    from paraminspect.render import print_diff, print_inspect
+    from paraminspect.render.checkpoint import print_inspect
+    from paraminspect.render.diff import print_diff
     from tests.conftest import render_to_text
 
     monkeypatch.chdir(tmp_path)  # relative names: the same text wherever tmp_path is

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from paraminspect.actions.grad import grad as run_grad
-from paraminspect.report_train import GradReport
+from paraminspect.reports.grad import GradReport
 from paraminspect.stats import STAT_KEYS
 from paraminspect.view import ViewOptions
 from tests.numpy_mlp import finite_difference, forward, loss, relative_error

@@ -157,7 +157,7 @@ def test_deferred_weights_say_why_there_is_no_histogram():
 
 
 def test_golden_hist_rendering(golden):
-    from paraminspect.render import print_hists
+    from paraminspect.render.params import print_hists
 
     report = _show(seed=0, bins=8, select="dense1_.*")
     golden("hist_mlp.txt", render_to_text(print_hists, report.parameters))

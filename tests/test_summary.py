@@ -15,7 +15,7 @@ import pytest
 
 from paraminspect.actions.summary import activation_stats
 from paraminspect.init.catalog import parse_param_pairs
-from paraminspect.render_summary import log_range, sparkline
+from paraminspect.render.sparkline import log_range, log_sparkline
 from tests.conftest import render_to_text
 
 MIXED = """\
@@ -285,12 +285,12 @@ def test_activation_stats_definitions():
 
 
 def test_sparkline():
-    assert sparkline([1.0, 0.1, 0.01, 0.001]) == "█▆▃▁"
+    assert log_sparkline([1.0, 0.1, 0.01, 0.001]) == "█▆▃▁"
     # noise on a flat line stays flat (the range spans at least one decade)
-    assert len(set(sparkline([0.956, 0.974, 0.972, 0.975]))) == 1
-    assert sparkline([1.0, 0.0, float("nan")]) == "▄  "
+    assert len(set(log_sparkline([0.956, 0.974, 0.972, 0.975]))) == 1
+    assert log_sparkline([1.0, 0.0, float("nan")]) == "▄  "
     scale = log_range([1.0, 1e-4], [0.5, 0.3])
-    assert sparkline([0.5, 0.3], scale) == "▇▇"
+    assert log_sparkline([0.5, 0.3], scale) == "▇▇"
 
 
 # --------------------------------------------------------------------------- too large
@@ -453,7 +453,7 @@ def test_help_has_examples(cli):
 
 def test_golden_summary_table(golden):
     from paraminspect.actions.summary import summary
-    from paraminspect.render_summary import print_summary
+    from paraminspect.render.summary import print_summary
 
     report = summary("shared", seed=0)
     golden("summary_shared.txt", render_to_text(print_summary, report))

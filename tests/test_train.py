@@ -388,14 +388,14 @@ def test_every_step_gradient_norms_match_the_records(tiny, cli):
 
 
 def test_bucket_max_keeps_spikes_and_non_finite_values():
-    from paraminspect.render_train import bucket_max, sparkline
+    from paraminspect.render.sparkline import bucket_max, linear_sparkline
 
     values = [1.0] * 100
     values[37] = 50.0
     marks = bucket_max(values, 10)
     assert len(marks) == 10 and marks[3] == 50.0 and marks.count(1.0) == 9
     values[81] = float("nan")
-    assert sparkline(bucket_max(values, 10))[8] == "?"
+    assert linear_sparkline(bucket_max(values, 10))[8] == "?"
     assert bucket_max([3.0, 2.0], 10) == [3.0, 2.0]
 
 

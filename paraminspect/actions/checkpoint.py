@@ -10,14 +10,6 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from paraminspect._text import did_you_mean
-from paraminspect.checkpoint_report import (
-    DiffReport,
-    DiffRow,
-    DiffSide,
-    FileTotals,
-    InspectReport,
-    InspectRow,
-)
 from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.fileio import check_target
 from paraminspect.model.params_file import ParamFile, check_file, read_params
@@ -29,7 +21,15 @@ from paraminspect.model.params_io import (
     save_params,
 )
 from paraminspect.model.selection import apply_slice, compile_select, format_index, parse_slice
-from paraminspect.report import ArrayView
+from paraminspect.reports.checkpoint import (
+    DiffReport,
+    DiffRow,
+    DiffSide,
+    FileTotals,
+    InspectReport,
+    InspectRow,
+)
+from paraminspect.reports.params import ArrayView
 from paraminspect.stats import tensor_stats
 
 # --------------------------------------------------------------------------- --load / --save

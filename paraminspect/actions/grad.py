@@ -28,8 +28,8 @@ from paraminspect.model.losses import (
 from paraminspect.model.memory import check_memory
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.selection import apply_slice, format_index
-from paraminspect.report import ArrayView
-from paraminspect.report_train import Contribution, GradReport, SharedGrad
+from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
+from paraminspect.reports.params import ArrayView
 from paraminspect.spec.load import load_spec
 from paraminspect.stats import ndarray_l2, tensor_stats
 from paraminspect.view import ViewOptions, collect_report

@@ -17,7 +17,6 @@ from paraminspect.edit import (
     reinit,
     set_values,
 )
-from paraminspect.edit_report import EditReport, TraceEntry
 from paraminspect.errors import InitializerError, OptionError
 from paraminspect.init.catalog import (
     CATALOG,
@@ -33,6 +32,7 @@ from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.plan import make_plan
 from paraminspect.model.selection import select_names
 from paraminspect.model.targets import Origin, check_applicable, origin_theory, step_label, targets
+from paraminspect.reports.edit import EditReport, TraceEntry
 from paraminspect.spec.load import LoadedSpec, load_spec
 from paraminspect.spec.steps import SET_OPS
 from paraminspect.view import ViewOptions, collect_report, collect_rows

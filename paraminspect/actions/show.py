@@ -10,7 +10,7 @@ from paraminspect.model.build import build_model
 from paraminspect.model.memory import memory_problem
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.plan import make_plan
-from paraminspect.report import ParamReport
+from paraminspect.reports.params import ParamReport
 from paraminspect.spec.load import load_spec
 from paraminspect.view import ViewOptions, collect_report, plan_report
 

@@ -42,7 +42,7 @@ from paraminspect.model.plan import (
     NetPlan,
     make_plan,
 )
-from paraminspect.report import (
+from paraminspect.reports.summary import (
     SATURATION,
     ActivationStats,
     CompareRun,

@@ -24,7 +24,7 @@ from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model, build_model
 from paraminspect.model.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.report_train import (
+from paraminspect.reports.train import (
     LayerStep,
     ParamStep,
     SharedStep,

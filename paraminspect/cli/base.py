@@ -192,7 +192,7 @@ def pop_view(kwargs: dict) -> Any:
 
 
 def render(report: Any, fmt: str) -> None:
-    from paraminspect.render import render_report
+    from paraminspect.render.params import render_report
 
     c = consoles()
     render_report(report, fmt, c.out, c.err)
@@ -201,7 +201,7 @@ def render(report: Any, fmt: str) -> None:
 def render_edit(report: Any, fmt: str) -> None:
     """Render an EditReport; exit 1 (after printing it) when a --check failed."""
     from paraminspect.errors import CheckFailed
-    from paraminspect.render import render_edit_report
+    from paraminspect.render.edit import render_edit_report
 
     c = consoles()
     render_edit_report(report, fmt, c.out, c.err)

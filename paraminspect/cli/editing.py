@@ -113,7 +113,8 @@ def init_command(
         raise click.UsageError("--list only prints the catalog; drop --load/--save")
     if list_:
         from paraminspect.actions.init import catalog
-        from paraminspect.render import catalog_json, catalog_table, print_json
+        from paraminspect.render._common import print_json
+        from paraminspect.render.catalog import catalog_json, catalog_table
 
         c = consoles()
         if fmt == "json":

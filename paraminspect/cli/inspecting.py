@@ -205,7 +205,7 @@ def inspect_cmd(
     mx.nd.load only: arrays, never code.
     """
     from paraminspect.actions.checkpoint import inspect_file
-    from paraminspect.render import render_inspect
+    from paraminspect.render.checkpoint import render_inspect
 
     c = consoles()
     report = inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins)
@@ -243,7 +243,7 @@ def diff_cmd(
     the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...).
     """
     from paraminspect.actions.checkpoint import diff as run_diff
-    from paraminspect.render import render_diff
+    from paraminspect.render.diff import render_diff
 
     c = consoles()
     report = run_diff(a, b, select=select, seed=seed)

@@ -63,7 +63,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     """
     from paraminspect.actions.grad import grad as run_grad
     from paraminspect.errors import CheckFailed
-    from paraminspect.render_train import render_grad
+    from paraminspect.render.grad import render_grad
 
     load, save = pop_load(kwargs), pop_save(kwargs)
     report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save)
@@ -206,14 +206,10 @@ def train(
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
     from paraminspect.errors import CheckFailed
-    from paraminspect.render_train import (
-        JsonlLog,
-        TrainPrinter,
-        check_plot_target,
-        print_train_summary,
-        train_json,
-        write_plot,
-    )
+    from paraminspect.render.jsonl import JsonlLog
+    from paraminspect.render.plot import check_plot_target, write_plot
+    from paraminspect.render.progress import TrainPrinter
+    from paraminspect.render.train import print_train_summary, train_json
 
     opts = TrainOptions(
         samples=samples,
@@ -245,7 +241,7 @@ def train(
             spec, opts, on_step=printer.on_step, on_record=printer.on_record, load=load, save=save
         )
     if fmt == "json":
-        from paraminspect.render import print_json
+        from paraminspect.render._common import print_json
 
         print_json(c.out, train_json(report))
     else:
@@ -338,7 +334,7 @@ def summary(
     allocate get shapes, counts and MACs from the spec alone.
     """
     from paraminspect.actions.summary import summary as run_summary
-    from paraminspect.render_summary import render_summary
+    from paraminspect.render.summary import render_summary
 
     report = run_summary(
         spec,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from paraminspect.init.theory import CheckResult
-from paraminspect.report import ParamReport, ParamRow
+from paraminspect.reports.params import ParamReport, ParamRow
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""``paraminspect summary`` reports -> rich tables or JSON (same data for both)."""
+"""Renderers of ``summary``: the layer table, activation statistics, totals, comparisons."""
 
 from __future__ import annotations
 
@@ -10,58 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 from paraminspect._text import human_bytes
-from paraminspect.render import (
-    hist_json,
-    hist_line_cells,
-    json_number,
-    new_table,
-    number,
-    print_json,
-    shape_text,
-)
-from paraminspect.report import SATURATION, ActivationStats, LayerSummary, SummaryReport
-
-SPARK_CHARS = "▁▂▃▄▅▆▇█"
-
-
-def _log(v: Optional[float]) -> Optional[float]:
-    return math.log10(v) if v is not None and math.isfinite(v) and v > 0 else None
-
-
-def log_range(*series: Sequence[Optional[float]]) -> Optional[Tuple[float, float]]:
-    """The log10 range a sparkline draws: the data's, widened to at least one decade around
-    its middle, so that noise on a flat line stays flat."""
-    known = [x for values in series for x in map(_log, values) if x is not None]
-    if not known:
-        return None
-    lo, hi = min(known), max(known)
-    if hi - lo < 1.0:
-        # the middle lands exactly on a level (not between two), so small noise cannot
-        # flip characters
-        mid = (lo + hi) / 2
-        lo, hi = mid - 3 / 7, mid + 4 / 7
-    return lo, hi
-
-
-def sparkline(
-    values: Sequence[Optional[float]], scale: Optional[Tuple[float, float]] = None
-) -> str:
-    """One character per value on a log scale (see :func:`log_range`; ``scale`` gives a
-    common range for several lines). Zero, non-finite or missing values print as a space.
-    """
-    scale = scale or log_range(values)
-    if scale is None:
-        return " " * len(values)
-    lo, hi = scale
-    top = len(SPARK_CHARS) - 1
-    out = []
-    for x in map(_log, values):
-        if x is None:
-            out.append(" ")
-        else:
-            level = round((x - lo) / (hi - lo) * top)
-            out.append(SPARK_CHARS[min(max(level, 0), top)])
-    return "".join(out)
+from paraminspect.render._common import json_number, new_table, number, print_json, shape_text
+from paraminspect.render.hist import hist_json, hist_line_cells
+from paraminspect.render.sparkline import log_range, log_sparkline
+from paraminspect.reports.summary import SATURATION, ActivationStats, LayerSummary, SummaryReport
 
 
 def std_by_depth(stats: Sequence[ActivationStats]) -> List[float]:
@@ -79,9 +31,6 @@ def _ratio_text(stds: Sequence[float]) -> str:
 
 def _fraction(x: Optional[float]) -> str:
     return "-" if x is None else f"{x:.2%}"
-
-
-# --------------------------------------------------------------------------- JSON
 
 
 def stats_json(s: Optional[ActivationStats]) -> Optional[Dict[str, Any]]:
@@ -153,14 +102,14 @@ def summary_json(report: SummaryReport) -> Dict[str, Any]:
             "training_macs": t.training_macs,
         },
         "std_by_depth": None if stds is None else [json_number(x) for x in stds],
-        "sparkline": None if stds is None else sparkline(stds),
+        "sparkline": None if stds is None else log_sparkline(stds),
         "compare_seed": report.compare_seed,
         "compare": [
             {
                 "label": run.label,
                 "init": run.init,
                 "std_by_depth": [json_number(x) for x in std_by_depth(run.stats)],
-                "sparkline": sparkline(std_by_depth(run.stats), compare_scale(report)),
+                "sparkline": log_sparkline(std_by_depth(run.stats), compare_scale(report)),
                 "stats": [stats_json(s) for s in run.stats],
             }
             for run in report.compare
@@ -168,9 +117,6 @@ def summary_json(report: SummaryReport) -> Dict[str, Any]:
         "notes": list(report.notes),
         "log": list(report.log),
     }
-
-
-# --------------------------------------------------------------------------- tables
 
 
 def _params_cell(row: LayerSummary) -> str:
@@ -333,7 +279,7 @@ def compare_lines(report: SummaryReport) -> List[Text]:
         elif last.dead is not None:
             extra = f", last dead {last.dead:.1%}"
         lines.append(
-            Text(f"{run.label:<{width}}  {sparkline(stds, scale)}  {_ratio_text(stds)}{extra}")
+            Text(f"{run.label:<{width}}  {log_sparkline(stds, scale)}  {_ratio_text(stds)}{extra}")
         )
     return lines
 
@@ -344,7 +290,7 @@ def print_summary(console: Console, report: SummaryReport) -> None:
     if report.ran:
         console.print(stats_table(report))
         stds = std_by_depth([r.stats for r in report.layers if r.stats is not None])
-        console.print(Text(f"std by depth  {sparkline(stds)}  {_ratio_text(stds)}"))
+        console.print(Text(f"std by depth  {log_sparkline(stds)}  {_ratio_text(stds)}"))
         hists = hist_table(report)
         if hists is not None:
             console.print(hists)

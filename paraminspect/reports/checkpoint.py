@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from paraminspect.report import ArrayView, Histogram
+from paraminspect.reports.params import ArrayView, Histogram
 from paraminspect.stats import TensorStats
 
 KIND_TEXT = {

@@ -1,0 +1,75 @@
+"""Renderers of ``init``, ``set`` and ``run`` reports: the trace, the final state, the checks."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+from rich.console import Console, Group
+from rich.text import Text
+
+from paraminspect.render._common import print_json
+from paraminspect.render.check import check_json, check_table
+from paraminspect.render.params import (
+    array_blocks,
+    hist_blocks,
+    param_json,
+    print_report,
+    report_json,
+    stats_table,
+)
+
+
+def _rows_json(rows: Any) -> List[Dict[str, Any]]:
+    return [param_json(r) for r in rows]
+
+
+def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
+    """An :class:`paraminspect.reports.edit.EditReport`: the show report, then the trace,
+    the checks and where the parameters were saved. JSON: show's schema plus ``action``,
+    ``trace``, ``check`` and ``saved``."""
+    report = er.report
+    if fmt == "json":
+        obj = report_json(report)
+        obj["action"] = er.action
+        obj["trace"] = [
+            {"stage": t.label, "parameters": _rows_json(t.parameters)} for t in er.trace
+        ]
+        obj["check"] = (
+            None
+            if er.checks is None
+            else {
+                "passed": not er.failed,
+                "results": [check_json(c) for c in er.checks],
+            }
+        )
+        obj["saved"] = er.saved
+        obj["log"] = list(report.log)
+        print_json(out, obj)
+        return
+    for line in report.log:
+        err.print(Text(line))
+    for entry in er.trace:
+        out.rule(Text(entry.label, style="bold"), align="left")
+        blocks = array_blocks(entry.parameters)
+        if any(r.stats is not None for r in entry.parameters):
+            out.print(stats_table(list(entry.parameters), "stats", "weight statistics", out.width))
+        blocks += hist_blocks(entry.parameters)
+        if blocks:
+            out.print(Group(*blocks), soft_wrap=True)
+        if not blocks and not any(r.stats is not None for r in entry.parameters):
+            out.print(", ".join(f"{r.name}: {r.init}" for r in entry.parameters))
+    if er.trace:
+        out.rule(Text("final state", style="bold"), align="left")
+    if er.action:
+        out.print(Text(er.action, style="bold"))
+    print_report(out, report)
+    if er.checks is not None:
+        out.print(check_table(er.checks))
+        n, bad = len(er.checks), len(er.failed)
+        out.print(
+            Text(
+                f"check: {n - bad} of {n} parameters match their initializer's theory"
+                + (f"; failed: {', '.join(c.parameter for c in er.failed)}" if bad else ""),
+                style="bold red" if bad else "bold green",
+            )
+        )

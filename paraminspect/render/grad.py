@@ -1,0 +1,168 @@
+"""Renderers of ``grad``: gradient statistics, norms and shared-use contributions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from paraminspect.render._common import json_array, new_table, number, print_json
+from paraminspect.render.params import (
+    array_block,
+    array_blocks,
+    param_json,
+    param_table,
+    print_arrays_and_notes,
+    report_json,
+    sharing_table,
+    stats_json,
+    stats_table,
+    totals_table,
+)
+from paraminspect.reports.grad import GradReport
+
+
+def _num(x: Optional[float]) -> Any:
+    """JSON number: non-finite values become null."""
+    if x is None:
+        return None
+    return float(x) if math.isfinite(x) else None
+
+
+def grad_json(report: GradReport) -> Dict[str, Any]:
+    """``show``'s JSON plus the loss, ``weight_l2``/``grad_to_weight`` per parameter, and for
+    shared parameters each layer's contribution and the sum check."""
+    obj = report_json(report.base)
+    obj["loss"] = {
+        "name": report.loss,
+        "value": _num(report.loss_value),
+        "note": report.target_note,
+    }
+    shared = {s.parameter: s for s in report.shared}
+    params: List[Dict[str, Any]] = []
+    for row in report.base.parameters:
+        p = param_json(row)
+        g = row.grad_stats
+        p["weight_l2"] = _num(report.weight_l2[row.name])
+        p["grad_to_weight"] = None if g is None else _num(report.ratio(row.name, g.l2))
+        s = shared.get(row.name)
+        if s is not None:
+            contribs = []
+            for c in s.contributions:
+                entry: Dict[str, Any] = {"layer": c.layer, "grad_stats": stats_json(c.stats)}
+                if c.view is not None and c.view.values is not None:
+                    entry["grad"] = json_array(c.view.values)
+                contribs.append(entry)
+            p["contributions"] = contribs
+            p["contributions_check"] = {
+                "max_abs_diff": _num(s.max_abs_diff),
+                "tolerance": _num(s.tolerance),
+                "ok": s.ok,
+            }
+        params.append(p)
+    obj["parameters"] = params
+    obj["log"] = list(report.base.log)
+    return obj
+
+
+def grad_norm_table(report: GradReport) -> Table:
+    """Each gradient's norm beside its weight's: ``||g||``, ``||w||``, ``||g||/||w||``."""
+    table = new_table(f"gradient vs weight (loss {report.loss})")
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("layers")
+    for col in ("||g||", "||w||", "||g||/||w||"):
+        table.add_column(col, justify="right")
+    for row in report.base.parameters:
+        g = row.grad_stats
+        if g is None:
+            continue
+        table.add_row(
+            row.name,
+            ", ".join(str(i) for i in row.layers),
+            number(g.l2),
+            number(report.weight_l2[row.name]),
+            number(report.ratio(row.name, g.l2)),
+        )
+    return table
+
+
+def shared_grad_table(report: GradReport) -> Table:
+    table = new_shared_table()
+    for s in report.shared:
+        for c in s.contributions:
+            table.add_row(
+                s.parameter,
+                f"layer {c.layer}",
+                number(c.stats.l2),
+                number(c.stats.mean),
+                number(c.stats.abs_max),
+                "",
+            )
+        verdict = (
+            f"ok (max |diff| {s.max_abs_diff:.3g} <= {s.tolerance:.3g})"
+            if s.ok
+            else f"MISMATCH (max |diff| {s.max_abs_diff:.3g} > {s.tolerance:.3g})"
+        )
+        table.add_row(
+            s.parameter,
+            "accumulated grad()",
+            number(s.accumulated.l2),
+            number(s.accumulated.mean),
+            number(s.accumulated.abs_max),
+            verdict,
+            style="bold",
+        )
+    return table
+
+
+def new_shared_table() -> Table:
+    table = new_table(
+        "shared gradients: each using layer's contribution (from an unshared copy with the "
+        "same weights) and their sum check"
+    )
+    table.add_column("parameter", no_wrap=True)
+    table.add_column("from", no_wrap=True)
+    for col in ("l2", "mean", "abs_max"):
+        table.add_column(col, justify="right")
+    table.add_column("sum of contributions = accumulated?")
+    return table
+
+
+def print_grad(console: Console, report: GradReport) -> None:
+    """The table view of a :class:`GradReport`."""
+    base = report.base
+    console.print(param_table(base, console.width))
+    console.print(Text(f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}"))
+    console.print(
+        stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)
+    )
+    console.print(grad_norm_table(report))
+    if any(r.stats is not None for r in base.parameters):
+        console.print(
+            stats_table(list(base.parameters), "stats", "weight statistics", console.width)
+        )
+    if report.shared:
+        console.print(shared_grad_table(report))
+    console.print(totals_table(base))
+    console.print(sharing_table(base))
+    # Each shared gradient is followed by every layer's contribution to it.
+    shared = {s.parameter: s for s in report.shared}
+    blocks = []
+    for row in base.parameters:
+        blocks += array_blocks([row])
+        s = shared.get(row.name)
+        if s is not None and row.grad is not None:
+            blocks += [array_block(c.view) for c in s.contributions if c.view is not None]
+    print_arrays_and_notes(console, base.parameters, base.notes, blocks)
+
+
+def render_grad(report: GradReport, fmt: str, out: Console, err: Console) -> None:
+    if fmt == "json":
+        print_json(out, grad_json(report))
+        return
+    for line in report.base.log:
+        err.print(Text(line))
+    print_grad(out, report)

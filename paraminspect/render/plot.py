@@ -1,0 +1,85 @@
+"""``train --plot``: weight and gradient norms drawn with matplotlib (the plot extra)."""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Optional, Sequence
+
+from paraminspect.render.train import layer_series
+from paraminspect.reports.train import TrainReport
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_target(path: str) -> None:
+    """Fail before training if ``--plot`` cannot be written.
+
+    Raises:
+        OptionError: an unsupported suffix or a missing folder.
+        ParamInspectError: matplotlib is not installed (the ``plot`` extra).
+    """
+    import importlib.util
+
+    from paraminspect.errors import OptionError, ParamInspectError
+
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in PLOT_SUFFIXES:
+        raise OptionError(
+            f"cannot tell the image format of '{path}'; end it with {', '.join(PLOT_SUFFIXES)}",
+            "--plot",
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OptionError(
+            f"folder {folder} does not exist; create it first (mkdir -p {folder})", "--plot"
+        )
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ParamInspectError(
+            "--plot needs matplotlib, which is not installed; install it with "
+            "pip install 'paraminspect[plot]' (or pip install matplotlib)"
+        )
+
+
+def write_plot(report: TrainReport, path: str) -> None:
+    """Weight norms per layer at each record and gradient norms at every step, written
+    atomically."""
+    import matplotlib
+
+    from paraminspect.fileio import atomic_write
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    recorded = [r.step for r in report.history]
+    every_step = list(range(1, report.steps + 1))
+    weights = layer_series(report, "weight_l2")
+    # The gradient panel has every step when the run kept per-step norms, else the records.
+    grads: Mapping[int, Sequence[Optional[float]]] = report.step_grad_l2 or layer_series(
+        report, "grad_l2"
+    )
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    for ax, series, xs, axis_label in (
+        (axes[0], weights, recorded, "||w|| (weight l2), at each record"),
+        (axes[1], grads, every_step if report.step_grad_l2 else recorded, "||g|| (gradient l2)"),
+    ):
+        dense = len(xs) > 50  # markers only while they stay apart
+        for index, values in series.items():
+            ys = [float("nan") if v is None else v for v in values]
+            info = report.model.layers[index]
+            sharer = info.shares_with is not None
+            name = f"{index} ({info.name})" + (f" = layer {info.shares_with}" if sharer else "")
+            # A sharing layer draws over its source's line: dash it so both stay visible.
+            style = "--" if sharer else "-"
+            ax.plot(xs, ys, marker=None if dense else "o", linestyle=style, label=name)
+        ax.set_ylabel(axis_label)
+        ax.grid(True, alpha=0.3)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("step")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(f"{report.model.name}: norms per layer ({report.settings.loss} loss)")
+    image_format = os.path.splitext(path)[1].lower().lstrip(".")
+    try:
+        # the temporary file ends in .tmp, so matplotlib is told the format
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=image_format), force=True)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,63 @@
+"""``train``'s live output: a progress bar on stderr and tables as records arrive."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from rich.console import Console
+from rich.text import Text
+
+from paraminspect.render.jsonl import JsonlLog
+from paraminspect.render.train import record_table, shared_step_table
+from paraminspect.reports.train import TrainRecord
+
+
+class TrainPrinter:
+    """Progress bar on stderr; tables (``--format table``) on stdout as records arrive;
+    warnings on stderr; records to the ``--log`` file."""
+
+    def __init__(self, out: Console, err: Console, fmt: str, log: Optional[JsonlLog]) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.out, self.err, self.fmt, self.log = out, err, fmt, log
+        self.shared_focus = False
+        self.progress = Progress(
+            TextColumn("training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self.task: Optional[Any] = None
+
+    def __enter__(self) -> TrainPrinter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        self.progress.stop()
+        if self.log is not None:
+            self.log.close(failed=exc_type is not None)
+
+    def on_step(self, step: int, total: int, loss: float) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("train", total=total, loss="-")
+        self.progress.update(self.task, completed=step, loss=f"{loss:.4g}")
+
+    def on_record(self, record: TrainRecord) -> None:
+        if self.log is not None:
+            self.log.write(record)
+        for w in record.warnings:
+            self.progress.console.print(Text(f"warning: {w}", style="yellow"))
+        if self.fmt == "table":
+            self.out.print(record_table(record, self.shared_focus))
+            if record.shared:
+                self.out.print(shared_step_table(record))

@@ -1,0 +1,1 @@
+"""The reports stage: plain frozen dataclasses, each carrying its own outcome."""

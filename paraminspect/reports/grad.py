@@ -1,0 +1,59 @@
+"""The report of ``grad``: the parameter report plus gradient norms and shared-use contributions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+
+from paraminspect.reports.params import ArrayView, ParamReport
+from paraminspect.stats import TensorStats
+
+
+@dataclass(frozen=True, eq=False)
+class Contribution:
+    """The gradient one using layer adds to a shared parameter (from an unshared copy)."""
+
+    layer: int
+    stats: TensorStats
+    array: np.ndarray  # the whole contribution (tests and --grad use it)
+    view: Optional[ArrayView] = None  # what --grad/--slice print
+
+
+@dataclass(frozen=True, eq=False)
+class SharedGrad:
+    """A shared parameter's accumulated gradient against the sum of its layers' contributions."""
+
+    parameter: str
+    layers: Tuple[int, ...]
+    contributions: Tuple[Contribution, ...]
+    accumulated: TensorStats
+    max_abs_diff: float  # max |sum of contributions - accumulated gradient|
+    tolerance: float
+    ok: bool
+
+
+@dataclass(frozen=True, eq=False)
+class GradReport:
+    """What ``paraminspect grad`` reports: ``base`` is the parameter report (with grad_stats)."""
+
+    base: ParamReport
+    loss: str
+    loss_value: float
+    target_note: str
+    weight_l2: Dict[str, float]  # every shown parameter's ||w||
+    shared: Tuple[SharedGrad, ...]
+    x: np.ndarray  # the input batch the gradients are for
+    targets: Optional[np.ndarray]
+
+    def ratio(self, name: str, grad_l2: float) -> float:
+        """``||g|| / ||w||`` (inf for a zero weight with a non-zero gradient, nan for 0/0)."""
+        w = self.weight_l2[name]
+        if w == 0:
+            return float("nan") if grad_l2 == 0 else float("inf")
+        return grad_l2 / w
+
+    @property
+    def failed(self) -> Tuple[SharedGrad, ...]:
+        return tuple(s for s in self.shared if not s.ok)
