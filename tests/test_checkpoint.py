@@ -758,7 +758,8 @@ def test_load_conflicting_copies_of_a_shared_parameter(cli, tmp_path):
 
 
 def test_golden_inspect_and_diff_tables(golden, tmp_path, monkeypatch):
-    from paraminspect.actions.checkpoint import diff, inspect_file
+    from paraminspect.actions.diff import diff
+    from paraminspect.actions.inspect_file import inspect_file
     from paraminspect.render.checkpoint import print_inspect
     from paraminspect.render.diff import print_diff
     from tests.conftest import render_to_text

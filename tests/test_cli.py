@@ -185,8 +185,8 @@ def test_batchnorm_nontrainable_counts(cli, tmp_path):
 
 def test_golden_show_table(cli, golden):
     from paraminspect.actions.show import show
+    from paraminspect.actions.view import ViewOptions
     from paraminspect.render.params import print_report
-    from paraminspect.view import ViewOptions
 
     report = show(
         "shared",
@@ -240,8 +240,8 @@ def test_narrow_terminal_keeps_every_digit_shown():
     from rich.console import Console
 
     from paraminspect.actions.show import show
+    from paraminspect.actions.view import ViewOptions
     from paraminspect.render.params import print_report
-    from paraminspect.view import ViewOptions
 
     report = show("shared", ViewOptions(stats=True), seed=0)
     console = Console(file=io.StringIO(), width=80, color_system=None)
@@ -273,8 +273,8 @@ def test_narrow_parameter_table_keeps_columns_that_vary(tmp_path):
     from rich.console import Console
 
     from paraminspect.actions.show import show
+    from paraminspect.actions.view import ViewOptions
     from paraminspect.render.params import param_table
-    from paraminspect.view import ViewOptions
 
     spec = tmp_path / "bn.yaml"
     spec.write_text(

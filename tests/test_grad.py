@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from paraminspect.actions.grad import grad as run_grad
+from paraminspect.actions.view import ViewOptions
 from paraminspect.reports.grad import GradReport
 from paraminspect.stats import STAT_KEYS
-from paraminspect.view import ViewOptions
 from tests.numpy_mlp import finite_difference, forward, loss, relative_error
 
 TINY = """\
@@ -238,13 +238,13 @@ def test_one_recorded_pass_equals_a_plain_pass_then_backward(tmp_path, seed):
 
     from paraminspect.actions.grad import run_backward
     from paraminspect.model.build import build_model
-    from paraminspect.spec.load import load_spec
+    from paraminspect.model.sources.spec import open_spec
 
     path = _spec(tmp_path, TINY_NORM)
     mx.random.seed(123)  # the unseeded case: both runs start from the same stream state
     report = run_grad(path, ViewOptions(values=True, grad=True, stats=True), seed=seed)
     mx.random.seed(123)
-    model = build_model(load_spec(path), seed=seed, forward=True, backward=True)
+    model = build_model(open_spec(path), seed=seed, forward=True, backward=True)
     back = run_backward(model, "sum")
     assert back.targets is None and report.targets is None
     assert report.loss_value == back.finish(model)

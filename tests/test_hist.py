@@ -15,14 +15,14 @@ from tests.conftest import render_to_text, run_fresh
 
 def _show(spec="mlp", seed=0, **view):
     from paraminspect.actions.show import show
-    from paraminspect.view import ViewOptions
+    from paraminspect.actions.view import ViewOptions
 
     return show(spec, ViewOptions(hist=True, values=True, **view), seed=seed)
 
 
 def _init(method, params=(), seed=0, **view):
     from paraminspect.actions.init import init
-    from paraminspect.view import ViewOptions
+    from paraminspect.actions.view import ViewOptions
 
     return init("mlp", method, params, ViewOptions(hist=True, values=True, **view), seed=seed)
 
@@ -103,7 +103,7 @@ def test_myinit_expected_counts_include_the_atom_at_zero():
 
 def test_values_moved_after_the_draw_have_no_law():
     from paraminspect.actions.init import set_
-    from paraminspect.view import ViewOptions
+    from paraminspect.actions.view import ViewOptions
 
     report = set_("mlp", "add", 1.0, ViewOptions(select="dense1_weight", hist=True), seed=0)
     h = _rows(report.report)["dense1_weight"].hist
@@ -120,7 +120,7 @@ def test_orthogonal_has_no_per_value_law():
 
 def test_grad_histograms_gradients_without_a_law():
     from paraminspect.actions.grad import grad
-    from paraminspect.view import ViewOptions
+    from paraminspect.actions.view import ViewOptions
 
     report = grad("mlp", ViewOptions(hist=True, grad=True, select="dense0_.*"), seed=0)
     for row in report.base.parameters:
@@ -137,7 +137,7 @@ def test_grad_histograms_gradients_without_a_law():
 
 
 def test_nonfinite_values_are_left_out_and_counted():
-    from paraminspect.view import histogram
+    from paraminspect.actions.view import histogram
 
     x = np.array([0.0, 1.0, np.nan, np.inf, 2.0])
     h = histogram(x, 2)
@@ -147,7 +147,7 @@ def test_nonfinite_values_are_left_out_and_counted():
 
 def test_deferred_weights_say_why_there_is_no_histogram():
     from paraminspect.actions.show import show
-    from paraminspect.view import ViewOptions
+    from paraminspect.actions.view import ViewOptions
 
     report = show("mlp", ViewOptions(hist=True), seed=0, before_forward=True)
     rows = _rows(report)

@@ -9,7 +9,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-import paraminspect.model.build
+import paraminspect.model.model
 from paraminspect.init.catalog import CATALOG
 
 TINY = "input: {shape: [2, 6]}\nlayers:\n  - {units: 64, activation: relu}\n  - {units: 48}\n"
@@ -229,12 +229,12 @@ class ShiftedNormal(mx.init.Normal):
 
 def test_check_fails_on_a_deliberately_wrong_initializer(cli, tiny, monkeypatch):
     mx.init.register(ShiftedNormal)
-    real = paraminspect.model.build.make_initializer
+    real = paraminspect.model.model.make_initializer
 
     def wrong(method, params):
         return ShiftedNormal(sigma=params["sigma"]) if method == "normal" else real(method, params)
 
-    monkeypatch.setattr(paraminspect.model.build, "make_initializer", wrong)
+    monkeypatch.setattr(paraminspect.model.model, "make_initializer", wrong)
     r = cli("init", tiny, "--seed", "0", "--method", "normal", "--select", ".*weight", "--check")
     assert r.exit_code == 1
     assert r.output.strip().splitlines()[-1] == (

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from paraminspect.errors import ParamInspectError, SpecError
 from paraminspect.model.plan import make_plan
+from paraminspect.model.sources.spec import plan_spec
 from paraminspect.spec.load import builtin_names, load_spec, parse_spec
 
 BASE = "input: {shape: [2, 20]}\nlayers:\n"
@@ -18,7 +19,7 @@ BASE = "input: {shape: [2, 20]}\nlayers:\n"
 
 def err(text: str) -> str:
     with pytest.raises(SpecError) as e:
-        parse_spec(textwrap.dedent(text), "s.yaml")
+        plan_spec(parse_spec(textwrap.dedent(text), "s.yaml"))
     return str(e.value)
 
 
@@ -186,7 +187,7 @@ def test_plan_counts_match_block_summary():
     ]
     for text in specs:
         loaded = load_spec(text) if text in builtin_names() else parse_spec(text)
-        model = build_model(loaded, seed=0)
+        model = build_model(plan_spec(loaded), seed=0)
         buf = io.StringIO()
         with redirect_stdout(buf):
             model.net.summary(model.X)
@@ -236,7 +237,7 @@ def test_plan_counts_match_block_summary():
 def test_loader_raises_only_spec_errors(data):
     text = yaml.safe_dump(data)
     try:
-        parse_spec(text, "h.yaml")
+        plan_spec(parse_spec(text, "h.yaml"))
     except ParamInspectError as e:
         assert "\n" not in str(e)
 

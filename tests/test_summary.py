@@ -61,9 +61,9 @@ def summary_json(cli, *args: str) -> dict:
 def block_summary(spec: str) -> Tuple[List[Tuple[str, str, int]], dict]:
     """Run Gluon's own Block.summary on the net paraminspect builds; parse what it prints."""
     from paraminspect.model.build import build_model
-    from paraminspect.spec.load import load_spec
+    from paraminspect.model.sources.spec import open_spec
 
-    model = build_model(load_spec(spec), seed=0)
+    model = build_model(open_spec(spec), seed=0)
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         model.net.summary(model.X)
@@ -173,10 +173,10 @@ def test_macs_by_hand_mixed_and_batch_override(cli, tmp_path):
 
 def test_grad_bytes_equal_mxnet_gradient_buffers(cli, tmp_path):
     from paraminspect.model.build import build_model
-    from paraminspect.spec.load import load_spec
+    from paraminspect.model.sources.spec import open_spec
 
     spec = write(tmp_path, MIXED)
-    model = build_model(load_spec(spec), seed=0)
+    model = build_model(open_spec(spec), seed=0)
     buffers = sum(
         p.grad().size * 4 for p in model.net.collect_params().values() if p.grad_req != "null"
     )

@@ -6,30 +6,10 @@ validation needs (pydantic, yaml, the plan): no numpy, no rich, no MXNet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
-from paraminspect._text import human_bytes
-from paraminspect.model.plan import NetPlan, make_plan
-from paraminspect.spec.load import load_spec
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """The outcome of ``paraminspect check``: the spec is valid, and what it describes."""
-
-    source: str
-    plan: NetPlan
-
-    @property
-    def summary(self) -> str:
-        p = self.plan
-        shared = sum(1 for layer in p.layers if layer.shares_with is not None)
-        return (
-            f"ok: {self.source}: {len(p.layers)} layers, {p.total_params:,} parameters "
-            f"({p.unique_count:,} unique, {human_bytes(p.param_bytes)})"
-            + (f", {shared} sharing layer{'s' if shared > 1 else ''}" if shared else "")
-        )
+from paraminspect.model.sources.spec import open_spec
+from paraminspect.reports.check import CheckReport
 
 
 def check(spec: Optional[str]) -> CheckReport:
@@ -38,5 +18,5 @@ def check(spec: Optional[str]) -> CheckReport:
     Raises:
         SpecError: the first problem, with file, line and key path.
     """
-    loaded = load_spec(spec)
-    return CheckReport(loaded.source, make_plan(loaded))
+    source = open_spec(spec)
+    return CheckReport(source.label, source.plan)

@@ -15,9 +15,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
 
 import numpy as np
 
-from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
+from paraminspect.actions._prologue import apply_load, apply_save, preflight
+from paraminspect.actions.view import ViewOptions, collect_report
 from paraminspect.errors import BuildError
-from paraminspect.model.build import Model, build_model
+from paraminspect.model.build import Model
 from paraminspect.model.losses import (
     check_loss,
     draw_targets,
@@ -28,11 +29,10 @@ from paraminspect.model.losses import (
 from paraminspect.model.memory import check_memory
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.selection import apply_slice, format_index
+from paraminspect.model.sources import ModelRef, open_spec_source
 from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
 from paraminspect.reports.params import ArrayView
-from paraminspect.spec.load import load_spec
 from paraminspect.stats import ndarray_l2, tensor_stats
-from paraminspect.view import ViewOptions, collect_report
 
 SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not more
 
@@ -139,26 +139,11 @@ def unshared_copy(model: Model) -> Any:
     import mxnet as mx
     from mxnet.gluon import nn
 
+    from paraminspect.model.build import make_layer
+
     copy = nn.Sequential(prefix="unshared_")
     for lp in model.plan.layers:
-        s = lp.spec
-        prefix = f"unshared{lp.index}_"
-        width = int(np.prod(lp.in_shape[1:]))
-        if lp.type == "dense":
-            block = nn.Dense(
-                s.units, activation=s.activation, use_bias=s.use_bias, in_units=width, prefix=prefix
-            )
-        elif lp.type == "batchnorm":
-            block = nn.BatchNorm(
-                momentum=s.momentum, epsilon=s.epsilon, in_channels=lp.in_shape[1], prefix=prefix
-            )
-        elif lp.type == "layernorm":
-            block = nn.LayerNorm(epsilon=s.epsilon, in_channels=lp.in_shape[-1], prefix=prefix)
-        elif lp.type == "dropout":
-            block = nn.Dropout(s.rate, prefix=prefix)
-        else:
-            block = nn.Activation(s.activation, prefix=prefix)
-        copy.add(block)
+        copy.add(make_layer(lp, f"unshared{lp.index}_", explicit_shapes=True))
     copy.initialize(mx.init.Zero())
     for lp in model.plan.layers:
         for p in lp.params:
@@ -227,7 +212,7 @@ def check_shared(
 
 
 def grad(
-    spec: Optional[str],
+    spec: ModelRef,
     view: ViewOptions,
     seed: Optional[int] = None,
     loss: str = "sum",
@@ -249,12 +234,11 @@ def grad(
         OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
         BuildError: MXNet refused the network or the backward pass.
     """
-    from paraminspect.model.plan import make_plan
     from paraminspect.model.selection import select_names
 
-    loaded = load_spec(spec)
+    source = open_spec_source(spec)
     view.index()  # bad --slice, --layer, --select fail before MXNet is imported
-    plan = make_plan(loaded)
+    plan = source.plan
     select_names(plan, view.layers, view.select)
     check_loss(plan, loss)
     preflight(load, save)
@@ -273,7 +257,7 @@ def grad(
     # the user set wins.
     if "mxnet" not in sys.modules:
         os.environ.setdefault("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN_BWD", "1")
-    model = build_model(loaded, seed=seed, forward=not single, backward=True)
+    model = source.build(seed=seed, forward=not single, backward=True)
     model.log.extend(apply_load(model, load))
     back = first_backward(model, loss) if single else run_backward(model, loss)
     if save is not None:

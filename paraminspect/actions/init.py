@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence, Tuple
 
-from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
-from paraminspect.edit import (
-    Session,
-    apply_steps,
-    load_plugin,
-    reinit,
-    set_values,
-)
+from paraminspect.actions._prologue import apply_load, apply_save, preflight
+from paraminspect.actions.session import Session, apply_steps, reinit, set_values
+from paraminspect.actions.view import ViewOptions, collect_report, collect_rows
 from paraminspect.errors import InitializerError, OptionError
 from paraminspect.init.catalog import (
     CATALOG,
@@ -26,16 +21,15 @@ from paraminspect.init.catalog import (
     parse_param_value,
     resolve_params,
 )
+from paraminspect.init.plugin import load_plugin
 from paraminspect.init.theory import CheckResult, check_values
-from paraminspect.model.build import build_model
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.model.plan import make_plan
 from paraminspect.model.selection import select_names
+from paraminspect.model.sources import ModelRef, open_spec_source
+from paraminspect.model.sources.spec import SpecSource
 from paraminspect.model.targets import Origin, check_applicable, origin_theory, step_label, targets
 from paraminspect.reports.edit import EditReport, TraceEntry
-from paraminspect.spec.load import LoadedSpec, load_spec
 from paraminspect.spec.steps import SET_OPS
-from paraminspect.view import ViewOptions, collect_report, collect_rows
 
 
 def catalog() -> Tuple[InitMethod, ...]:
@@ -52,15 +46,15 @@ def _where(view: ViewOptions) -> str:
     return " and ".join(parts) if parts else "all parameters"
 
 
-def _prepare(spec: Optional[str], view: ViewOptions) -> Tuple[LoadedSpec, List[str], bool]:
-    loaded = load_spec(spec)
+def _prepare(spec: ModelRef, view: ViewOptions) -> Tuple[SpecSource, List[str], bool]:
+    source = open_spec_source(spec, "replaying a spec's steps and initializers")
     view.index()  # a bad --slice fails before MXNet is imported
-    names, explicit = targets(make_plan(loaded), view.select, view.layers)
-    return loaded, names, explicit
+    names, explicit = targets(source.plan, view.select, view.layers)
+    return source, names, explicit
 
 
 def _start(
-    loaded: LoadedSpec,
+    source: SpecSource,
     view: ViewOptions,
     seed: Optional[int],
     trace: bool,
@@ -68,7 +62,7 @@ def _start(
 ) -> Tuple[Session, List[TraceEntry]]:
     """Build as ``show`` does, load ``--load`` (if any), then run the spec's steps (recording
     each one if tracing)."""
-    model = build_model(loaded, seed=seed)
+    model = source.build(seed=seed)
     model.log.extend(apply_load(model, load))
     session = Session.start(model)
     entries: List[TraceEntry] = []
@@ -118,7 +112,7 @@ def _finish(
 
 
 def init(
-    spec: Optional[str],
+    spec: ModelRef,
     method: Optional[str],
     params: Sequence[str],
     view: ViewOptions,
@@ -155,7 +149,7 @@ def init(
             "(see `paraminspect init --list`)",
             "--method",
         )
-    loaded, names, explicit = _prepare(spec, view)
+    source, names, explicit = _prepare(spec, view)
     preflight(load, save)
     plugin_init: Any = None
     if method is not None:
@@ -168,7 +162,7 @@ def init(
         except InitializerError as e:
             raise OptionError(str(e), "--param") from None
         try:
-            check_applicable(method, loaded, make_plan(loaded), names, explicit)
+            check_applicable(method, source.loaded, source.plan, names, explicit)
         except InitializerError as e:
             raise OptionError(str(e), "--select" if explicit else "--method") from None
         origin = Origin.of(method, resolved)
@@ -178,7 +172,7 @@ def init(
         plugin_init = load_plugin(plugin, kwargs)
         args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
         origin = Origin("plugin", kwargs, f"{plugin}({args})")
-    session, entries = _start(loaded, view, seed, trace, load)
+    session, entries = _start(source, view, seed, trace, load)
     model = session.model
     if plugin_init is not None:
         model.initializers.append(plugin_init)  # its .log lines, if any, reach stderr
@@ -191,7 +185,7 @@ def init(
 
 
 def set_(
-    spec: Optional[str],
+    spec: ModelRef,
     op: str,
     value: float,
     view: ViewOptions,
@@ -214,16 +208,16 @@ def set_(
             "changes every parameter implicitly)",
             "--select",
         )
-    loaded, names, _ = _prepare(spec, view)
+    source, names, _ = _prepare(spec, view)
     preflight(load, save)
-    session, entries = _start(loaded, view, seed, trace, load)
+    session, entries = _start(source, view, seed, trace, load)
     set_values(session, op, value, names)
     action = f"set {op} {value:g} on {_where(view)}"
     return _finish(session, view, "set", seed, action, entries, check, save)
 
 
 def run(
-    spec: Optional[str],
+    spec: ModelRef,
     view: ViewOptions,
     seed: Optional[int] = None,
     check: bool = False,
@@ -232,12 +226,10 @@ def run(
 ) -> EditReport:
     """Build ``spec`` (and ``load``), replay its steps, keeping the shown parameters after
     each one; ``save`` writes the final state."""
-    loaded = load_spec(spec)
-    view.index()
-    targets(make_plan(loaded), view.select, view.layers)
+    source, _, _ = _prepare(spec, view)
     preflight(load, save)
-    session, entries = _start(loaded, view, seed, trace=True, load=load)
-    notes = [] if loaded.spec.steps else ["the spec has no steps: only the build is shown"]
+    session, entries = _start(source, view, seed, trace=True, load=load)
+    notes = [] if source.loaded.spec.steps else ["the spec has no steps: only the build is shown"]
     if check and load is not None:
         notes.append(LOADED_CHECK_NOTE)
     return _finish(session, view, "run", seed, None, entries, check, save, notes)
@@ -250,7 +242,7 @@ LOADED_CHECK_NOTE = (
 
 
 def show_check(
-    spec: Optional[str],
+    spec: ModelRef,
     view: ViewOptions,
     seed: Optional[int] = None,
     load: Optional[LoadRequest] = None,
@@ -258,8 +250,8 @@ def show_check(
 ) -> EditReport:
     """``show --check``: the spec's own initializers (and its init steps) against theory;
     values moved afterwards (a set step, or a loaded checkpoint that was trained) fail."""
-    loaded, _, _ = _prepare(spec, view)
+    source, _, _ = _prepare(spec, view)
     preflight(load, save)
-    session, _ = _start(loaded, view, seed, trace=False, load=load)
+    session, _ = _start(source, view, seed, trace=False, load=load)
     notes = [LOADED_CHECK_NOTE] if load is not None else []
     return _finish(session, view, "show", seed, None, [], True, save, notes)

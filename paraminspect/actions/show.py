@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Optional
 
-from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
+from paraminspect.actions._prologue import apply_load, apply_save, preflight
+from paraminspect.actions.view import ViewOptions, collect_report, plan_report
 from paraminspect.errors import OptionError, ResourceError
-from paraminspect.model.build import build_model
 from paraminspect.model.memory import memory_problem
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.model.plan import make_plan
+from paraminspect.model.sources import ModelRef, open_spec_source
 from paraminspect.reports.params import ParamReport
-from paraminspect.spec.load import load_spec
-from paraminspect.view import ViewOptions, collect_report, plan_report
 
 
 def show(
-    spec: Optional[str],
+    spec: ModelRef,
     view: ViewOptions,
     seed: Optional[int] = None,
     before_forward: bool = False,
@@ -31,7 +29,7 @@ def show(
     so the command refuses.
 
     Args:
-        spec: a path or built-in name (None: ``mlp``).
+        spec: a MODEL argument (a spec path or built-in name; None: ``mlp``) or a source.
         view: which parameters and what of them to show.
         seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
         before_forward: stop after ``initialize()`` (the book's exercise 2).
@@ -45,7 +43,8 @@ def show(
             ``--load``.
         ResourceError: values or statistics of a network that cannot fit in memory.
     """
-    loaded = load_spec(spec)
+    source = open_spec_source(spec)
+    loaded, plan = source.loaded, source.plan
     view.index()  # a bad --slice fails before MXNet is imported
     wants_arrays = view.values or view.grad or view.stats or view.grad_stats or view.hist
     if shapes_only and wants_arrays:
@@ -62,9 +61,8 @@ def show(
         )
     wants_arrays = wants_arrays or load is not None or save is not None
     preflight(load, save)  # an existing target or a broken file: refused before building
-    plan = make_plan(loaded)
     if shapes_only:
-        return plan_report(loaded, plan, view, "--shapes-only asks for the table alone")
+        return plan_report(source, view, "--shapes-only asks for the table alone")
     problem = memory_problem(plan, forward=not before_forward, what="building this network")
     if problem is not None:
         if wants_arrays:
@@ -72,15 +70,15 @@ def show(
                 f"{problem}; values and statistics need the arrays: use a smaller spec, or "
                 "drop --values/--grad/--stats/--hist to see its table without allocating it"
             )
-        return plan_report(loaded, plan, view, problem)
-    model = build_model(loaded, seed=seed, forward=not before_forward)
+        return plan_report(source, view, problem)
+    model = source.build(seed=seed, forward=not before_forward)
     model.log.extend(apply_load(model, load))
     notes = []
     origins = None  # the spec's own initializers, unless steps re-drew some
     if loaded.spec.steps and before_forward:
         notes.append("the spec's steps were not applied: they run after the first forward pass")
     elif loaded.spec.steps:
-        from paraminspect.edit import Session, apply_steps
+        from paraminspect.actions.session import Session, apply_steps
 
         session = Session.start(model)
         apply_steps(session)  # steps: run after the first forward pass

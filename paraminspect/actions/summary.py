@@ -25,7 +25,6 @@ Conventions (also in the README):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -33,15 +32,16 @@ import numpy as np
 
 from paraminspect.errors import InitializerError, OptionError, ResourceError
 from paraminspect.init.catalog import CATALOG, canonical_method, parse_param_pairs, resolve_params
-from paraminspect.model.build import Model, build_model
+from paraminspect.model.build import Model
 from paraminspect.model.memory import check_memory
 from paraminspect.model.plan import (
     BYTES_PER_VALUE,
     MXNET_DEFAULT_INIT,
     LayerPlan,
     NetPlan,
-    make_plan,
 )
+from paraminspect.model.sources import open_spec_source
+from paraminspect.model.sources.spec import SpecSource
 from paraminspect.reports.summary import (
     SATURATION,
     ActivationStats,
@@ -51,7 +51,6 @@ from paraminspect.reports.summary import (
     SummaryTotals,
 )
 from paraminspect.spec.fields import InitSpec
-from paraminspect.spec.load import LoadedSpec, load_spec
 from paraminspect.stats import tensor_stats
 
 SATURATING = ("tanh", "sigmoid")
@@ -108,21 +107,12 @@ def short_label(init: InitSpec) -> str:
 # --------------------------------------------------------------------------- numbers
 
 
-def dense_macs(layer: LayerPlan) -> int:
-    """Forward MACs of a layer for the batch: ``batch * in_width * units`` for dense."""
-    if layer.type != "dense":
-        return 0
-    batch = layer.in_shape[0]
-    width = math.prod(layer.in_shape[1:])
-    return batch * width * layer.out_shape[1]
-
-
 def backward_macs(plan: NetPlan) -> List[int]:
     """Backward MACs per layer (see the module docstring for the convention)."""
     out = []
     trainable_before = False
     for layer in plan.layers:
-        fwd = dense_macs(layer)
+        fwd = layer.macs
         out.append(fwd * (2 if trainable_before else 1))
         if any(p.grad_req != "null" for p in layer.params):
             trainable_before = True
@@ -176,21 +166,8 @@ def _layer_activation(layer: LayerPlan) -> Optional[str]:
 # --------------------------------------------------------------------------- the action
 
 
-def with_overrides(
-    loaded: LoadedSpec, batch: Optional[int] = None, init: Optional[InitSpec] = None
-) -> LoadedSpec:
-    """The same spec with another batch size and/or net-wide initializer."""
-    spec = loaded.spec
-    if batch is not None:
-        shape = [batch, *spec.input.shape[1:]]
-        spec = spec.model_copy(update={"input": spec.input.model_copy(update={"shape": shape})})
-    if init is not None:
-        spec = spec.model_copy(update={"init": init})
-    return dataclasses.replace(loaded, spec=spec)
-
-
-def _run(loaded: LoadedSpec, seed: Optional[int], hybridize: bool) -> Tuple[Model, List[Any]]:
-    model = build_model(loaded, seed=seed, forward=False)
+def _run(source: SpecSource, seed: Optional[int], hybridize: bool) -> Tuple[Model, List[Any]]:
+    model = source.build(seed=seed, forward=False)
     if hybridize:
         model.net.hybridize()
     from paraminspect.model.build import run_first_forward
@@ -202,7 +179,7 @@ def _run(loaded: LoadedSpec, seed: Optional[int], hybridize: bool) -> Tuple[Mode
 def _rows(
     plan: NetPlan, outputs: Optional[List[np.ndarray]], bins: Optional[int] = None
 ) -> Tuple[Tuple[LayerSummary, ...], Tuple[ActivationStats, ...]]:
-    from paraminspect.view import histogram
+    from paraminspect.actions.view import histogram
 
     back = backward_macs(plan)
     rows = []
@@ -233,7 +210,7 @@ def _rows(
                 unique_params=0 if layer.shares_with is not None else used,
                 trainable=sum(p.size for p in layer.params if p.grad_req != "null"),
                 shares_with=layer.shares_with,
-                macs=dense_macs(layer),
+                macs=layer.macs,
                 backward_macs=bwd,
                 activation_bytes=math.prod(out_shape) * BYTES_PER_VALUE,
                 stats=stats,
@@ -256,7 +233,7 @@ def summary_totals(plan: NetPlan) -> SummaryTotals:
         param_bytes=plan.param_bytes,
         grad_bytes=trainable * BYTES_PER_VALUE,
         activation_bytes=plan.activation_bytes,
-        forward_macs=sum(dense_macs(x) for x in plan.layers),
+        forward_macs=sum(x.macs for x in plan.layers),
         backward_macs=sum(backward_macs(plan)),
     )
 
@@ -298,8 +275,8 @@ def summary(
     if method is not None:
         init = resolve_method(method, parse_param_pairs(params), "--method", "--param")
     runs = [parse_compare(c) for c in compare]
-    loaded = with_overrides(load_spec(spec), batch, init)
-    plan = make_plan(loaded)
+    source = open_spec_source(spec).with_overrides(batch, init)
+    loaded, plan = source.loaded, source.plan
     notes: List[str] = []
     if init is not None and any(layer.spec.init for layer in plan.layers):
         notes.append(
@@ -314,7 +291,7 @@ def summary(
     except ResourceError as e:
         reason = str(e)
     if reason is None:
-        model, outputs = _run(loaded, seed, hybridize)
+        model, outputs = _run(source, seed, hybridize)
         log.extend(model.log)
     else:
         notes.append(f"activation statistics not computed: {reason}")
@@ -324,7 +301,7 @@ def summary(
     compare_seed = (seed if seed is not None else 0) if runs else None
     compared = []
     for run_init in runs:
-        model, outs = _run(with_overrides(loaded, None, run_init), compare_seed, hybridize)
+        model, outs = _run(source.with_overrides(None, run_init), compare_seed, hybridize)
         log.extend(model.log)
         _, stats = _rows(plan, outs)
         compared.append(CompareRun(short_label(run_init), run_init.describe(), stats))

@@ -19,11 +19,13 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 from paraminspect._text import did_you_mean
-from paraminspect.actions.checkpoint import apply_load, apply_save, preflight
+from paraminspect.actions._prologue import apply_load, apply_save, preflight
+from paraminspect.actions.view import histogram, model_info
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.model.build import Model, build_model
+from paraminspect.model.build import Model
 from paraminspect.model.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
 from paraminspect.model.params_io import LoadRequest, SaveRequest
+from paraminspect.model.sources import open_spec_source
 from paraminspect.reports.train import (
     LayerStep,
     ParamStep,
@@ -32,9 +34,7 @@ from paraminspect.reports.train import (
     TrainReport,
     TrainSettings,
 )
-from paraminspect.spec.load import load_spec
 from paraminspect.stats import host_view, ndarray_l2, tensor_stats
-from paraminspect.view import histogram, model_info
 
 EXPLODE_NORM = 1e3  # default: a gradient norm above this is reported as exploding
 VANISH_NORM = 1e-7  # default: a trained parameter's gradient norm below this is vanishing
@@ -408,10 +408,8 @@ def prepare(
         BuildError: MXNet refused the network.
     """
     validate(opts)
-    loaded = load_spec("shared" if spec is None and opts.shared else spec)
-    from paraminspect.model.plan import make_plan
-
-    plan = make_plan(loaded)
+    source = open_spec_source("shared" if spec is None and opts.shared else spec)
+    loaded, plan = source.loaded, source.plan
     check_loss(plan, opts.loss)
     if opts.shared and not any(len(v) > 1 for v in plan.users.values()):
         raise OptionError(
@@ -422,7 +420,7 @@ def prepare(
     hist_names(plan, opts)  # a bad --select fails before MXNet is imported
     optimizer = check_optimizer(opts.optimizer)
     preflight(load, save)
-    model = build_model(loaded, seed=opts.seed, forward=True, backward=True)
+    model = source.build(seed=opts.seed, forward=True, backward=True)
     model.log.extend(apply_load(model, load))
     return model, optimizer
 

@@ -171,7 +171,7 @@ def make_view(
     bins: int = 16,
     **extra: Any,
 ) -> Any:
-    from paraminspect.view import ViewOptions
+    from paraminspect.actions.view import ViewOptions
 
     return ViewOptions(
         layers=tuple(layers),

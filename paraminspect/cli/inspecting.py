@@ -204,7 +204,7 @@ def inspect_cmd(
     without deduplicate=True) are marked with the key they repeat. The file is read with
     mx.nd.load only: arrays, never code.
     """
-    from paraminspect.actions.checkpoint import inspect_file
+    from paraminspect.actions.inspect_file import inspect_file
     from paraminspect.render.checkpoint import render_inspect
 
     c = consoles()
@@ -242,7 +242,7 @@ def diff_cmd(
     may also be a spec (a path or built-in name): its freshly initialized parameters (after
     the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...).
     """
-    from paraminspect.actions.checkpoint import diff as run_diff
+    from paraminspect.actions.diff import diff as run_diff
     from paraminspect.render.diff import render_diff
 
     c = consoles()

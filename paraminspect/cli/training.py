@@ -202,7 +202,7 @@ def train(
     --load starts from a parameter file (loaded right after the build); --save writes the
     trained parameters at the end.
     """
-    from paraminspect.actions.checkpoint import preflight
+    from paraminspect.actions._prologue import preflight
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
     from paraminspect.errors import CheckFailed

@@ -5,85 +5,62 @@ MXNet is imported inside functions only, so importing this module is cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+import math
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from paraminspect.errors import BuildError
-from paraminspect.init.catalog import make_initializer
 from paraminspect.model.memory import check_memory
-from paraminspect.model.plan import LayerPlan, NetPlan, make_plan
-from paraminspect.spec.load import LoadedSpec
+from paraminspect.model.model import Model
+from paraminspect.model.plan import LayerPlan
+
+if TYPE_CHECKING:
+    from paraminspect.model.sources.spec import SpecSource
 
 
-@dataclass
-class Model:
-    """A built network with what the report needs to know about it.
+def make_layer(
+    lp: LayerPlan,
+    prefix: str,
+    params: Any = None,
+    new_initializer: Optional[Callable[[str, Dict[str, Any]], Any]] = None,
+    explicit_shapes: bool = False,
+) -> Any:
+    """The Gluon block of one planned layer: the one place a spec layer becomes a block.
 
-    ``init`` maps each parameter name to a description of the initializer that produced
-    its current values; actions that change values update it.
+    Args:
+        lp: the layer's plan.
+        prefix: the block's name prefix.
+        params: another layer's ``.params`` to share (``share:``).
+        new_initializer: makes the layer's own ``init:`` initializers; None gives none.
+        explicit_shapes: give ``in_units``/``in_channels`` so nothing is deferred.
     """
-
-    loaded: LoadedSpec
-    plan: NetPlan
-    net: Any  # mxnet.gluon.nn.Sequential
-    X: Any = None  # the drawn input batch (an NDArray), None before the forward pass
-    forward_done: bool = False
-    init: Dict[str, str] = field(default_factory=dict)
-    log: List[str] = field(default_factory=list)  # lines for stderr (e.g. myinit's 'Init ...')
-    initializers: List[Any] = field(default_factory=list)  # objects whose .log we drain
-
-    def new_initializer(self, method: str, params: Dict[str, Any]) -> Any:
-        """Build an MXNet initializer and remember it so its log lines reach the report."""
-        init = make_initializer(method, params)
-        self.initializers.append(init)
-        return init
-
-    def drain_log(self) -> None:
-        """Move lines logged by initializers (myinit's ``Init NAME SHAPE``) into :attr:`log`."""
-        for init in self.initializers:
-            lines = getattr(init, "log", None)
-            if lines:
-                self.log.extend(lines)
-                lines.clear()
-
-    @property
-    def params(self) -> Dict[str, Any]:
-        """Unique parameters by name, in ``collect_params`` order."""
-        return dict(self.net.collect_params().items())
-
-    def layer(self, index: int) -> Any:
-        return self.net[index]
-
-
-def _make_layer(lp: LayerPlan, built: List[Any], model: Model) -> Any:
     from mxnet.gluon import nn
 
     s = lp.spec
-    if lp.type == "dense":
-        kwargs: Dict[str, Any] = {
-            "activation": s.activation,
-            "use_bias": s.use_bias,
-            "prefix": lp.prefix,
-        }
-        if lp.shares_with is not None:
-            kwargs["params"] = built[lp.shares_with].params
+    kwargs: Dict[str, Any] = {"prefix": prefix}
+    if new_initializer is not None:
         for short, init in (s.init or {}).items():
-            kwargs[f"{short}_initializer"] = model.new_initializer(init.method, init.params)
+            kwargs[f"{short}_initializer"] = new_initializer(init.method, init.params)
+    if lp.type == "dense":
+        kwargs.update(activation=s.activation, use_bias=s.use_bias)
+        if params is not None:
+            kwargs["params"] = params
+        if explicit_shapes:
+            kwargs["in_units"] = math.prod(lp.in_shape[1:])
         return nn.Dense(s.units, **kwargs)
     if lp.type in ("batchnorm", "layernorm"):
-        kwargs = {"prefix": lp.prefix, "epsilon": s.epsilon}
+        kwargs["epsilon"] = s.epsilon
         if lp.type == "batchnorm":
             kwargs["momentum"] = s.momentum
-        for short, init in (s.init or {}).items():
-            kwargs[f"{short}_initializer"] = model.new_initializer(init.method, init.params)
+        if explicit_shapes:
+            kwargs["in_channels"] = lp.in_shape[1 if lp.type == "batchnorm" else -1]
         return (nn.BatchNorm if lp.type == "batchnorm" else nn.LayerNorm)(**kwargs)
     if lp.type == "dropout":
-        return nn.Dropout(s.rate, prefix=lp.prefix)
-    return nn.Activation(s.activation, prefix=lp.prefix)
+        return nn.Dropout(s.rate, prefix=prefix)
+    return nn.Activation(s.activation, prefix=prefix)
 
 
 def build_model(
-    loaded: LoadedSpec, seed: Optional[int] = None, forward: bool = True, backward: bool = False
+    source: SpecSource, seed: Optional[int] = None, forward: bool = True, backward: bool = False
 ) -> Model:
     """Build, initialize and (by default) run the first forward pass, as the book does.
 
@@ -92,7 +69,7 @@ def build_model(
     stream (or ``mx.random.seed(seed)``) gives the book's numbers.
 
     Args:
-        loaded: a validated spec.
+        source: a validated, planned spec.
         seed: if given, ``mx.random.seed(seed)`` is called first.
         forward: draw X and run the first forward pass (False: the exercise-2 state).
         backward: the caller will also run a backward pass (for the memory estimate).
@@ -101,7 +78,7 @@ def build_model(
         ResourceError: the estimate does not fit in memory.
         BuildError: MXNet refused the network.
     """
-    plan = make_plan(loaded)
+    loaded, plan = source.loaded, source.plan
     check_memory(plan, forward=forward, backward=backward)
     import mxnet as mx
     from mxnet.gluon import nn
@@ -115,13 +92,12 @@ def build_model(
     # nn.Sequential runs the same operators in the same order (the same numbers), and
     # `train`/`summary --hybridize` can cache the whole net as one graph.
     net = nn.HybridSequential(prefix="sequential0_")
-    model = Model(
-        loaded=loaded, plan=plan, net=net, init={p.name: p.init for p in plan.unique_params}
-    )
+    model = Model(source=source, net=net, init={p.name: p.init for p in plan.unique_params})
     try:
         built: List[Any] = []
         for lp in plan.layers:
-            built.append(_make_layer(lp, built, model))
+            shared = None if lp.shares_with is None else built[lp.shares_with].params
+            built.append(make_layer(lp, lp.prefix, shared, model.new_initializer))
         net.add(*built)
         global_init = (
             model.new_initializer(spec.init.method, spec.init.params)

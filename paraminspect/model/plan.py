@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Dict, List, Optional, Tuple
 
+from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc
 from paraminspect.spec.fields import PARAMS_BY_TYPE, InitSpec
 from paraminspect.spec.load import LoadedSpec
 from paraminspect.spec.models import LayerSpec
@@ -70,6 +72,13 @@ class LayerPlan:
     def param_count(self) -> int:
         return sum(p.size for p in self.params)
 
+    @property
+    def macs(self) -> int:
+        """Forward MACs for the batch: ``batch * in_width * units`` for dense, else 0."""
+        if self.type != "dense":
+            return 0
+        return self.in_shape[0] * math.prod(self.in_shape[1:]) * self.out_shape[1]
+
 
 @dataclass(frozen=True)
 class NetPlan:
@@ -78,6 +87,32 @@ class NetPlan:
     name: str
     input_shape: Tuple[int, ...]
     layers: Tuple[LayerPlan, ...]
+    input_dist: str = "uniform"
+
+    @cached_property
+    def layout(self) -> Layout:
+        """The source-independent description: what every source gives every action."""
+        users = self.users
+        params = tuple(
+            ParamDesc(p.name, p.shape, "float32", p.grad_req, p.init, users[p.name])
+            for p in self.unique_params
+        )
+        layers = tuple(
+            LayerDesc(
+                index=lp.index,
+                name=lp.name,
+                path=str(lp.index),
+                type=lp.type,
+                depth=0,
+                out_shape=lp.out_shape,
+                params=tuple(p.name for p in lp.params),
+                macs=lp.macs,
+                activation=lp.activation,
+            )
+            for lp in self.layers
+        )
+        inputs = (InputDesc("data", self.input_shape, dist=self.input_dist),)
+        return Layout(self.name, inputs, layers, params)
 
     @property
     def unique_params(self) -> Tuple[ParamPlan, ...]:
@@ -226,7 +261,7 @@ def _plan(loaded: LoadedSpec) -> NetPlan:
                     f"{all_names[p.name]}; rename one of the layers",
                 )
             all_names.setdefault(p.name, lp.index)
-    return NetPlan(loaded.name, tuple(spec.input.shape), tuple(layers))
+    return NetPlan(loaded.name, tuple(spec.input.shape), tuple(layers), spec.input.dist)
 
 
 def _own_params(

@@ -6,10 +6,11 @@ Slices are parsed into Python index objects, never evaluated.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Sequence, Tuple, Union
 
 from paraminspect._text import did_you_mean
 from paraminspect.errors import OptionError
+from paraminspect.model.layout import Layout
 from paraminspect.model.plan import NetPlan
 
 if TYPE_CHECKING:  # numpy is imported where it is used: `check` validates specs without it
@@ -129,11 +130,12 @@ def compile_select(pattern: str) -> re.Pattern[str]:
         raise OptionError(f"invalid regular expression '{pattern}': {e}", "--select") from None
 
 
-def resolve_layers(tokens: Iterable[str], plan: NetPlan) -> List[int]:
-    """Turn ``--layer`` values (index, negative index or name) into layer indices."""
-    names = [layer.name for layer in plan.layers]
+def resolve_layers(tokens: Iterable[str], layout: Layout) -> List[int]:
+    """Turn ``--layer`` values (index, negative index, name or dotted path) into indices."""
+    names = [layer.name for layer in layout.layers]
+    paths = [layer.path for layer in layout.layers]
     out: List[int] = []
-    n = len(plan.layers)
+    n = len(layout.layers)
     for token in tokens:
         token = token.strip()
         if re.fullmatch(r"[+-]?\d+", token):
@@ -147,6 +149,8 @@ def resolve_layers(tokens: Iterable[str], plan: NetPlan) -> List[int]:
             out.append(i % n)
         elif token in names:
             out.append(names.index(token))
+        elif token in paths:
+            out.append(paths.index(token))
         else:
             raise OptionError(
                 f"no layer is named '{token}'{did_you_mean(token, names)} "
@@ -156,19 +160,25 @@ def resolve_layers(tokens: Iterable[str], plan: NetPlan) -> List[int]:
     return out
 
 
-def select_names(plan: NetPlan, layers: Sequence[str] = (), select: str | None = None) -> List[str]:
+def select_names(
+    described: Union[Layout, NetPlan], layers: Sequence[str] = (), select: str | None = None
+) -> List[str]:
     """Parameter names chosen by ``--layer`` and ``--select`` in ``collect_params`` order.
 
     ``--layer`` picks the parameters a layer uses (like ``net[i].params``, shared ones
     included); ``--select`` keeps names that ``re.match`` the pattern; both together
     intersect.
 
+    Args:
+        described: the network's layout (a spec's plan stands for its layout).
+
     Raises:
         OptionError: a bad layer or regex, or a selection that matches no parameter.
     """
-    names = [p.name for p in plan.unique_params]
+    layout = described.layout if isinstance(described, NetPlan) else described
+    names = [p.name for p in layout.params]
     if layers:
-        wanted = {p.name for i in resolve_layers(layers, plan) for p in plan.layers[i].params}
+        wanted = {p for i in resolve_layers(layers, layout) for p in layout.layers[i].params}
         names = [n for n in names if n in wanted]
         if not names:
             raise OptionError(

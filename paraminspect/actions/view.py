@@ -1,7 +1,5 @@
-"""Turn a built :class:`~paraminspect.model.build.Model` into a :class:`ParamReport`.
-
-This is the one place that reads parameters out of MXNet for display: which ones
-(``--layer``/``--select``), which part (``--slice``), and which statistics.
+"""Collect a :class:`~paraminspect.reports.params.ParamReport` from a built model: rows,
+values, statistics, histograms, totals and the sharing map.
 """
 
 from __future__ import annotations
@@ -13,7 +11,9 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect.model.build import Model
+from paraminspect.model.layout import LayerDesc, Layout
 from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
+from paraminspect.model.source import Source
 from paraminspect.model.targets import Origin, origin_theory, spec_origins
 from paraminspect.reports.params import (
     ArrayView,
@@ -28,6 +28,7 @@ from paraminspect.reports.params import (
 from paraminspect.stats import TensorStats, ndarray_stats
 
 DEFAULT_BINS = 16
+
 
 DEFERRED_NOTE = (
     "not initialized yet: its input width is learned at the first forward pass "
@@ -324,53 +325,60 @@ def collect_report(
 
 
 def plan_report(
-    loaded: Any, plan: Any, view: ViewOptions, reason: str, command: str = "show"
+    source: Source, view: ViewOptions, reason: str, command: str = "show"
 ) -> ParamReport:
-    """The parameter table of a spec from its plan alone: names, shapes, sizes, bytes.
+    """The parameter table of a network from its layout alone: names, shapes, sizes, bytes.
 
-    Nothing is imported from MXNet and nothing is allocated, so this works for specs far
+    Nothing is imported from MXNet and nothing is allocated, so this works for networks far
     larger than memory. ``reason`` says why no network was built (it becomes a note).
     """
-    from paraminspect.model.plan import BYTES_PER_VALUE
-
-    names = select_names(plan, view.layers, view.select)
-    by_name = {p.name: p for p in plan.unique_params}
-    users = plan.users
+    layout = source.layout
+    names = select_names(layout, view.layers, view.select)
+    by_name = {p.name: p for p in layout.params}
     rows = [
         ParamRow(
             name=name,
             shape=by_name[name].shape,
-            dtype="float32",
+            dtype=by_name[name].dtype,
             size=by_name[name].size,
             grad_req=by_name[name].grad_req,
             init=by_name[name].init,
-            owner=by_name[name].owner,
-            layers=users[name],
+            owner=by_name[name].users[0] if by_name[name].users else -1,
+            layers=by_name[name].users,
         )
         for name in names
     ]
-    unique = plan.unique_count
-    frozen = sum(p.size for p in plan.unique_params if p.grad_req == "null")
+    unique, trainable = layout.unique_count, layout.trainable_count
+    shares = {x.index: _shares_with(layout, x) for x in layout.layers}
     return ParamReport(
         command=command,
         model=ModelInfo(
-            name=plan.name,
-            source=loaded.source,
-            input_shape=plan.input_shape,
+            name=layout.name,
+            source=source.label,
+            input_shape=layout.inputs[0].shape,
             layers=tuple(
-                LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
+                LayerInfo(x.index, x.name, x.type, x.activation, shares[x.index])
+                for x in layout.layers
             ),
             forward=False,
             seed=None,
         ),
         parameters=tuple(rows),
-        totals=Totals(plan.total_params, unique, unique - frozen, frozen, unique * BYTES_PER_VALUE),
-        sharing=tuple(
-            SharedGroup(name, layers) for name, layers in users.items() if len(layers) > 1
+        totals=Totals(
+            layout.total_params, unique, trainable, unique - trainable, layout.param_bytes
         ),
+        sharing=tuple(SharedGroup(p.name, p.users) for p in layout.params if len(p.users) > 1),
         notes=(
             f"no network was built and no forward pass was run: {reason}",
             "shapes are the ones after the first forward pass, worked out from the spec; "
             "initializers are the ones the spec asks for (nothing was drawn)",
         ),
     )
+
+
+def _shares_with(layout: Layout, layer: LayerDesc) -> Optional[int]:
+    """The layer whose parameters ``layer`` uses, when every one of them belongs to another."""
+    owners = {layout.param(name).users[0] for name in layer.params}
+    if len(owners) == 1 and layer.params and next(iter(owners)) != layer.index:
+        return next(iter(owners))
+    return None

@@ -1,0 +1,30 @@
+"""``paraminspect check``: validate a spec and summarise its plan, nothing else.
+
+Kept apart from :mod:`paraminspect.actions.show` so that ``check`` imports only what
+validation needs (pydantic, yaml, the plan): no numpy, no rich, no MXNet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paraminspect._text import human_bytes
+from paraminspect.model.plan import NetPlan
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The outcome of ``paraminspect check``: the spec is valid, and what it describes."""
+
+    source: str
+    plan: NetPlan
+
+    @property
+    def summary(self) -> str:
+        p = self.plan
+        shared = sum(1 for layer in p.layers if layer.shares_with is not None)
+        return (
+            f"ok: {self.source}: {len(p.layers)} layers, {p.total_params:,} parameters "
+            f"({p.unique_count:,} unique, {human_bytes(p.param_bytes)})"
+            + (f", {shared} sharing layer{'s' if shared > 1 else ''}" if shared else "")
+        )
