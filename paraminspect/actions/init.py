@@ -12,6 +12,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.session import Session, apply_steps, reinit, set_values
 from paraminspect.actions.view import ViewOptions, collect_report, collect_rows
+from paraminspect.choices import SET_OPS
 from paraminspect.errors import InitializerError, OptionError
 from paraminspect.init.catalog import (
     CATALOG,
@@ -29,7 +30,6 @@ from paraminspect.model.sources import ModelRef, open_spec_source
 from paraminspect.model.sources.spec import SpecSource
 from paraminspect.model.targets import Origin, check_applicable, origin_theory, step_label, targets
 from paraminspect.reports.edit import EditReport, TraceEntry
-from paraminspect.spec.steps import SET_OPS
 
 
 def catalog() -> Tuple[InitMethod, ...]:

@@ -21,9 +21,20 @@ import numpy as np
 from paraminspect._text import did_you_mean
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import histogram, model_info
+from paraminspect.choices import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_SAMPLES,
+    DEFAULT_TRAIN_LOSS,
+    EXPLODE_NORM,
+    TRAIN_LOSSES,
+    VANISH_NORM,
+)
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
-from paraminspect.model.losses import TRAIN_LOSSES, check_loss, loss_value, output_shape
+from paraminspect.model.losses import check_loss, loss_value, output_shape
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.sources import open_spec_source
 from paraminspect.reports.train import (
@@ -36,8 +47,6 @@ from paraminspect.reports.train import (
 )
 from paraminspect.stats import host_view, ndarray_l2, tensor_stats
 
-EXPLODE_NORM = 1e3  # default: a gradient norm above this is reported as exploding
-VANISH_NORM = 1e-7  # default: a trained parameter's gradient norm below this is vanishing
 PROBE_SAMPLES = 256  # dead ReLU units are counted over the first samples of the data set
 
 
@@ -45,12 +54,12 @@ PROBE_SAMPLES = 256  # dead ReLU units are counted over the first samples of the
 class TrainOptions:
     """What ``train`` was asked to do (validated by :func:`validate`)."""
 
-    samples: int = 256
-    batch_size: int = 32
-    epochs: int = 5
-    lr: float = 0.1
-    optimizer: str = "sgd"
-    loss: str = "l2"
+    samples: int = DEFAULT_SAMPLES
+    batch_size: int = DEFAULT_BATCH_SIZE
+    epochs: int = DEFAULT_EPOCHS
+    lr: float = DEFAULT_LR
+    optimizer: str = DEFAULT_OPTIMIZER
+    loss: str = DEFAULT_TRAIN_LOSS
     every: Optional[int] = None
     seed: Optional[int] = None
     hybridize: bool = True

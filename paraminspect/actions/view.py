@@ -10,6 +10,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paraminspect.choices import DEFAULT_BINS
 from paraminspect.model.build import Model
 from paraminspect.model.layout import LayerDesc, Layout
 from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
@@ -26,9 +27,6 @@ from paraminspect.reports.params import (
     Totals,
 )
 from paraminspect.stats import TensorStats, ndarray_stats
-
-DEFAULT_BINS = 16
-
 
 DEFERRED_NOTE = (
     "not initialized yet: its input width is learned at the first forward pass "

@@ -12,8 +12,7 @@ from typing import Any, Callable, Optional
 import click
 
 from paraminspect import __version__
-
-FORMAT_CHOICES = ("table", "json")
+from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS
 
 
 class PICommand(click.Command):
@@ -94,18 +93,18 @@ def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(FORMAT_CHOICES),
+        type=click.Choice(FORMATS),
         default="table",
         show_default=True,
         help="table: rich tables; json: the documented JSON schema.",
     )(f)
 
 
-def bins_option(default: int = 16) -> Callable[[Any], Any]:
+def bins_option(default: int = DEFAULT_BINS) -> Callable[[Any], Any]:
     """--bins N for --hist (show-like commands, inspect, train, summary)."""
     return click.option(
         "--bins",
-        type=click.IntRange(1, 200),
+        type=click.IntRange(1, MAX_BINS),
         default=default,
         show_default=True,
         metavar="N",

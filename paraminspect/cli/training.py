@@ -6,6 +6,18 @@ from typing import Any, Optional
 
 import click
 
+from paraminspect.choices import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_OPTIMIZER,
+    DEFAULT_SAMPLES,
+    DEFAULT_TRAIN_LOSS,
+    EXPLODE_NORM,
+    LOSSES,
+    TRAIN_LOSSES,
+    VANISH_NORM,
+)
 from paraminspect.cli.base import (
     bins_option,
     cli,
@@ -24,15 +36,13 @@ from paraminspect.cli.base import (
 
 # --------------------------------------------------------------------------- grad, train
 
-LOSS_CHOICES = ("sum", "l2", "softmax-ce")
-
 
 @cli.command()
 @spec_argument
 @view_options
 @click.option(
     "--loss",
-    type=click.Choice(LOSS_CHOICES),
+    type=click.Choice(LOSSES),
     default="sum",
     show_default=True,
     help="sum: the sum of the outputs (no targets); l2, softmax-ce: against synthetic "
@@ -85,20 +95,32 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     help="Focus on shared parameters: without SPEC, train the built-in 'shared' spec "
     "(the book's In[14]); tables show the sharing layers and the weight-identity check.",
 )
-@click.option("--samples", type=int, default=256, show_default=True, help="Synthetic samples.")
-@click.option("--batch-size", type=int, default=32, show_default=True, help="Samples per step.")
-@click.option("--epochs", type=int, default=5, show_default=True, help="Passes over the data.")
-@click.option("--lr", type=float, default=0.1, show_default=True, help="Learning rate (> 0).")
+@click.option(
+    "--samples", type=int, default=DEFAULT_SAMPLES, show_default=True, help="Synthetic samples."
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Samples per step.",
+)
+@click.option(
+    "--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True, help="Passes over the data."
+)
+@click.option(
+    "--lr", type=float, default=DEFAULT_LR, show_default=True, help="Learning rate (> 0)."
+)
 @click.option(
     "--optimizer",
-    default="sgd",
+    default=DEFAULT_OPTIMIZER,
     show_default=True,
     help="Any optimizer MXNet registers for gluon.Trainer (sgd, adam, nag, rmsprop, ...).",
 )
 @click.option(
     "--loss",
-    type=click.Choice(("l2", "softmax-ce")),
-    default="l2",
+    type=click.Choice(TRAIN_LOSSES),
+    default=DEFAULT_TRAIN_LOSS,
     show_default=True,
     help="l2: regress a random linear teacher; softmax-ce: its argmax classes (see README).",
 )
@@ -126,7 +148,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "--explode-above",
     "explode",
     type=float,
-    default=1e3,
+    default=EXPLODE_NORM,
     show_default=True,
     metavar="NORM",
     help="Warn when a parameter's gradient norm ||g|| is above NORM (exploding).",
@@ -135,7 +157,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "--vanish-below",
     "vanish",
     type=float,
-    default=1e-7,
+    default=VANISH_NORM,
     show_default=True,
     metavar="NORM",
     help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",

@@ -17,13 +17,9 @@ from __future__ import annotations
 import functools
 from typing import Any, Optional, Tuple
 
+from paraminspect.choices import LOSSES
 from paraminspect.errors import OptionError
 from paraminspect.model.plan import NetPlan
-
-LOSSES = ("sum", "l2", "softmax-ce")
-
-
-TRAIN_LOSSES = ("l2", "softmax-ce")  # `sum` has no minimum: training it only diverges
 
 
 def output_shape(plan: NetPlan) -> Tuple[int, ...]:

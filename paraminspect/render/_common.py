@@ -13,8 +13,6 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-FORMATS = ("table", "json")
-
 
 def shape_text(shape: Iterable[int]) -> str:
     """``(256, 20)``, ``(10,)`` exactly as MXNet/numpy print shapes."""

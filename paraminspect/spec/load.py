@@ -15,14 +15,12 @@ import yaml
 from pydantic import ValidationError
 
 from paraminspect._text import did_you_mean
+from paraminspect.choices import DEFAULT_SPEC
 from paraminspect.errors import SpecError
 from paraminspect.spec.locate import kind_of, located
 from paraminspect.spec.messages import _pydantic_message, _yaml_message
 from paraminspect.spec.models import Spec
 from paraminspect.spec.steps import check_raw_steps
-
-DEFAULT_SPEC = "mlp"
-
 
 MAX_SPEC_BYTES = 1 << 20  # 1 MiB: a spec is a few dozen lines
 

@@ -8,6 +8,7 @@ from typing import Any, Dict, Literal, Optional, Tuple, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from paraminspect._text import did_you_mean
+from paraminspect.choices import SET_OPS
 from paraminspect.errors import InitializerError, SpecError
 from paraminspect.init.catalog import CATALOG, canonical_method, resolve_params
 from paraminspect.spec.locate import format_path, kind_of, located
@@ -16,9 +17,6 @@ STEP_KINDS = ("init", "set")
 
 
 STEP_TARGET_KEYS = ("select", "layer")
-
-
-SET_OPS = ("add", "scale", "fill")
 
 
 class StepProblem(ValueError):
