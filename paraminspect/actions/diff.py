@@ -81,12 +81,20 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> Optional[float]:
     return float(np.dot(x, y)) / (na * nb)
 
 
-def diff(a: str, b: str, select: Optional[str] = None, seed: Optional[int] = None) -> DiffReport:
+def diff(
+    a: str,
+    b: str,
+    select: Optional[str] = None,
+    seed: Optional[int] = None,
+    strict: bool = False,
+) -> DiffReport:
     """Compare two parameter files (or specs' fresh parameters) key by key.
 
     Raises:
         CheckpointError: a side cannot be read or found.
         OptionError: a ``--select`` that matches no key on either side.
+
+    With ``strict`` (``--exit-code``) the report's outcome is a failure when they differ.
     """
     if select is not None:
         compile_select(select)  # a bad regex fails before any file is read
@@ -101,4 +109,4 @@ def diff(a: str, b: str, select: Optional[str] = None, seed: Optional[int] = Non
             "the two sides share no key: compare files of the same kind (a spec's keys are "
             "save_parameters keys such as 0.weight)"
         )
-    return DiffReport(side_a, side_b, rows, tuple(notes), tuple(log_a + log_b))
+    return DiffReport(side_a, side_b, rows, tuple(notes), tuple(log_a + log_b), strict)

@@ -53,18 +53,46 @@ class PIGroup(click.Group):
     command_class = PICommand
 
 
+class LazyConsole:
+    """A rich Console made on first use. Its ``file`` needs no rich, so a command that
+    writes one plain line or JSON (``check``) never imports it (start-up time)."""
+
+    def __init__(self, stderr: bool, no_color: bool) -> None:
+        self._stderr, self._no_color = stderr, no_color
+        self._console: Any = None
+
+    @property
+    def file(self) -> Any:
+        if self._console is not None:
+            return self._console.file
+        return sys.stderr if self._stderr else sys.stdout
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.console, name)
+
+    @property
+    def console(self) -> Any:
+        """The rich Console itself (for rich objects that need a real one: Progress)."""
+        if self._console is None:
+            import os
+
+            from rich.console import Console
+
+            # A pipe has no width; rich would assume 80 columns and squeeze the tables.
+            tty = (sys.stderr if self._stderr else sys.stdout).isatty()
+            width = None if self._stderr or tty or "COLUMNS" in os.environ else 120
+            self._console = Console(
+                stderr=self._stderr, no_color=self._no_color or None, highlight=False, width=width
+            )
+        return self._console
+
+
 class Consoles:
     """stdout for data, stderr for progress and warnings."""
 
     def __init__(self, no_color: bool) -> None:
-        import os
-
-        from rich.console import Console
-
-        # A pipe has no width; rich would assume 80 columns and squeeze the tables.
-        width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
-        self.out = Console(no_color=no_color or None, highlight=False, width=width)
-        self.err = Console(stderr=True, no_color=no_color or None, highlight=False)
+        self.out: Any = LazyConsole(stderr=False, no_color=no_color)
+        self.err: Any = LazyConsole(stderr=True, no_color=no_color)
 
 
 def consoles() -> Consoles:
@@ -190,26 +218,22 @@ def pop_view(kwargs: dict) -> Any:
     return make_view(**{k: kwargs.pop(k) for k in keys})
 
 
-def render(report: Any, fmt: str) -> None:
-    from paraminspect.render.params import render_report
+def emit(report: Any, fmt: str) -> None:
+    """Render ``report``, then map its outcome to the exit code: the one place that does.
 
-    c = consoles()
-    render_report(report, fmt, c.out, c.err)
-
-
-def render_edit(report: Any, fmt: str) -> None:
-    """Render an EditReport; exit 1 (after printing it) when a --check failed."""
+    A report whose ``failure`` is a message exits 1 with that message after it is printed;
+    an empty ``failure`` exits 1 silently (``diff --exit-code``); None exits 0.
+    """
     from paraminspect.errors import CheckFailed
-    from paraminspect.render.edit import render_edit_report
+    from paraminspect.render import render
 
     c = consoles()
-    render_edit_report(report, fmt, c.out, c.err)
-    if report.failed:
-        names = ", ".join(r.parameter for r in report.failed)
-        raise CheckFailed(
-            f"{len(report.failed)} of {len(report.checks)} parameters do not match their "
-            f"initializer's theory: {names}"
-        )
+    render(report, fmt, c.out, c.err)
+    failure = getattr(report, "failure", None)
+    if failure:
+        raise CheckFailed(failure)
+    if failure is not None:
+        raise click.exceptions.Exit(1)
 
 
 def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -8,14 +8,13 @@ import click
 
 from paraminspect.cli.base import (
     cli,
-    consoles,
+    emit,
     examples,
     format_option,
     load_options,
     pop_load,
     pop_save,
     pop_view,
-    render_edit,
     save_options,
     seed_option,
     spec_argument,
@@ -113,14 +112,9 @@ def init_command(
         raise click.UsageError("--list only prints the catalog; drop --load/--save")
     if list_:
         from paraminspect.actions.init import catalog
-        from paraminspect.render._common import print_json
-        from paraminspect.render.catalog import catalog_json, catalog_table
+        from paraminspect.reports.catalog import CatalogReport
 
-        c = consoles()
-        if fmt == "json":
-            print_json(c.out, catalog_json(catalog()))
-        else:
-            c.out.print(catalog_table(catalog()))
+        emit(CatalogReport(catalog()), fmt)
         return
     from paraminspect.actions.init import init as run_init
 
@@ -136,7 +130,7 @@ def init_command(
         load=load,
         save=save,
     )
-    render_edit(report, fmt)
+    emit(report, fmt)
 
 
 @cli.command("set")
@@ -197,7 +191,7 @@ def set_command(
         load=load,
         save=save,
     )
-    render_edit(report, fmt)
+    emit(report, fmt)
 
 
 @cli.command("run")
@@ -229,4 +223,4 @@ def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs
 
     load, save = pop_load(kwargs), pop_save(kwargs)
     report = run_steps(spec, pop_view(kwargs), seed=seed, check=check_, load=load, save=save)
-    render_edit(report, fmt)
+    emit(report, fmt)

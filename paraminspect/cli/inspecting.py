@@ -9,15 +9,13 @@ import click
 from paraminspect.cli.base import (
     bins_option,
     cli,
-    consoles,
+    emit,
     examples,
     format_option,
     load_options,
     pop_load,
     pop_save,
     pop_view,
-    render,
-    render_edit,
     save_options,
     seed_option,
     spec_argument,
@@ -84,7 +82,7 @@ def show(
             raise click.UsageError("--check needs values: drop --before-forward")
         if shapes_only:
             raise click.UsageError("--check needs values: drop --shapes-only")
-        render_edit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
+        emit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
         return
     from paraminspect.actions.show import show as run_show
 
@@ -97,7 +95,7 @@ def show(
         load=load,
         save=save,
     )
-    render(report, fmt)
+    emit(report, fmt)
 
 
 @cli.command()
@@ -108,26 +106,7 @@ def check(spec: Optional[str], fmt: str) -> None:
     """Validate SPEC without running MXNet: keys, types, sizes and every sharing link."""
     from paraminspect.actions.check import check as run_check
 
-    result = run_check(spec)
-    if fmt == "json":
-        import json
-
-        p = result.plan
-        click.echo(
-            json.dumps(
-                {
-                    "ok": True,
-                    "source": result.source,
-                    "layers": len(p.layers),
-                    "total": p.total_params,
-                    "unique": p.unique_count,
-                    "bytes": p.param_bytes,
-                },
-                indent=2,
-            )
-        )
-    else:
-        click.echo(result.summary)
+    emit(run_check(spec), fmt)
 
 
 @cli.command()
@@ -205,11 +184,8 @@ def inspect_cmd(
     mx.nd.load only: arrays, never code.
     """
     from paraminspect.actions.inspect_file import inspect_file
-    from paraminspect.render.checkpoint import render_inspect
 
-    c = consoles()
-    report = inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins)
-    render_inspect(report, fmt, c.out, c.err)
+    emit(inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins), fmt)
 
 
 @cli.command(name="diff")
@@ -243,10 +219,5 @@ def diff_cmd(
     the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...).
     """
     from paraminspect.actions.diff import diff as run_diff
-    from paraminspect.render.diff import render_diff
 
-    c = consoles()
-    report = run_diff(a, b, select=select, seed=seed)
-    render_diff(report, fmt, c.out, c.err)
-    if exit_code and report.differ:
-        click.get_current_context().exit(1)
+    emit(run_diff(a, b, select=select, seed=seed, strict=exit_code), fmt)

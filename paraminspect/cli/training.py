@@ -22,6 +22,7 @@ from paraminspect.cli.base import (
     bins_option,
     cli,
     consoles,
+    emit,
     examples,
     format_option,
     load_options,
@@ -72,19 +73,9 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     gradients).
     """
     from paraminspect.actions.grad import grad as run_grad
-    from paraminspect.errors import CheckFailed
-    from paraminspect.render.grad import render_grad
 
     load, save = pop_load(kwargs), pop_save(kwargs)
-    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save)
-    c = consoles()
-    render_grad(report, fmt, c.out, c.err)
-    if report.failed:
-        names = ", ".join(s.parameter for s in report.failed)
-        raise CheckFailed(
-            f"shared gradient check failed for {names}: the layers' contributions do not sum "
-            "to the accumulated gradient"
-        )
+    emit(run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save), fmt)
 
 
 @cli.command()
@@ -227,11 +218,9 @@ def train(
     from paraminspect.actions._prologue import preflight
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
-    from paraminspect.errors import CheckFailed
     from paraminspect.render.jsonl import JsonlLog
     from paraminspect.render.plot import check_plot_target, write_plot
     from paraminspect.render.progress import TrainPrinter
-    from paraminspect.render.train import print_train_summary, train_json
 
     opts = TrainOptions(
         samples=samples,
@@ -256,30 +245,16 @@ def train(
     preflight(load, save)  # before --log truncates its file
     c = consoles()
     log = JsonlLog(log_path) if log_path is not None else None
-    printer = TrainPrinter(c.out, c.err, fmt, log)
+    printer = TrainPrinter(c.out.console, c.err.console, fmt, log)
     printer.shared_focus = shared
     with printer:
         report = run_train(
             spec, opts, on_step=printer.on_step, on_record=printer.on_record, load=load, save=save
         )
-    if fmt == "json":
-        from paraminspect.render._common import print_json
-
-        print_json(c.out, train_json(report))
-    else:
-        print_train_summary(c.out, report)
-        for line in report.log:
-            c.err.print(line)
     if plot_path is not None and report.history:
         write_plot(report, plot_path)
         c.err.print(f"wrote {plot_path}")
-    not_identical = {s.parameter for r in report.history for s in r.shared if not s.identical}
-    if not_identical:
-        raise CheckFailed(
-            f"shared weights differ between layers for {', '.join(sorted(not_identical))}"
-        )
-    if report.stopped:
-        raise CheckFailed(report.stopped)
+    emit(report, fmt)
 
 
 # --------------------------------------------------------------------------- summary
@@ -356,7 +331,6 @@ def summary(
     allocate get shapes, counts and MACs from the spec alone.
     """
     from paraminspect.actions.summary import summary as run_summary
-    from paraminspect.render.summary import render_summary
 
     report = run_summary(
         spec,
@@ -368,5 +342,4 @@ def summary(
         hybridize=hybridize,
         hist_bins=bins if hist else None,
     )
-    c = consoles()
-    render_summary(report, fmt, c.out, c.err)
+    emit(report, fmt)

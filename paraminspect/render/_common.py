@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any, Iterable, List, Sequence
@@ -64,9 +63,10 @@ def json_array(values: np.ndarray) -> Any:
 
 
 def print_json(console: Console, obj: Any) -> None:
-    """Write JSON straight to the console's file: no wrapping, no highlighting."""
-    console.file.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
-    console.file.flush()
+    """Write JSON straight to the console's file (see :func:`paraminspect.render.write_json`)."""
+    from paraminspect.render import write_json
+
+    write_json(console, obj)
 
 
 def new_table(title: str) -> Table:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from rich.console import Console
 from rich.table import Table
 
 from paraminspect.render._common import new_table
@@ -55,3 +56,11 @@ def catalog_json(methods: Any) -> List[Dict[str, Any]]:
         }
         for m in methods
     ]
+
+
+def print_catalog(console: Console, report: Any) -> None:
+    console.print(catalog_table(report.methods))
+
+
+def catalog_report_json(report: Any) -> List[Dict[str, Any]]:
+    return catalog_json(report.methods)

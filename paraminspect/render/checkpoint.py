@@ -13,7 +13,6 @@ from paraminspect.render._common import (
     new_table,
     number,
     print_blocks,
-    print_json,
     shape_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
@@ -97,9 +96,7 @@ def print_inspect(console: Console, report: Any) -> None:
         console.print(Text(f"note: {note}", style="italic"))
 
 
-def render_inspect(report: Any, fmt: str, out: Console, err: Console) -> None:
-    if fmt == "json":
-        print_json(out, inspect_json(report))
-    else:
-        print_inspect(out, report)
-        print_blocks(out, [hist_block(row.hist) for row in report.rows if row.hist is not None])
+def print_inspect_report(console: Console, report: Any) -> None:
+    """The table view of ``inspect``: the arrays, then each one's histogram (``--hist``)."""
+    print_inspect(console, report)
+    print_blocks(console, [hist_block(row.hist) for row in report.rows if row.hist is not None])

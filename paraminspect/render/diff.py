@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 from rich.console import Console
 from rich.text import Text
 
-from paraminspect.render._common import json_number, key_table, number, print_json, shape_text
+from paraminspect.render._common import json_number, key_table, number, shape_text
 
 DIFF_STATUS_TEXT = {
     "equal": "equal",
@@ -90,12 +90,3 @@ def print_diff(console: Console, report: Any) -> None:
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))
     console.print(Text(report.summary, style="bold"), soft_wrap=True)
-
-
-def render_diff(report: Any, fmt: str, out: Console, err: Console) -> None:
-    if fmt == "json":
-        print_json(out, diff_json(report))
-        return
-    for line in report.log:
-        err.print(Text(line))
-    print_diff(out, report)

@@ -7,7 +7,6 @@ from typing import Any, Dict, List
 from rich.console import Console, Group
 from rich.text import Text
 
-from paraminspect.render._common import print_json
 from paraminspect.render.check import check_json, check_table
 from paraminspect.render.params import (
     array_blocks,
@@ -23,31 +22,29 @@ def _rows_json(rows: Any) -> List[Dict[str, Any]]:
     return [param_json(r) for r in rows]
 
 
-def render_edit_report(er: Any, fmt: str, out: Console, err: Console) -> None:
-    """An :class:`paraminspect.reports.edit.EditReport`: the show report, then the trace,
-    the checks and where the parameters were saved. JSON: show's schema plus ``action``,
-    ``trace``, ``check`` and ``saved``."""
+def edit_json(er: Any) -> Dict[str, Any]:
+    """An :class:`paraminspect.reports.edit.EditReport` as JSON: show's schema plus
+    ``action``, ``trace``, ``check`` and ``saved``."""
     report = er.report
-    if fmt == "json":
-        obj = report_json(report)
-        obj["action"] = er.action
-        obj["trace"] = [
-            {"stage": t.label, "parameters": _rows_json(t.parameters)} for t in er.trace
-        ]
-        obj["check"] = (
-            None
-            if er.checks is None
-            else {
-                "passed": not er.failed,
-                "results": [check_json(c) for c in er.checks],
-            }
-        )
-        obj["saved"] = er.saved
-        obj["log"] = list(report.log)
-        print_json(out, obj)
-        return
-    for line in report.log:
-        err.print(Text(line))
+    obj = report_json(report)
+    obj["action"] = er.action
+    obj["trace"] = [{"stage": t.label, "parameters": _rows_json(t.parameters)} for t in er.trace]
+    obj["check"] = (
+        None
+        if er.checks is None
+        else {
+            "passed": not er.failed,
+            "results": [check_json(c) for c in er.checks],
+        }
+    )
+    obj["saved"] = er.saved
+    obj["log"] = list(report.log)
+    return obj
+
+
+def print_edit(out: Console, er: Any) -> None:
+    """The table view: each traced stage, the final state's report, then the checks."""
+    report = er.report
     for entry in er.trace:
         out.rule(Text(entry.label, style="bold"), align="left")
         blocks = array_blocks(entry.parameters)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from paraminspect.render._common import json_array, new_table, number, print_json
+from paraminspect.render._common import json_array, new_table, number
 from paraminspect.render.params import (
     array_block,
     array_blocks,
@@ -157,12 +157,3 @@ def print_grad(console: Console, report: GradReport) -> None:
         if s is not None and row.grad is not None:
             blocks += [array_block(c.view) for c in s.contributions if c.view is not None]
     print_arrays_and_notes(console, base.parameters, base.notes, blocks)
-
-
-def render_grad(report: GradReport, fmt: str, out: Console, err: Console) -> None:
-    if fmt == "json":
-        print_json(out, grad_json(report))
-        return
-    for line in report.base.log:
-        err.print(Text(line))
-    print_grad(out, report)

@@ -17,7 +17,6 @@ from paraminspect.render._common import (
     new_table,
     number,
     print_blocks,
-    print_json,
     shape_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
@@ -250,15 +249,8 @@ def print_report(console: Console, report: ParamReport) -> None:
     )
 
 
-def render_report(report: ParamReport, fmt: str, out: Console, err: Console) -> None:
-    """Print a report in ``fmt`` to ``out``; its log lines go to ``err`` in table mode."""
-    if fmt == "json":
-        obj = report_json(report)
-        obj["log"] = list(report.log)
-        print_json(out, obj)
-    else:
-        for line in report.log:
-            err.print(Text(line))
-        print_report(out, report)
-    for line in report.warnings:
-        err.print(Text(f"warning: {line}", style="bold yellow"))
+def show_json(report: ParamReport) -> Dict[str, Any]:
+    """The JSON of ``show``: the report and its log lines."""
+    obj = report_json(report)
+    obj["log"] = list(report.log)
+    return obj

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from paraminspect._text import human_bytes
-from paraminspect.render._common import json_number, new_table, number, print_json, shape_text
+from paraminspect.render._common import json_number, new_table, number, shape_text
 from paraminspect.render.hist import hist_json, hist_line_cells
 from paraminspect.render.sparkline import log_range, log_sparkline
 from paraminspect.reports.summary import SATURATION, ActivationStats, LayerSummary, SummaryReport
@@ -311,13 +311,3 @@ def print_summary(console: Console, report: SummaryReport) -> None:
         )
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))
-
-
-def render_summary(report: SummaryReport, fmt: str, out: Console, err: Console) -> None:
-    """Print a summary in ``fmt`` to ``out``; log lines go to ``err`` in table mode."""
-    if fmt == "json":
-        print_json(out, summary_json(report))
-        return
-    for line in report.log:
-        err.print(Text(line))
-    print_summary(out, report)

@@ -95,6 +95,12 @@ class DiffReport:
     rows: Tuple[DiffRow, ...]
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = ()
+    strict: bool = False  # --exit-code: differences fail the command, like git diff
+
+    @property
+    def failure(self) -> Optional[str]:
+        """With ``strict``, differences exit 1 with no message (the summary says it)."""
+        return "" if self.strict and self.differ else None
 
     def count(self, *statuses: str) -> int:
         return sum(1 for r in self.rows if r.status in statuses)

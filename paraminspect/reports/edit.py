@@ -30,3 +30,22 @@ class EditReport:
     @property
     def failed(self) -> Tuple[CheckResult, ...]:
         return tuple(c for c in self.checks or () if c.status == "fail")
+
+    @property
+    def log(self) -> Tuple[str, ...]:
+        return self.report.log
+
+    @property
+    def warnings(self) -> Tuple[str, ...]:
+        return self.report.warnings
+
+    @property
+    def failure(self) -> Optional[str]:
+        """Why the command fails (exit 1) after printing the report: a --check failed."""
+        if not self.failed:
+            return None
+        names = ", ".join(r.parameter for r in self.failed)
+        return (
+            f"{len(self.failed)} of {len(self.checks or ())} parameters do not match their "
+            f"initializer's theory: {names}"
+        )

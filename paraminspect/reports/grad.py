@@ -57,3 +57,22 @@ class GradReport:
     @property
     def failed(self) -> Tuple[SharedGrad, ...]:
         return tuple(s for s in self.shared if not s.ok)
+
+    @property
+    def log(self) -> Tuple[str, ...]:
+        return self.base.log
+
+    @property
+    def warnings(self) -> Tuple[str, ...]:
+        return self.base.warnings
+
+    @property
+    def failure(self) -> Optional[str]:
+        """Why the command fails (exit 1) after printing: a shared-gradient sum check."""
+        if not self.failed:
+            return None
+        names = ", ".join(s.parameter for s in self.failed)
+        return (
+            f"shared gradient check failed for {names}: the layers' contributions do not sum "
+            "to the accumulated gradient"
+        )

@@ -111,6 +111,15 @@ class TrainReport:
     log: Tuple[str, ...] = field(default=())
 
     @property
+    def failure(self) -> Optional[str]:
+        """Why the command fails (exit 1) after printing: shared weights that differ between
+        their layers, or a run that stopped early."""
+        differ = sorted({s.parameter for r in self.history for s in r.shared if not s.identical})
+        if differ:
+            return f"shared weights differ between layers for {', '.join(differ)}"
+        return self.stopped
+
+    @property
     def final_loss(self) -> float:
         return self.history[-1].data_loss if self.history else self.initial_loss
 

@@ -1,0 +1,26 @@
+"""Renderers of ``check``: a spec is valid, and what it describes.
+
+``check`` must start fast (no MXNet, numpy or rich), so its one line is written with click.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import click
+
+
+def print_check(console: Any, report: Any) -> None:
+    click.echo(report.summary)
+
+
+def check_report_json(report: Any) -> Dict[str, Any]:
+    p = report.plan
+    return {
+        "ok": True,
+        "source": report.source,
+        "layers": len(p.layers),
+        "total": p.total_params,
+        "unique": p.unique_count,
+        "bytes": p.param_bytes,
+    }

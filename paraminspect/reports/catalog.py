@@ -1,0 +1,13 @@
+"""The report of ``init --list``: the initializer catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Tuple
+
+
+@dataclass(frozen=True)
+class CatalogReport:
+    """Every initializer the tool knows, in catalog order."""
+
+    methods: Tuple[Any, ...]  # paraminspect.init.catalog.InitMethod
