@@ -17,10 +17,9 @@ from paraminspect.errors import InitializerError, OptionError
 from paraminspect.init.catalog import (
     CATALOG,
     InitMethod,
-    canonical_method,
     parse_param_pairs,
     parse_param_value,
-    resolve_params,
+    resolve_option,
 )
 from paraminspect.init.plugin import load_plugin
 from paraminspect.init.theory import CheckResult, check_values
@@ -153,14 +152,7 @@ def init(
     preflight(load, save)
     plugin_init: Any = None
     if method is not None:
-        try:
-            method = canonical_method(method)
-        except InitializerError as e:
-            raise OptionError(str(e), "--method") from None
-        try:
-            method, resolved = resolve_params(method, given)
-        except InitializerError as e:
-            raise OptionError(str(e), "--param") from None
+        method, resolved = resolve_option(method, given, "--method", "--param")
         try:
             check_applicable(method, source.loaded, source.plan, names, explicit)
         except InitializerError as e:

@@ -30,8 +30,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from paraminspect.errors import InitializerError, OptionError, ResourceError
-from paraminspect.init.catalog import CATALOG, canonical_method, parse_param_pairs, resolve_params
+from paraminspect.errors import OptionError, ResourceError
+from paraminspect.init.catalog import (
+    CATALOG,
+    parse_param_pairs,
+    resolve_option,
+)
 from paraminspect.model.build import Model
 from paraminspect.model.memory import check_memory
 from paraminspect.model.plan import (
@@ -68,14 +72,7 @@ def resolve_method(
         OptionError: an unknown method (naming ``option``) or a bad parameter (naming
             ``param_option``, by default ``option``).
     """
-    try:
-        name = canonical_method(method)
-    except InitializerError as e:
-        raise OptionError(str(e), option) from None
-    try:
-        name, resolved = resolve_params(name, params)
-    except InitializerError as e:
-        raise OptionError(str(e), param_option or option) from None
+    name, resolved = resolve_option(method, params, option, param_option)
     return InitSpec.model_validate({"method": name, **resolved})
 
 

@@ -145,6 +145,8 @@ def synthetic_data(model: Model, loss: str, samples: int) -> Tuple[Any, Any, str
     """``(X, Y, description)``: see the module docstring."""
     from mxnet import nd
 
+    from paraminspect.model.build import draw_input
+
     plan = model.plan
     features = tuple(plan.input_shape[1:])
     d = int(np.prod(features))
@@ -152,7 +154,7 @@ def synthetic_data(model: Model, loss: str, samples: int) -> Tuple[Any, Any, str
     k = int(np.prod(out[1:]))
     shape = (samples, *features)
     dist = model.loaded.spec.input.dist
-    x = nd.random.normal(shape=shape) if dist == "normal" else nd.random.uniform(shape=shape)
+    x = draw_input(shape, dist)
     teacher = nd.random.normal(scale=1.0 / math.sqrt(d), shape=(d, k))
     flat = x.reshape((samples, d))
     draw = f"X: {samples} samples ~ {dist}{shape[1:]}; teacher A ~ N(0, 1/{d}) of shape ({d}, {k})"

@@ -326,3 +326,22 @@ def parse_param_value(text: str) -> Any:
     except yaml.YAMLError:
         return text
     return value if isinstance(value, (int, float, str, bool)) or value is None else text
+
+
+def resolve_option(
+    method: str, params: Mapping[str, Any], option: str, param_option: Optional[str] = None
+) -> Tuple[str, Dict[str, Any]]:
+    """A catalog initializer from a command-line name and ``K=V`` parameters.
+
+    Raises:
+        OptionError: an unknown method (naming ``option``) or a bad parameter (naming
+            ``param_option``, by default ``option``).
+    """
+    try:
+        name = canonical_method(method)
+    except InitializerError as e:
+        raise OptionError(str(e), option) from None
+    try:
+        return resolve_params(name, params)
+    except InitializerError as e:
+        raise OptionError(str(e), param_option or option) from None

@@ -6,7 +6,7 @@ MXNet is imported inside functions only, so importing this module is cheap.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from paraminspect.errors import BuildError
 from paraminspect.model.memory import check_memory
@@ -114,12 +114,14 @@ def build_model(
     return model
 
 
-def draw_input(model: Model) -> Any:
-    """Draw X the way the book does: ``nd.random.uniform(shape=...)`` (or normal)."""
+def draw_input(shape: Tuple[int, ...], dist: str = "uniform") -> Any:
+    """Draw an input the way the book does: ``nd.random.uniform(shape=...)`` (or normal).
+
+    The one place inputs are drawn: the first forward pass and ``train``'s synthetic data.
+    """
     from mxnet import nd
 
-    shape = tuple(model.plan.input_shape)
-    if model.loaded.spec.input.dist == "normal":
+    if dist == "normal":
         return nd.random.normal(shape=shape)
     return nd.random.uniform(shape=shape)
 
@@ -132,7 +134,7 @@ def run_first_forward(model: Model, wait: bool = True) -> Any:
     """
     import mxnet as mx
 
-    model.X = draw_input(model)
+    model.X = draw_input(tuple(model.plan.input_shape), model.loaded.spec.input.dist)
     try:
         y = model.net(model.X)
         if wait:
