@@ -18,20 +18,10 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
+from paraminspect import choices
 from paraminspect._text import did_you_mean
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import histogram, model_info
-from paraminspect.choices import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_EPOCHS,
-    DEFAULT_LR,
-    DEFAULT_OPTIMIZER,
-    DEFAULT_SAMPLES,
-    DEFAULT_TRAIN_LOSS,
-    EXPLODE_NORM,
-    TRAIN_LOSSES,
-    VANISH_NORM,
-)
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
 from paraminspect.model.losses import check_loss, loss_value, output_shape
@@ -54,18 +44,18 @@ PROBE_SAMPLES = 256  # dead ReLU units are counted over the first samples of the
 class TrainOptions:
     """What ``train`` was asked to do (validated by :func:`validate`)."""
 
-    samples: int = DEFAULT_SAMPLES
-    batch_size: int = DEFAULT_BATCH_SIZE
-    epochs: int = DEFAULT_EPOCHS
-    lr: float = DEFAULT_LR
-    optimizer: str = DEFAULT_OPTIMIZER
-    loss: str = DEFAULT_TRAIN_LOSS
+    samples: int = choices.DEFAULT_SAMPLES
+    batch_size: int = choices.DEFAULT_BATCH_SIZE
+    epochs: int = choices.DEFAULT_EPOCHS
+    lr: float = choices.DEFAULT_LR
+    optimizer: str = choices.DEFAULT_OPTIMIZER
+    loss: str = choices.DEFAULT_TRAIN_LOSS
     every: Optional[int] = None
     seed: Optional[int] = None
     hybridize: bool = True
     shared: bool = False
-    explode: float = EXPLODE_NORM
-    vanish: float = VANISH_NORM
+    explode: float = choices.EXPLODE_NORM
+    vanish: float = choices.VANISH_NORM
     hist_bins: Optional[int] = None  # --hist: histogram gradients at each record, N bins
     hist_select: Optional[str] = None  # --select: which parameters (default: all trained)
 
@@ -117,9 +107,9 @@ def validate(opts: TrainOptions) -> None:
             f"{opts.batch_size} is more than --samples {opts.samples}; use at most {opts.samples}",
             "--batch-size",
         )
-    if opts.loss not in TRAIN_LOSSES:
+    if opts.loss not in choices.TRAIN_LOSSES:
         raise OptionError(
-            f"train minimizes {' or '.join(TRAIN_LOSSES)}; '{opts.loss}' has no minimum",
+            f"train minimizes {' or '.join(choices.TRAIN_LOSSES)}; '{opts.loss}' has no minimum",
             "--loss",
         )
 
@@ -201,8 +191,8 @@ def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
 def grad_warnings(
     step: int,
     steps: Iterable[ParamStep],
-    explode: float = EXPLODE_NORM,
-    vanish: float = VANISH_NORM,
+    explode: float = choices.EXPLODE_NORM,
+    vanish: float = choices.VANISH_NORM,
 ) -> Tuple[str, ...]:
     """One line per kind of trouble at ``step``: nan/inf gradients, a norm above
     ``explode`` (exploding) or below ``vanish`` (vanishing)."""
@@ -309,8 +299,8 @@ def make_record(
     data_loss: float,
     before: Optional[Dict[str, np.ndarray]],
     probe: Any,
-    explode: float = EXPLODE_NORM,
-    vanish: float = VANISH_NORM,
+    explode: float = choices.EXPLODE_NORM,
+    vanish: float = choices.VANISH_NORM,
     hist: Tuple[int, frozenset] = (0, frozenset()),
 ) -> TrainRecord:
     """Everything logged at one step, read after ``trainer.step``.

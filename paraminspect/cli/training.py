@@ -6,18 +6,7 @@ from typing import Any, Optional
 
 import click
 
-from paraminspect.choices import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_EPOCHS,
-    DEFAULT_LR,
-    DEFAULT_OPTIMIZER,
-    DEFAULT_SAMPLES,
-    DEFAULT_TRAIN_LOSS,
-    EXPLODE_NORM,
-    LOSSES,
-    TRAIN_LOSSES,
-    VANISH_NORM,
-)
+from paraminspect import choices
 from paraminspect.cli.base import (
     bins_option,
     cli,
@@ -43,7 +32,7 @@ from paraminspect.cli.base import (
 @view_options
 @click.option(
     "--loss",
-    type=click.Choice(LOSSES),
+    type=click.Choice(choices.LOSSES),
     default="sum",
     show_default=True,
     help="sum: the sum of the outputs (no targets); l2, softmax-ce: against synthetic "
@@ -87,31 +76,39 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "(the book's In[14]); tables show the sharing layers and the weight-identity check.",
 )
 @click.option(
-    "--samples", type=int, default=DEFAULT_SAMPLES, show_default=True, help="Synthetic samples."
+    "--samples",
+    type=int,
+    default=choices.DEFAULT_SAMPLES,
+    show_default=True,
+    help="Synthetic samples.",
 )
 @click.option(
     "--batch-size",
     type=int,
-    default=DEFAULT_BATCH_SIZE,
+    default=choices.DEFAULT_BATCH_SIZE,
     show_default=True,
     help="Samples per step.",
 )
 @click.option(
-    "--epochs", type=int, default=DEFAULT_EPOCHS, show_default=True, help="Passes over the data."
+    "--epochs",
+    type=int,
+    default=choices.DEFAULT_EPOCHS,
+    show_default=True,
+    help="Passes over the data.",
 )
 @click.option(
-    "--lr", type=float, default=DEFAULT_LR, show_default=True, help="Learning rate (> 0)."
+    "--lr", type=float, default=choices.DEFAULT_LR, show_default=True, help="Learning rate (> 0)."
 )
 @click.option(
     "--optimizer",
-    default=DEFAULT_OPTIMIZER,
+    default=choices.DEFAULT_OPTIMIZER,
     show_default=True,
     help="Any optimizer MXNet registers for gluon.Trainer (sgd, adam, nag, rmsprop, ...).",
 )
 @click.option(
     "--loss",
-    type=click.Choice(TRAIN_LOSSES),
-    default=DEFAULT_TRAIN_LOSS,
+    type=click.Choice(choices.TRAIN_LOSSES),
+    default=choices.DEFAULT_TRAIN_LOSS,
     show_default=True,
     help="l2: regress a random linear teacher; softmax-ce: its argmax classes (see README).",
 )
@@ -139,7 +136,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "--explode-above",
     "explode",
     type=float,
-    default=EXPLODE_NORM,
+    default=choices.EXPLODE_NORM,
     show_default=True,
     metavar="NORM",
     help="Warn when a parameter's gradient norm ||g|| is above NORM (exploding).",
@@ -148,7 +145,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "--vanish-below",
     "vanish",
     type=float,
-    default=VANISH_NORM,
+    default=choices.VANISH_NORM,
     show_default=True,
     metavar="NORM",
     help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",

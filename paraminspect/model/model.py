@@ -45,18 +45,18 @@ class Model:
     @property
     def plan(self) -> NetPlan:
         """The spec's plan; only a spec source has one."""
-        plan = getattr(self.source, "plan", None)
-        if plan is None:
-            raise BuildError(f"{self.source.label} is not a YAML spec; this needs a spec")
-        return plan
+        return self._spec_part("plan")
 
     @property
     def loaded(self) -> LoadedSpec:
         """The validated spec; only a spec source has one."""
-        loaded = getattr(self.source, "loaded", None)
-        if loaded is None:
+        return self._spec_part("loaded")
+
+    def _spec_part(self, name: str) -> Any:
+        part = getattr(self.source, name, None)
+        if part is None:
             raise BuildError(f"{self.source.label} is not a YAML spec; this needs a spec")
-        return loaded
+        return part
 
     def new_initializer(self, method: str, params: Dict[str, Any]) -> Any:
         """Build an MXNet initializer and remember it so its log lines reach the report."""

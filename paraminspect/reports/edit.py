@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from paraminspect.init.theory import CheckResult
-from paraminspect.reports.params import ParamReport, ParamRow
+from paraminspect.reports.params import ParamReport, ParamRow, WrapsParamReport
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,7 +18,7 @@ class TraceEntry:
 
 
 @dataclass(frozen=True, eq=False)
-class EditReport:
+class EditReport(WrapsParamReport):
     """A :class:`ParamReport` of the final state plus what was done, checked and saved."""
 
     report: ParamReport
@@ -32,12 +32,8 @@ class EditReport:
         return tuple(c for c in self.checks or () if c.status == "fail")
 
     @property
-    def log(self) -> Tuple[str, ...]:
-        return self.report.log
-
-    @property
-    def warnings(self) -> Tuple[str, ...]:
-        return self.report.warnings
+    def base_report(self) -> ParamReport:
+        return self.report
 
     @property
     def failure(self) -> Optional[str]:

@@ -7,7 +7,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from paraminspect.reports.params import ArrayView, ParamReport
+from paraminspect.reports.params import ArrayView, ParamReport, WrapsParamReport
 from paraminspect.stats import TensorStats
 
 
@@ -35,7 +35,7 @@ class SharedGrad:
 
 
 @dataclass(frozen=True, eq=False)
-class GradReport:
+class GradReport(WrapsParamReport):
     """What ``paraminspect grad`` reports: ``base`` is the parameter report (with grad_stats)."""
 
     base: ParamReport
@@ -59,12 +59,8 @@ class GradReport:
         return tuple(s for s in self.shared if not s.ok)
 
     @property
-    def log(self) -> Tuple[str, ...]:
-        return self.base.log
-
-    @property
-    def warnings(self) -> Tuple[str, ...]:
-        return self.base.warnings
+    def base_report(self) -> ParamReport:
+        return self.base
 
     @property
     def failure(self) -> Optional[str]:

@@ -116,3 +116,20 @@ class ParamReport:
     notes: Tuple[str, ...] = ()  # facts about the report, shown with it
     log: Tuple[str, ...] = field(default=())  # progress lines for stderr (myinit's 'Init ...')
     warnings: Tuple[str, ...] = ()  # numerical trouble found (nan/inf), for stderr
+
+
+class WrapsParamReport:
+    """For reports built on a :class:`ParamReport` (``base``): its log lines and warnings
+    are theirs, so the render stage's stderr policy applies to them unchanged."""
+
+    @property
+    def base_report(self) -> ParamReport:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def log(self) -> Tuple[str, ...]:
+        return self.base_report.log
+
+    @property
+    def warnings(self) -> Tuple[str, ...]:
+        return self.base_report.warnings
