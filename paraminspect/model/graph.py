@@ -187,7 +187,7 @@ def read_graph(path: str | Path) -> Graph:
     return Graph(path, text, tuple(nodes), tuple(heads), mx_version)
 
 
-def load_symbol(graph: Graph) -> mx.sym.Symbol:
+def to_symbol(graph: Graph) -> mx.sym.Symbol:
     """Give the checked graph to MXNet.
 
     MXNet logs "Loading symbol saved by previous version ..." on stderr for graphs saved by
