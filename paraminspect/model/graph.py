@@ -262,6 +262,23 @@ def parameter_names(graph: Graph, file_names: Optional[Iterable[str]] = None) ->
     return params
 
 
+def parameter_roles(graph: Graph) -> Dict[str, str]:
+    """Variable name -> the op slot it first feeds (``weight``, ``bias``, ``moving_var``...).
+
+    Fresh initialization goes by the role, so a bias named ``b`` still starts at zero.
+    """
+    roles: Dict[str, str] = {}
+    for node in graph.ops:
+        slots = _slot_names(node)
+        if slots is None:
+            continue
+        for slot, (src, _out) in enumerate(node.inputs):
+            var = graph.nodes[src]
+            if var.is_variable and slot < len(slots[0]):
+                roles.setdefault(var.name, slots[0][slot])
+    return roles
+
+
 def input_names(graph: Graph, params: Set[str]) -> List[str]:
     """The variables that are not parameters, in graph order."""
     return [v.name for v in graph.variables if v.name not in params]

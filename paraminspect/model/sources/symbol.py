@@ -80,23 +80,30 @@ def resolve_inputs(
     return resolved
 
 
-def _fresh_init(graph: G.Graph, name: str) -> Tuple[str, Any]:
-    """How a parameter without loaded values starts: description and what Gluon takes."""
+_ROLE_INITS = (
+    ("moving_var", "ones"),
+    ("running_var", "ones"),
+    ("moving_mean", "zeros"),
+    ("running_mean", "zeros"),
+    ("gamma", "ones"),
+    ("beta", "zeros"),
+    ("bias", "zeros"),
+)
+
+
+def _fresh_init(graph: G.Graph, name: str, role: Optional[str]) -> Tuple[str, Any]:
+    """How a parameter without loaded values starts: description and what Gluon takes.
+
+    The variable's own ``__init__`` first, then its role (the op slot it feeds, else its
+    name's suffix, as Gluon's Initializer does), else the default initializer.
+    """
     raw = G.variable_init(graph, name)
     if raw:
         return init_text(raw), raw
-    for suffix, init in (
-        ("moving_var", "ones"),
-        ("running_var", "ones"),
-        ("moving_mean", "zeros"),
-        ("running_mean", "zeros"),
-        ("gamma", "ones"),
-        ("beta", "zeros"),
-        ("bias", "zeros"),
-    ):
-        if name.endswith(suffix):
+    for suffix, init in _ROLE_INITS:
+        if role == suffix or name.endswith(suffix):
             return init, init
-    return DEFAULT_INIT, None  # None: the global initializer's _init_weight
+    return DEFAULT_INIT, None  # None: the default initializer's _init_weight
 
 
 def _prepare(
@@ -125,7 +132,8 @@ def describe_symbol(symbol_file: str, inputs: InputsArg = None) -> Layout:
         OptionError: unknown input names, missing or ill-fitting input shapes.
     """
     graph, symbol, params, resolved, shapes = _prepare(symbol_file, inputs, None)
-    inits = {p: _fresh_init(graph, p)[0] for p in params}
+    roles = G.parameter_roles(graph)
+    inits = {p: _fresh_init(graph, p, roles.get(p))[0] for p in params}
     return G.graph_layout(graph, symbol, resolved, params, shapes, inits)
 
 
@@ -260,7 +268,8 @@ def load_symbol(
             f"the graph was saved by MXNet {v // 10000}.{v // 100 % 100}.{v % 100}; MXNet "
             "upgrades it and logs 'Loading symbol saved by previous version' on stderr"
         )
-    fresh = {p: _fresh_init(graph, p) for p in params}
+    roles = G.parameter_roles(graph)
+    fresh = {p: _fresh_init(graph, p, roles.get(p)) for p in params}
     inits = {p: ("loaded" if loaded is not None and p in loaded else fresh[p][0]) for p in params}
     layout = G.graph_layout(graph, symbol, resolved, params, shapes, inits)
     if loaded is not None and param_file is not None:
@@ -293,7 +302,8 @@ def load_symbol(
         param.shape = desc.shape
         if loaded is None or name not in loaded:
             init = fresh[name][1]
-            param.initialize(init=init, ctx=ctx, default_init=default)
+            # a name Gluon does not recognise (W, U) needs the initializer itself
+            param.initialize(init=default if init is None else init, ctx=ctx)
     if loaded is not None:
         wanted = {n: v for n, v in loaded.items() if n in by_name}
         net.collect_params().load_dict(
