@@ -31,12 +31,14 @@ Walking the graph:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
 
 from paraminspect._text import quote
 from paraminspect.errors import OptionError, SpecError
@@ -204,6 +206,16 @@ def to_symbol(graph: Graph) -> mx.sym.Symbol:
         raise SpecError(f"MXNet cannot load {quote(graph.path)}: {mxnet_reason(e)}") from e
 
 
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Keep MXNet's own ``print`` (infer_shape's "infer_shape error. Arguments:") off stdout.
+
+    The core never prints; the exception that follows carries the reason.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
 def mxnet_reason(error: BaseException) -> str:
     """The informative line of an MXNet error (no timestamps, paths or stack trace)."""
     text = str(error)
@@ -326,7 +338,8 @@ def infer_shapes(
     shown = " ".join(f"--input {n}={'x'.join(map(str, s))}" for n, s in given.items())
     internals = symbol.get_internals()
     try:
-        arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
+        with quiet_stdout():
+            arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
     except mx.base.MXNetError as e:
         raise OptionError(f"{source} does not take {shown}: {mxnet_reason(e)}", "--input") from e
     if arg_shapes is None or out_shapes is None or aux_shapes is None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from paraminspect._text import quote
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.model.graph import mxnet_reason
+from paraminspect.model.graph import mxnet_reason, quiet_stdout
 from paraminspect.model.inputs import format_shape
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
 from paraminspect.model.sources._common import DEFAULT_INIT, init_text
@@ -169,8 +169,11 @@ def describe_block(
     inputs: Mapping[str, InputDesc],
     default_init: str = DEFAULT_INIT,
     name: Optional[str] = None,
+    source: Optional[str] = None,
 ) -> Layout:
     """The Layout of a Block by symbolic shape inference; no weight is allocated.
+
+    ``source`` is how messages name the network (``'zoo:resnet18_v1'``).
 
     A plain (non-hybrid) Block cannot be called on symbols: its layers get
     ``out_shape=None`` and its parameters the shapes they declare (0 for deferred ones).
@@ -196,11 +199,13 @@ def describe_block(
             internals = group.get_internals()
             given = {n: d.shape for n, d in inputs.items()}
             try:
-                arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
+                with quiet_stdout():
+                    arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
             except mx.base.MXNetError as e:
                 shown = " ".join(f"--input {n}={format_shape(s)}" for n, s in given.items())
                 raise OptionError(
-                    f"{net.name} does not take {shown}: {mxnet_reason(e)}", "--input"
+                    f"{source or quote(net.name)} does not take {shown}: {mxnet_reason(e)}",
+                    "--input",
                 ) from e
             by_out = dict(zip(internals.list_outputs(), map(tuple, out_shapes or [])))
             by_var = dict(zip(internals.list_arguments(), map(tuple, arg_shapes or [])))
@@ -222,6 +227,7 @@ def measure_block(
     loaded: bool = False,
     name: Optional[str] = None,
     ctx: Optional[mx.Context] = None,
+    source: Optional[str] = None,
 ) -> Layout:
     """The Layout of an initialized Block from one forward pass (zeros unless ``arrays``).
 
@@ -233,6 +239,7 @@ def measure_block(
     import mxnet as mx
 
     ctx = ctx or mx.cpu()
+    source = source or quote(net.name)
     nodes = walk_blocks(net)
     data = []
     for n, d in inputs.items():

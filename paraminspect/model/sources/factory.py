@@ -119,7 +119,7 @@ def describe_factory(ref: str, inputs: InputsArg = None) -> Layout:
     Plain (non-hybrid) Blocks get ``out_shape=None`` (see :func:`describe_block`).
     """
     net = build_factory(ref)
-    return describe_block(net, _inputs(inputs, ref))
+    return describe_block(net, _inputs(inputs, ref), source=quote(ref))
 
 
 def load_factory(
@@ -140,7 +140,7 @@ def load_factory(
 
     net = build_factory(ref)
     resolved = _inputs(inputs, ref)
-    check_memory(describe_block(net, resolved), available=available_memory)
+    check_memory(describe_block(net, resolved, source=quote(ref)), available=available_memory)
     ctx = ctx or mx.cpu()
     fresh = [p for p in net.collect_params().values() if p._data is None and p._deferred_init == ()]
     try:
@@ -148,7 +148,7 @@ def load_factory(
             p.initialize(ctx=ctx, default_init=mx.init.Uniform())
     except (mx.base.MXNetError, ValueError) as e:
         raise BuildError(f"cannot initialize {ref}: {_one_line(e)}") from e
-    layout = measure_block(net, resolved, arrays, ctx=ctx)
+    layout = measure_block(net, resolved, arrays, ctx=ctx, source=quote(ref))
     notes = []
     if fresh:
         notes.append(

@@ -117,7 +117,7 @@ def describe_zoo(text: str, inputs: InputsArg = None) -> Layout:
     """
     net = build_zoo(text)
     name = parse_zoo_ref(text)[0]
-    return describe_block(net, _inputs(name, inputs, quote(text)), name=name)
+    return describe_block(net, _inputs(name, inputs, quote(text)), name=name, source=quote(text))
 
 
 def load_zoo(
@@ -139,12 +139,14 @@ def load_zoo(
     name = parse_zoo_ref(text)[0]
     net = build_zoo(text)
     resolved = _inputs(name, inputs, quote(text))
-    check_memory(describe_block(net, resolved, name=name), available=available_memory)
+    check_memory(
+        describe_block(net, resolved, name=name, source=quote(text)), available=available_memory
+    )
     ctx = ctx or mx.cpu()
     try:
         net.initialize(ctx=ctx)
     except (mx.base.MXNetError, ValueError) as e:
         raise BuildError(f"cannot initialize {quote(text)}: {e}") from e
-    layout = measure_block(net, resolved, name=name, ctx=ctx)
+    layout = measure_block(net, resolved, name=name, ctx=ctx, source=quote(text))
     notes = [f"{name}: built with fresh weights (never downloaded; load weights with --load)"]
     return net, layout, notes
