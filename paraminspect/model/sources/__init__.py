@@ -18,13 +18,14 @@ _FACTORY = re.compile(r"^(?P<file>.+\.py):(?P<func>[A-Za-z_]\w*)$")
 def parse_model_ref(text: str) -> ModelKind:
     """Which form a MODEL string is.
 
-    ``zoo:NAME[,k=v...]`` -> 'zoo'; ``FILE.py:FUNC`` -> 'factory'; a name ending in
-    ``.json`` (an exported ``-symbol.json``) -> 'symbol'; anything else -> 'spec' (YAML).
+    ``zoo:NAME[,k=v...]`` -> 'zoo'; ``FILE.py:FUNC`` (or a bare ``FILE.py``) -> 'factory';
+    a name ending in ``.json`` (an exported ``-symbol.json``) -> 'symbol'; anything else ->
+    'spec' (YAML).
     """
     if text.startswith("zoo:"):
         return "zoo"
-    if _FACTORY.match(text):
-        return "factory"
+    if _FACTORY.match(text) or re.search(r"\.py(:|$)", text):
+        return "factory"  # a malformed FILE.py:FUNC is told how to write it there
     if text.lower().endswith(".json"):
         return "symbol"
     return "spec"
