@@ -105,3 +105,31 @@ def factory_file(tmp_path: Path) -> Path:
     path = tmp_path / "nets.py"
     path.write_text(FACTORY_SOURCE)
     return path
+
+
+PLAIN_SOURCE = '''
+from mxnet.gluon import nn
+
+
+class Plain(nn.Block):
+    """Not hybridizable: shapes-only cannot call it on symbols."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        with self.name_scope():
+            self.dense = nn.Dense(3)
+
+    def forward(self, x):
+        return self.dense(x) * 2
+
+
+def plain():
+    return Plain()
+'''
+
+
+@pytest.fixture
+def plain_factory(tmp_path: Path) -> Path:
+    path = tmp_path / "plain.py"
+    path.write_text(PLAIN_SOURCE)
+    return path

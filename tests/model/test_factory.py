@@ -114,3 +114,24 @@ def test_bad_shape_is_one_line(factory_file, capsys):
     assert str(e.value).startswith(f"'{ref}' does not take --input data=3x5: ")
     assert "\n" not in str(e.value)
     assert capsys.readouterr().out == ""  # MXNet's own print is kept off stdout
+
+
+def test_plain_block_shapes_from_the_forward_pass_only(plain_factory):
+    ref = f"{plain_factory}:plain"
+    described = describe_factory(ref, {"data": (2, 5)})
+    assert [layer.out_shape for layer in described.layers] == [None]
+    assert described.param(described.layers[0].params[0]).shape == (3, 0)  # deferred
+    _net, loaded, _notes = load_factory(ref, {"data": (2, 5)})
+    assert [layer.out_shape for layer in loaded.layers] == [(2, 3)]
+    assert loaded.param(loaded.layers[0].params[0]).shape == (3, 5)
+    assert loaded.layers[0].macs == 2 * 3 * 5
+
+
+def test_npy_input_feeds_the_forward_pass(tmp_path, plain_factory):
+    from paraminspect.model.inputs import parse_input
+
+    np.save(tmp_path / "x.npy", np.ones((4, 5), dtype="float32"))
+    desc = parse_input(f"data={tmp_path / 'x.npy'}")
+    _net, layout, _notes = load_factory(f"{plain_factory}:plain", {"data": desc})
+    assert layout.inputs == (desc,)
+    assert layout.layers[0].out_shape == (4, 3)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 from paraminspect._text import quote
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.graph import mxnet_reason, quiet_stdout
-from paraminspect.model.inputs import format_shape
+from paraminspect.model.inputs import format_shape, load_npy
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
 from paraminspect.model.sources._common import DEFAULT_INIT, init_text
 
@@ -229,7 +229,10 @@ def measure_block(
     ctx: Optional[mx.Context] = None,
     source: Optional[str] = None,
 ) -> Layout:
-    """The Layout of an initialized Block from one forward pass (zeros unless ``arrays``).
+    """The Layout of an initialized Block from one forward pass.
+
+    The pass is fed ``arrays[name]`` when given, the ``.npy`` file of a ``dist='file'``
+    input, else zeros.
 
     The pass also finishes deferred initialization, so every parameter has its data.
 
@@ -245,6 +248,8 @@ def measure_block(
     for n, d in inputs.items():
         if arrays is not None and n in arrays:
             data.append(mx.nd.array(arrays[n], ctx=ctx, dtype=d.dtype))
+        elif d.dist == "file":
+            data.append(mx.nd.array(load_npy(d, expected=d.shape), ctx=ctx, dtype=d.dtype))
         else:
             data.append(mx.nd.zeros(d.shape, ctx=ctx, dtype=d.dtype))
     handles = _hook(nodes, symbolic=False)

@@ -109,6 +109,7 @@ def _fresh_init(graph: G.Graph, name: str, role: Optional[str]) -> Tuple[str, An
 def _prepare(
     symbol_file: str, inputs: InputsArg, file_names: Optional[List[str]]
 ) -> Tuple[G.Graph, mx.sym.Symbol, Set[str], Dict[str, InputDesc], G.InferredShapes]:
+    """Read the graph, tell parameters from inputs, check the inputs, infer every shape."""
     graph = G.read_graph(symbol_file)
     symbol = G.to_symbol(graph)
     params = G.parameter_names(graph, file_names)
@@ -258,10 +259,16 @@ def load_symbol(
                 f"{len(found)} params files beside the graph ({_short([p.name for p in found])})"
                 ": weights initialized fresh; pick one with --load"
             )
-    loaded = _read_params(param_file) if param_file is not None else None
-    graph, symbol, params, resolved, shapes = _prepare(
-        symbol_file, inputs, list(loaded) if loaded is not None else None
+    graph, symbol, params, resolved, shapes = _prepare(symbol_file, inputs, None)
+    # Estimate before reading the params file: reading it allocates the weights.
+    check_memory(
+        G.graph_layout(graph, symbol, resolved, params, shapes), available=available_memory
     )
+    loaded = _read_params(param_file) if param_file is not None else None
+    if loaded is not None and (with_file := G.parameter_names(graph, loaded)) != params:
+        params = with_file  # the file names a variable the slot rule took for an input
+        resolved = resolve_inputs(graph, params, inputs, quote(symbol_file))
+        shapes = G.infer_shapes(symbol, resolved, quote(symbol_file))
     if graph.mxnet_version is not None and graph.mxnet_version < 10900:
         v = graph.mxnet_version
         notes.append(
@@ -280,8 +287,6 @@ def load_symbol(
             notes.append(
                 f"{plural(len(missing), 'parameter')} not in {param_file} initialized fresh"
             )
-    estimate = check_memory(layout, available=available_memory)
-    del estimate
     ctx = ctx or mx.cpu()
     input_names = [d.name for d in layout.inputs]
     by_input = {d.name: d for d in layout.inputs}
