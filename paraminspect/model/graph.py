@@ -297,17 +297,13 @@ def input_names(graph: Graph, params: Set[str]) -> List[str]:
 
 
 def declared_shape(graph: Graph, name: str) -> Optional[Shape]:
-    """The ``__shape__`` a variable was created with, when fully known."""
+    """The ``__shape__`` a variable was created with (``"(1, 3, 224, 224)"``), if fully known."""
     for v in graph.variables:
         if v.name == name and "__shape__" in v.attrs:
+            parts = [p.strip() for p in v.attrs["__shape__"].strip("()[] ").split(",")]
             try:
-                shape = tuple(
-                    int(d)
-                    for d in json.loads(
-                        v.attrs["__shape__"].replace("(", "[").replace(")", "]").replace(",]", "]")
-                    )
-                )
-            except (ValueError, TypeError):
+                shape = tuple(int(p) for p in parts if p)
+            except ValueError:
                 return None
             return shape if shape and all(d > 0 for d in shape) else None
     return None

@@ -135,3 +135,16 @@ def test_npy_input_feeds_the_forward_pass(tmp_path, plain_factory):
     _net, layout, _notes = load_factory(f"{plain_factory}:plain", {"data": desc})
     assert layout.inputs == (desc,)
     assert layout.layers[0].out_shape == (4, 3)
+
+
+def test_transposed_conv_macs_by_hand(tmp_path):
+    path = tmp_path / "up.py"
+    path.write_text(
+        "from mxnet.gluon import nn\n\n"
+        "def up():\n"
+        "    return nn.Conv2DTranspose(3, kernel_size=3, strides=2, in_channels=2)\n"
+    )
+    layout = describe_factory(f"{path}:up", {"data": (1, 2, 4, 4)})
+    (layer,) = layout.layers
+    assert layer.path == "" and layer.out_shape == (1, 3, 9, 9)
+    assert layer.macs == (2 * 4 * 4) * 3 * 3 * 3

@@ -204,3 +204,35 @@ def test_mobilefacenet_macs_by_hand(mfn_layout):
         )
         == 0
     )
+
+
+def test_deconvolution_macs_by_hand(tmp_path):
+    import mxnet as mx
+
+    # each of the 2x4x4 input values is scattered into 3 channels x 3x3 kernel positions
+    out = mx.sym.Deconvolution(
+        mx.sym.var("data"), kernel=(3, 3), stride=(2, 2), num_filter=3, name="up"
+    )
+    out.save(str(tmp_path / "up-symbol.json"))
+    graph = G.read_graph(tmp_path / "up-symbol.json")
+    symbol = G.to_symbol(graph)
+    params = G.parameter_names(graph)
+    inputs = {"data": InputDesc("data", (1, 2, 4, 4))}
+    layout = G.graph_layout(graph, symbol, inputs, params, G.infer_shapes(symbol, inputs, "up"))
+    (layer,) = layout.layers
+    assert layer.out_shape == (1, 3, 9, 9)
+    assert layer.macs == (2 * 4 * 4) * 3 * 3 * 3
+    assert params == {"up_weight"}  # Deconvolution has no_bias=True by default
+
+
+def test_declared_shape_needs_no_input(tmp_path):
+    import mxnet as mx
+
+    from paraminspect.model.sources.symbol import describe_symbol
+
+    fc = mx.sym.FullyConnected(mx.sym.var("data", shape=(2, 7)), num_hidden=3, name="fc")
+    fc.save(str(tmp_path / "fc-symbol.json"))
+    layout = describe_symbol(str(tmp_path / "fc-symbol.json"))
+    assert layout.inputs == (InputDesc("data", (2, 7)),)
+    assert layout.layers[0].macs == 2 * 3 * 7
+    assert layout.param("fc_weight").shape == (3, 7)
