@@ -54,7 +54,6 @@ def walk_blocks(net: Any) -> List[_Node]:
 
     def visit(block: Any, prefix: str, depth: int) -> None:
         for key, child in block._children.items():
-            child = child() if callable(child) and not hasattr(child, "_children") else child
             path = f"{prefix}.{key}" if prefix else str(key)
             nodes.append(_Node(path, depth, child))
             visit(child, path, depth + 1)
