@@ -26,7 +26,7 @@ from paraminspect.model.losses import (
     output_shape,
     target_note,
 )
-from paraminspect.model.memory import check_memory
+from paraminspect.model.memory import check_plan_memory
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.selection import apply_slice, format_index
 from paraminspect.model.sources import ModelRef, open_spec_source
@@ -249,7 +249,7 @@ def grad(
     single = (
         load is None and loss == "sum" and not any(layer.type == "dropout" for layer in plan.layers)
     )
-    check_memory(plan, forward=True, backward=True)
+    check_plan_memory(plan, forward=True, backward=True)
     # MXNet runs a backward pass in bulks of up to 15 operators, so all the gradients of a
     # small net appear at one moment. One operator per bulk lets the statistics read each
     # gradient while MXNet computes the next (the numbers are the same). MXNet reads this

@@ -33,7 +33,7 @@ import numpy as np
 from paraminspect.errors import InitializerError, OptionError, ResourceError
 from paraminspect.init.catalog import CATALOG, canonical_method, parse_param_pairs, resolve_params
 from paraminspect.model.build import Model
-from paraminspect.model.memory import check_memory
+from paraminspect.model.memory import check_plan_memory
 from paraminspect.model.plan import (
     BYTES_PER_VALUE,
     MXNET_DEFAULT_INIT,
@@ -287,7 +287,7 @@ def summary(
     reason: Optional[str] = None
     log: List[str] = []
     try:
-        check_memory(plan, forward=True, what="running this net")
+        check_plan_memory(plan, forward=True, what="running this net")
     except ResourceError as e:
         reason = str(e)
     if reason is None:
