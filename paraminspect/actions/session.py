@@ -26,11 +26,35 @@ class Session:
 
     @classmethod
     def start(cls, model: Model) -> Session:
+        if model.source.kind != "spec":
+            return cls(model, {}, net_own_initializers(model))
         return cls(
             model,
             spec_origins(model.loaded, model.plan),
             own_initializers(model.loaded, model.plan),
         )
+
+
+# What Gluon's Initializer gives a parameter by its name's suffix in ``net.initialize(init)``
+# (``_init_bias``, ``_init_gamma``, ...): only ``*weight`` (and unknown names) get ``init``.
+_BY_SUFFIX = (
+    ("bias", "zero"),
+    ("beta", "zero"),
+    ("gamma", "one"),
+    ("running_mean", "zero"),
+    ("moving_mean", "zero"),
+    ("running_var", "one"),
+    ("moving_var", "one"),
+)
+
+
+def net_own_initializers(model: Model) -> Dict[str, Optional[Origin]]:
+    """For a graph or Block: the law a net-wide ``initialize(init)`` does not apply, by name."""
+    out: Dict[str, Optional[Origin]] = {}
+    for name in model.params:
+        own = next((law for suffix, law in _BY_SUFFIX if name.endswith(suffix)), None)
+        out[name] = Origin.of(own, {}) if own is not None else None
+    return out
 
 
 def _mxnet_failure(what: str, e: Exception) -> BuildError:

@@ -25,6 +25,8 @@ from paraminspect.cli.base import (
     examples,
     format_option,
     load_options,
+    model_argument,
+    pop_inputs,
     pop_load,
     pop_save,
     pop_view,
@@ -38,7 +40,7 @@ from paraminspect.cli.base import (
 
 
 @cli.command()
-@spec_argument
+@model_argument
 @view_options
 @click.option(
     "--loss",
@@ -58,9 +60,10 @@ from paraminspect.cli.base import (
     "paraminspect grad --select dense1_bias --grad --format json",
     "paraminspect grad --hist --bins 8 --select dense0_weight",
     "paraminspect grad --load trained.params --loss l2 --seed 1",
+    "paraminspect grad model-symbol.json --input data=8x3x112x112 --stats",
 )
 def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
-    """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
+    """Forward MODEL under autograd.record(), compute a loss, backward, show the gradients.
 
     Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
     ratio ||g||/||w||. A shared parameter appears once, with each using layer's
@@ -76,7 +79,8 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     from paraminspect.render.grad import render_grad
 
     load, save = pop_load(kwargs), pop_save(kwargs)
-    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save)
+    feed = pop_inputs(kwargs)
+    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save, **feed)
     c = consoles()
     render_grad(report, fmt, c.out, c.err)
     if report.failed:
@@ -286,7 +290,20 @@ def train(
 
 
 @cli.command()
-@spec_argument
+@model_argument
+@click.option(
+    "--shapes-only",
+    is_flag=True,
+    help="Shapes, counts, MACs and memory by shape inference: nothing allocated "
+    "(exported graphs, zoo: and FILE.py:FUNC models).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(1, 100),
+    default=None,
+    metavar="N",
+    help="Nested blocks: show the first N levels of the tree (as torchinfo's depth).",
+)
 @click.option(
     "--batch",
     type=click.IntRange(1, 10**8),
@@ -335,9 +352,15 @@ def train(
     "paraminspect summary deep_tanh --compare xavier --compare uniform --compare normal:sigma=1",
     "paraminspect summary deep_tanh --method normal --param sigma=1 --format json",
     "paraminspect summary deep_tanh --method normal --param sigma=1 --hist",
+    "paraminspect summary zoo:resnet152_v1 --shapes-only --depth 2",
+    "paraminspect summary model-symbol.json --input data=1x3x112x112",
 )
 def summary(
     spec: Optional[str],
+    shapes_only: bool,
+    depth: Optional[int],
+    inputs: tuple,
+    mode: Optional[str],
     batch: Optional[int],
     method: Optional[str],
     params: tuple,
@@ -355,8 +378,35 @@ def summary(
     sigmoid outputs, nan / inf, and a sparkline of the std across depth. Nets too large to
     allocate get shapes, counts and MACs from the spec alone.
     """
-    from paraminspect.actions.summary import summary as run_summary
+    from paraminspect.model.inputs import parse_inputs
+    from paraminspect.model.sources import parse_model_ref
     from paraminspect.render.summary import render_summary
+
+    if spec is not None and parse_model_ref(spec) != "spec":
+        from paraminspect.actions.net_summary import net_summary
+        from paraminspect.model.sources import open_source
+
+        for flag, on in (
+            ("--batch", batch),
+            ("--method", method),
+            ("--compare", compare),
+            ("--hybridize", hybridize),
+            ("--hist", hist),
+        ):
+            if on:
+                raise click.UsageError(
+                    f"{flag} applies to YAML specs; for {spec} give the batch in --input"
+                )
+        source = open_source(spec, parse_inputs(inputs), mode=mode)
+        c = consoles()
+        render_summary(net_summary(source, seed, shapes_only, depth), fmt, c.out, c.err)
+        return
+    if shapes_only or depth is not None or inputs or mode:
+        raise click.UsageError(
+            "--shapes-only, --depth, --input and --mode apply to exported graphs, zoo: and "
+            "FILE.py:FUNC models; a YAML spec's summary is always computed from its plan"
+        )
+    from paraminspect.actions.summary import summary as run_summary
 
     report = run_summary(
         spec,

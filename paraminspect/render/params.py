@@ -19,6 +19,7 @@ from paraminspect.render._common import (
     print_blocks,
     print_json,
     shape_text,
+    source_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
 from paraminspect.reports.params import ArrayView, ParamReport, ParamRow
@@ -62,6 +63,7 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
         "command": report.command,
         "model": {
             "name": m.name,
+            "kind": m.kind,
             "source": m.source,
             "input_shape": list(m.input_shape),
             "forward": m.forward,
@@ -104,7 +106,8 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
     m = report.model
     state = "after the first forward pass" if m.forward else "before the first forward pass"
     seed = f", seed {m.seed}" if m.seed is not None else ""
-    title = f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}"
+    where = source_text(m.kind, m.source)
+    title = f"{m.name} ({where}): input {shape_text(m.input_shape)}, {state}{seed}"
     table = new_table(title)
     table.min_width = min(len(title), width)  # the title on one line when the console allows
     rows = report.parameters

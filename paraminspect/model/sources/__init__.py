@@ -10,13 +10,14 @@ without allocating weights.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union
 
 if TYPE_CHECKING:
+    from paraminspect.model.params_io import LoadRequest
     from paraminspect.model.source import Source
     from paraminspect.model.sources.spec import SpecSource
 
-ModelRef = Union[str, None, "Source"]
+ModelRef = Union[str, None, "Source", Any]  # Any: a live Gluon Block
 ModelKind = Literal["symbol", "zoo", "factory", "spec"]
 
 _FACTORY = re.compile(r"^(?P<file>.+\.py):(?P<func>[A-Za-z_]\w*)$")
@@ -54,17 +55,65 @@ def split_factory_ref(text: str) -> tuple[str, str]:
     return m.group("file"), m.group("func")
 
 
-def open_source(ref: ModelRef) -> Source:
+def is_block(obj: Any) -> bool:
+    """A Gluon Block, told without importing MXNet (nothing else has both methods)."""
+    return hasattr(obj, "collect_params") and hasattr(obj, "register_forward_hook")
+
+
+def open_source(
+    ref: ModelRef,
+    inputs: Optional[Mapping[str, Any]] = None,
+    load: Optional[LoadRequest] = None,
+    mode: Optional[str] = None,
+) -> Source:
     """The source a MODEL argument names (None: the built-in ``mlp``); a Source is kept.
 
+    Args:
+        ref: a spec path or built-in name, ``PATH-symbol.json``, ``zoo:NAME[,k=v]``,
+            ``FILE.py:FUNC``, a live Gluon Block, or a Source.
+        inputs: input name -> InputDesc (``--input``), shape, or (for a Block) array.
+        load: ``--load`` for an exported graph (its weights); other sources load later.
+        mode: ``'train'`` or ``'predict'`` for the forward passes; None: Gluon's default.
+
     Raises:
-        SpecError: the spec is missing, malformed or invalid.
+        SpecError: the spec or reference is missing, malformed or invalid.
+        OptionError: inputs the source does not take.
     """
+    from paraminspect.model.sources._common import normalize_inputs
+
+    if is_block(ref):
+        from paraminspect.model.sources.net import BlockSource, block_inputs
+
+        label = f"block:{getattr(ref, 'name', type(ref).__name__)}"
+        descs, arrays = block_inputs(inputs, label)
+        return BlockSource(label, descs, mode, block=ref, arrays=arrays)
     if ref is not None and not isinstance(ref, str):
         return ref
-    from paraminspect.model.sources.spec import open_spec
+    kind = "spec" if ref is None else parse_model_ref(ref)
+    if kind == "spec":
+        from paraminspect.errors import OptionError
+        from paraminspect.model.sources.spec import open_spec
 
-    return open_spec(ref)
+        for flag, given in (("--input", inputs), ("--mode", mode)):
+            if given:
+                raise OptionError(
+                    f"{flag} applies to exported graphs, zoo: and FILE.py:FUNC models; a "
+                    "YAML spec's input and passes come from the spec (edit its input:)",
+                    flag,
+                )
+        return open_spec(ref)
+    assert ref is not None
+    from paraminspect.model.sources import net
+
+    descs = normalize_inputs(inputs)
+    if kind == "symbol":
+        return net.SymbolSource(ref, descs, mode, load=load)
+    if kind == "zoo":
+        from paraminspect.model.sources.zoo import parse_zoo_ref
+
+        parse_zoo_ref(ref)  # a bad name or option fails here, before MXNet is imported
+        return net.ZooSource(ref, descs, mode)
+    return net.FactorySource(ref, descs, mode)
 
 
 def open_spec_source(ref: ModelRef, needs: str = "this command") -> SpecSource:

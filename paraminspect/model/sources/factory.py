@@ -113,12 +113,13 @@ def _inputs(inputs: InputsArg, ref: str) -> Dict[str, InputDesc]:
     return given
 
 
-def describe_factory(ref: str, inputs: InputsArg = None) -> Layout:
+def describe_factory(ref: str, inputs: InputsArg = None, net: Optional[Any] = None) -> Layout:
     """The Layout of a factory's network by symbolic inference; no weight allocated.
 
     Plain (non-hybrid) Blocks get ``out_shape=None`` (see :func:`describe_block`).
+    ``net``: the Block the factory already returned (not called again).
     """
-    net = build_factory(ref)
+    net = net if net is not None else build_factory(ref)
     return describe_block(net, _inputs(inputs, ref), source=quote(ref))
 
 
@@ -128,8 +129,11 @@ def load_factory(
     arrays: Optional[Dict[str, Any]] = None,
     ctx: Optional[Any] = None,
     available_memory: Optional[int] = None,
+    net: Optional[Any] = None,
 ) -> Tuple[Any, Layout, List[str]]:
     """Call the factory, initialize what it left uninitialized and run one forward pass.
+
+    ``net``: the Block the factory already returned (not called again).
 
     Parameters the factory initialized itself keep their values.
 
@@ -138,7 +142,7 @@ def load_factory(
     """
     import mxnet as mx
 
-    net = build_factory(ref)
+    net = net if net is not None else build_factory(ref)
     resolved = _inputs(inputs, ref)
     check_memory(describe_block(net, resolved, source=quote(ref)), available=available_memory)
     ctx = ctx or mx.cpu()

@@ -9,6 +9,7 @@ unless its variable was declared with a shape.
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
@@ -291,9 +292,11 @@ def load_symbol(
     input_names = [d.name for d in layout.inputs]
     by_input = {d.name: d for d in layout.inputs}
     try:
-        net = mx.gluon.SymbolBlock(
-            symbol, [mx.sym.var(n, dtype=by_input[n].dtype) for n in input_names]
-        )
+        with warnings.catch_warnings():  # "Cannot decide type": the inputs are given dtypes
+            warnings.simplefilter("ignore", UserWarning)
+            net = mx.gluon.SymbolBlock(
+                symbol, [mx.sym.var(n, dtype=by_input[n].dtype) for n in input_names]
+            )
     except (mx.base.MXNetError, ValueError, AssertionError) as e:
         raise OptionError(
             f"cannot build {quote(symbol_file)} with inputs {', '.join(input_names)}: "

@@ -108,14 +108,15 @@ def _inputs(name: str, inputs: InputsArg, source: str) -> Dict[str, InputDesc]:
     return given or {"data": InputDesc("data", default_shape(name))}
 
 
-def describe_zoo(text: str, inputs: InputsArg = None) -> Layout:
+def describe_zoo(text: str, inputs: InputsArg = None, net: Optional[Any] = None) -> Layout:
     """The Layout of a zoo network by symbolic inference; no weight is allocated.
 
     Args:
         text: ``zoo:NAME[,key=value...]``.
         inputs: ``{'data': shape}``; the network's default shape when None.
+        net: the network already built by :func:`build_zoo` (its names are kept).
     """
-    net = build_zoo(text)
+    net = net if net is not None else build_zoo(text)
     name = parse_zoo_ref(text)[0]
     return describe_block(net, _inputs(name, inputs, quote(text)), name=name, source=quote(text))
 
@@ -125,8 +126,12 @@ def load_zoo(
     inputs: InputsArg = None,
     ctx: Optional[Any] = None,
     available_memory: Optional[int] = None,
+    net: Optional[Any] = None,
 ) -> Tuple[Any, Layout, List[str]]:
     """Build a zoo network with fresh weights (Gluon's default initializer).
+
+    ``net``: the network already built by :func:`build_zoo`, so its parameter names are
+    the ones a Layout described before.
 
     Returns:
         (net, layout, notes).
@@ -137,7 +142,7 @@ def load_zoo(
     import mxnet as mx
 
     name = parse_zoo_ref(text)[0]
-    net = build_zoo(text)
+    net = net if net is not None else build_zoo(text)
     resolved = _inputs(name, inputs, quote(text))
     check_memory(
         describe_block(net, resolved, name=name, source=quote(text)), available=available_memory
