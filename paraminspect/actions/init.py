@@ -91,6 +91,14 @@ def _start(
 def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResult, ...]:
     """Compare each parameter with the theory of the initializer that last set it."""
     params = session.model.params
+    missing = [n for n in names if n not in session.origins]
+    if missing:
+        raise OptionError(
+            f"--check needs values an initializer drew, but {missing[0]} was "
+            f"{session.model.init.get(missing[0], 'set otherwise')}; re-initialize first "
+            "(paraminspect init MODEL --method NAME --check)",
+            "--check",
+        )
     out = []
     for name in names:
         values = params[name].data().asnumpy()
@@ -276,10 +284,13 @@ def show_check(
     seed: Optional[int] = None,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> EditReport:
     """``show --check``: the spec's own initializers (and its init steps) against theory;
-    values moved afterwards (a set step, or a loaded checkpoint that was trained) fail."""
-    source, _, _ = _prepare(spec, view)
+    values moved afterwards (a set step, or a loaded checkpoint that was trained) fail.
+    Other models are checked against the laws their build used (see ``Session.start``)."""
+    source, _, _ = _prepare(spec, view, inputs, mode, load)
     preflight(load, save)
     session, _ = _start(source, view, seed, trace=False, load=load)
     notes = [LOADED_CHECK_NOTE] if load is not None else []

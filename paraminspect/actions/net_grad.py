@@ -171,8 +171,10 @@ def net_grad(
     if loss not in LOSSES:
         check_net_loss(loss, [])
     preflight(load, save)
-    layout = source.layout
-    select_names(layout, view.layers, view.select)
+    if view.layers or view.select is not None:
+        # a bad selection fails before anything is allocated; without one, the Layout
+        # comes with the build (shape inference once, not twice)
+        select_names(source.layout, view.layers, view.select)
     # The loaders already ran the pass that finishes deferred initialization (Blocks) or
     # need none (graphs), so the recorded pass is the first one: no extra forward.
     model = source.build(seed=seed, forward=False, backward=True)

@@ -218,9 +218,7 @@ def net_summary(
         source=source.label,
         input_shape=layout.inputs[0].shape if layout.inputs else (),
         seed=seed,
-        init=inits[0]
-        if len(inits) == 1
-        else ", ".join(inits[:3]) + ("..." if len(inits) > 3 else ""),
+        init=inits[0] if len(inits) == 1 else "per parameter (see show)",
         hybridized=False,
         ran=stats is not None,
         missing_reason=reason,

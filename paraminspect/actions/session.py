@@ -27,7 +27,9 @@ class Session:
     @classmethod
     def start(cls, model: Model) -> Session:
         if model.source.kind != "spec":
-            return cls(model, {}, net_own_initializers(model))
+            drawn = {n: origin_from_text(t) for n, t in model.init.items()}
+            origins = {n: o for n, o in drawn.items() if o is not None}
+            return cls(model, origins, net_own_initializers(model))
         return cls(
             model,
             spec_origins(model.loaded, model.plan),
@@ -46,6 +48,27 @@ _BY_SUFFIX = (
     ("running_var", "one"),
     ("moving_var", "one"),
 )
+
+
+_ALIASES = {"zeros": "zero", "ones": "one"}
+
+
+def origin_from_text(text: str) -> Optional[Origin]:
+    """The Origin of a Layout's init text (``uniform(scale=0.07)``, ``zeros``); None for
+    values that no initializer drew (``loaded``) or a text it cannot read."""
+    import re
+
+    m = re.fullmatch(r"([a-z_]+)(?:\((.*)\))?", text.strip())
+    if m is None or text == "loaded":
+        return None
+    params: Dict[str, Any] = {}
+    for part in filter(None, (m.group(2) or "").split(",")):
+        key, _, value = part.strip().partition("=")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            params[key] = value
+    return Origin.of(_ALIASES.get(m.group(1), m.group(1)), params)
 
 
 def net_own_initializers(model: Model) -> Dict[str, Optional[Origin]]:

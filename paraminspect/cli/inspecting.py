@@ -89,7 +89,8 @@ def show(
             raise click.UsageError("--check needs values: drop --before-forward")
         if shapes_only:
             raise click.UsageError("--check needs values: drop --shapes-only")
-        render_edit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
+        checked = show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save, **feed)
+        render_edit(checked, fmt)
         return
     from paraminspect.actions.show import show as run_show
 

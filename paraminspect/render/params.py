@@ -128,7 +128,8 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
     for row in rows:
         layer = report.model.layers[row.owner]
         label = _layer_label(report, row.owner)
-        if narrow and row.name.startswith(layer.name + "_"):
+        # graphs name their weights after the node (conv_1_conv2d_weight): the index is enough
+        if (narrow or m.kind != "spec") and row.name.startswith(layer.name + "_"):
             label = str(row.owner)
         cells: Dict[str, Any] = {
             "layer": label,

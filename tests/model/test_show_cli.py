@@ -217,3 +217,16 @@ def test_bad_factories(cli, factory_file, func, message):
         or message in result.output
     )
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["show", "grad"])
+def test_too_large_refused_with_the_estimate_before_allocating(cli, command, tmp_path):
+    save = tmp_path / "out.params"
+    args = [command, "zoo:resnet18_v1", "--input", "data=20000x3x224x224", "--stats"]
+    result = cli(*args, "--save", str(save))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: resnet18_v1 needs about ")
+    assert "GiB is available; use a smaller batch (--input data=1x...) or --shapes-only" in (
+        result.output
+    )
+    assert not save.exists()

@@ -20,9 +20,9 @@ from paraminspect._text import did_you_mean, plural, quote
 from paraminspect.errors import BuildError, OptionError, SpecError
 from paraminspect.model.layout import InputDesc, Layout
 from paraminspect.model.memory import check_memory
-from paraminspect.model.sources import split_factory_ref
 from paraminspect.model.sources._common import InputsArg, normalize_inputs
 from paraminspect.model.sources.block import describe_block, measure_block
+from paraminspect.model.sources.refs import split_factory_ref
 
 _counter = itertools.count()
 
