@@ -230,3 +230,22 @@ def test_too_large_refused_with_the_estimate_before_allocating(cli, command, tmp
         result.output
     )
     assert not save.exists()
+
+
+def test_params_file_that_does_not_fit(cli, mobilefacenet, tmp_path):
+    import mxnet as mx
+
+    symbol, params = mobilefacenet
+    arrays = mx.nd.load(params)
+    del arrays["arg:fc1_gamma"]
+    arrays["arg:extra_w"] = mx.nd.zeros((2,))
+    arrays["arg:fc1_beta"] = mx.nd.zeros((7,))
+    bad = tmp_path / "bad.params"
+    mx.nd.save(str(bad), arrays)
+    result = cli("show", symbol, "--input", "data=1x3x112x112", "--load", str(bad))
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: '{bad}' does not fit '{symbol}': 1 parameter missing from it (fc1_gamma); "
+        "1 name not in the graph (extra_w); first shape mismatch: fc1_beta is 7 in the file, "
+        "128 in the graph; check that the files belong together\n"
+    )
