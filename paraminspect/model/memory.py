@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from paraminspect._text import human_bytes
 from paraminspect.errors import ResourceError
 from paraminspect.model.layout import DTYPE_BYTES, Layout
-from paraminspect.model.plan import BYTES_PER_VALUE, NetPlan
+
+if TYPE_CHECKING:  # a spec's plan module imports pydantic (~0.15 s): graphs never need it
+    from paraminspect.model.plan import NetPlan
 
 # Headroom kept free: MXNet's own libraries and workspace, Python, and the report itself.
 MEMORY_HEADROOM = 0.9
@@ -132,6 +134,8 @@ def memory_problem(
     Gluon allocates for it, plus the activations of one batch (twice with a backward pass).
     No check is made where the memory available is unknown.
     """
+    from paraminspect.model.plan import BYTES_PER_VALUE
+
     need = plan.estimate_bytes(forward=forward, backward=backward)
     have = available_memory() if available is None else available
     if have is None:
