@@ -24,3 +24,6 @@ DEFAULT_OPTIMIZER = "sgd"
 DEFAULT_TRAIN_LOSS = "l2"
 EXPLODE_NORM = 1e3  # a gradient norm above this is reported as exploding
 VANISH_NORM = 1e-7  # a trained parameter's gradient norm below this is vanishing
+
+# --mode: autograd's train_mode / predict_mode for the forward passes (None: Gluon's default)
+MODES = ("train", "predict")

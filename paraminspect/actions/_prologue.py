@@ -34,8 +34,8 @@ def preflight(load: Optional[LoadRequest], save: Optional[SaveRequest]) -> None:
 
 def apply_load(model: Any, request: Optional[LoadRequest]) -> List[str]:
     """Load ``request.path`` into ``model`` (if asked); returns lines for the log."""
-    if request is None:
-        return []
+    if request is None or getattr(model.source, "param_file", None) == request.path:
+        return []  # an exported graph's source loaded its weights itself
     result = load_params(model, request.path, request.allow_missing, request.ignore_extra)
     return [result.message]
 

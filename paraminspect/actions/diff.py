@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -23,10 +23,20 @@ from paraminspect.reports.checkpoint import (
 )
 
 
-def _open_side(arg: str, seed: Optional[int]) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
-    """A parameter file, or a spec (path or built-in name) built and freshly initialized."""
+def _open_side(
+    arg: str, seed: Optional[int], inputs: Optional[Mapping[str, Any]] = None
+) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
+    """A parameter file, a spec (path or built-in name) built and freshly initialized, or
+    any other MODEL (``-symbol.json`` with its weights, ``zoo:``, ``FILE.py:FUNC``), whose
+    arrays are keyed by parameter name."""
+    from paraminspect.model.sources import open_source
     from paraminspect.spec.load import builtin_names
 
+    if _is_model(arg):
+        source = open_source(arg, inputs)
+        model = source.build(seed=seed, forward=False)
+        arrays = {name: p.data().asnumpy() for name, p in model.params.items()}
+        return DiffSide(arg, source.kind, len(arrays)), arrays, list(model.log)
     p = Path(arg)
     is_yaml = p.suffix.lower() in (".yaml", ".yml")
     if p.exists() and not is_yaml:
@@ -42,6 +52,29 @@ def _open_side(arg: str, seed: Optional[int]) -> Tuple[DiffSide, Dict[str, np.nd
         f"'{arg}' not found: no such parameter file and no built-in spec of that name"
         f"{did_you_mean(arg, builtin_names())} (built-ins: {', '.join(builtin_names())})"
     )
+
+
+def _is_model(arg: str) -> bool:
+    """A MODEL other than a spec; a ``.json`` that is no graph is taken as the file it is
+    (a params file's checks then say what it is not)."""
+    from paraminspect.errors import SpecError
+    from paraminspect.model.graph import read_graph
+    from paraminspect.model.sources import parse_model_ref
+
+    kind = parse_model_ref(arg)
+    if kind != "symbol":
+        return kind != "spec"
+    try:
+        read_graph(arg)
+    except SpecError:
+        return not Path(arg).exists()
+    return True
+
+
+def _by_name(arrays: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    return {
+        k.split(":", 1)[1] if k.startswith(("arg:", "aux:")) else k: v for k, v in arrays.items()
+    }
 
 
 def compare(key: str, a: Optional[np.ndarray], b: Optional[np.ndarray]) -> DiffRow:
@@ -86,9 +119,14 @@ def diff(
     b: str,
     select: Optional[str] = None,
     seed: Optional[int] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
     strict: bool = False,
 ) -> DiffReport:
-    """Compare two parameter files (or specs' fresh parameters) key by key.
+    """Compare two parameter files (or models' parameters) key by key.
+
+    A side that is a model other than a spec is keyed by parameter name; a Module
+    checkpoint compared with it has its ``arg:``/``aux:`` prefixes dropped, so an exported
+    graph and its own params file line up. ``inputs`` (``--input``) feed the model sides.
 
     Raises:
         CheckpointError: a side cannot be read or found.
@@ -98,8 +136,12 @@ def diff(
     """
     if select is not None:
         compile_select(select)  # a bad regex fails before any file is read
-    side_a, arrays_a, log_a = _open_side(a, seed)
-    side_b, arrays_b, log_b = _open_side(b, seed)
+    side_a, arrays_a, log_a = _open_side(a, seed, inputs)
+    side_b, arrays_b, log_b = _open_side(b, seed, inputs)
+    named = {"symbol", "zoo", "factory"}
+    if side_a.kind in named or side_b.kind in named:
+        arrays_a = _by_name(arrays_a) if side_a.kind == "module" else arrays_a
+        arrays_b = _by_name(arrays_b) if side_b.kind == "module" else arrays_b
     keys = list(arrays_a) + [k for k in arrays_b if k not in arrays_a]
     keys = select_keys(keys, select) if keys else []
     rows = tuple(compare(k, arrays_a.get(k), arrays_b.get(k)) for k in keys)

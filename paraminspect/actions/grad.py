@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 import numpy as np
 
@@ -26,15 +26,15 @@ from paraminspect.model.losses import (
     output_shape,
     target_note,
 )
-from paraminspect.model.memory import check_memory
+from paraminspect.model.memory import check_plan_memory
 from paraminspect.model.params_io import LoadRequest, SaveRequest
+from paraminspect.model.per_use import SHARE_RTOL
 from paraminspect.model.selection import apply_slice, format_index
-from paraminspect.model.sources import ModelRef, open_spec_source
+from paraminspect.model.sources import ModelRef, open_source
+from paraminspect.model.sources.spec import SpecSource
 from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
 from paraminspect.reports.params import ArrayView
 from paraminspect.stats import ndarray_l2, tensor_stats
-
-SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not more
 
 
 @dataclasses.dataclass
@@ -218,6 +218,8 @@ def grad(
     loss: str = "sum",
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> GradReport:
     """Build ``spec`` as ``show`` does, then forward under record, ``loss``, and backward.
 
@@ -229,6 +231,8 @@ def grad(
         load: load this parameter file right after the build; the gradients are then those
             of the loaded weights (on the same X).
         save: write the parameters (not the gradients) after the backward pass.
+        inputs, mode: ``--input`` and ``--mode`` for other sources (see
+            :mod:`paraminspect.actions.net_grad`, which runs them).
 
     Raises:
         OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
@@ -236,7 +240,11 @@ def grad(
     """
     from paraminspect.model.selection import select_names
 
-    source = open_spec_source(spec)
+    source = open_source(spec, inputs, load, mode)
+    if not isinstance(source, SpecSource):
+        from paraminspect.actions.net_grad import net_grad
+
+        return net_grad(source, view, seed=seed, loss=loss, load=load, save=save)
     view.index()  # bad --slice, --layer, --select fail before MXNet is imported
     plan = source.plan
     select_names(plan, view.layers, view.select)
@@ -249,7 +257,7 @@ def grad(
     single = (
         load is None and loss == "sum" and not any(layer.type == "dropout" for layer in plan.layers)
     )
-    check_memory(plan, forward=True, backward=True)
+    check_plan_memory(plan, forward=True, backward=True)
     # MXNet runs a backward pass in bulks of up to 15 operators, so all the gradients of a
     # small net appear at one moment. One operator per bulk lets the statistics read each
     # gradient while MXNet computes the next (the numbers are the same). MXNet reads this

@@ -7,7 +7,7 @@ checked before MXNet draws a single number.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.session import Session, apply_steps, reinit, set_values
@@ -25,7 +25,8 @@ from paraminspect.init.plugin import load_plugin
 from paraminspect.init.theory import CheckResult, check_values
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.selection import select_names
-from paraminspect.model.sources import ModelRef, open_spec_source
+from paraminspect.model.source import Source
+from paraminspect.model.sources import ModelRef, open_source
 from paraminspect.model.sources.spec import SpecSource
 from paraminspect.model.targets import Origin, check_applicable, origin_theory, step_label, targets
 from paraminspect.reports.edit import EditReport, TraceEntry
@@ -45,15 +46,25 @@ def _where(view: ViewOptions) -> str:
     return " and ".join(parts) if parts else "all parameters"
 
 
-def _prepare(spec: ModelRef, view: ViewOptions) -> Tuple[SpecSource, List[str], bool]:
-    source = open_spec_source(spec, "replaying a spec's steps and initializers")
+def _prepare(
+    spec: ModelRef,
+    view: ViewOptions,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
+    load: Optional[LoadRequest] = None,
+) -> Tuple[Source, List[str], bool]:
+    """The source and the selected names (``explicit``: chosen by --select/--layer)."""
+    source = open_source(spec, inputs, load, mode)
     view.index()  # a bad --slice fails before MXNet is imported
-    names, explicit = targets(source.plan, view.select, view.layers)
-    return source, names, explicit
+    if isinstance(source, SpecSource):
+        names, explicit = targets(source.plan, view.select, view.layers)
+        return source, names, explicit
+    explicit = view.select is not None or bool(view.layers)
+    return source, select_names(source.layout, view.layers, view.select), explicit
 
 
 def _start(
-    source: SpecSource,
+    source: Source,
     view: ViewOptions,
     seed: Optional[int],
     trace: bool,
@@ -71,13 +82,22 @@ def _start(
             entries.append(TraceEntry(label, tuple(collect_rows(model, view, session.origins))))
 
     record("after the first forward pass" + (f" and loading {load.path}" if load else ""))
-    apply_steps(session, after=lambda i, step: record(step_label(i, step)))
+    if isinstance(source, SpecSource):
+        apply_steps(session, after=lambda i, step: record(step_label(i, step)))
     return session, entries
 
 
 def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResult, ...]:
     """Compare each parameter with the theory of the initializer that last set it."""
     params = session.model.params
+    missing = [n for n in names if n not in session.origins]
+    if missing:
+        raise OptionError(
+            f"--check needs values an initializer drew, but {missing[0]} was "
+            f"{session.model.init.get(missing[0], 'set otherwise')}; re-initialize first "
+            "(paraminspect init MODEL --method NAME --check)",
+            "--check",
+        )
     out = []
     for name in names:
         values = params[name].data().asnumpy()
@@ -99,7 +119,7 @@ def _finish(
     notes: Sequence[str] = (),
 ) -> EditReport:
     model = session.model
-    names = select_names(model.plan, view.layers, view.select)
+    names = select_names(model.layout, view.layers, view.select)
     if action is not None and entries:
         entries.append(TraceEntry(action, tuple(collect_rows(model, view, session.origins))))
     checks = check_parameters(session, names) if check else None
@@ -121,8 +141,14 @@ def init(
     trace: bool = False,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> EditReport:
     """Build ``spec``, run its steps, then re-initialize the selection (all by default).
+
+    Any MODEL works: a graph, zoo or factory model has no steps; ``--check`` compares with
+    the initializer's theory for each conv and dense shape (fans from
+    :func:`paraminspect.init.theory.fans`).
 
     Args:
         spec: a path or built-in name.
@@ -148,13 +174,16 @@ def init(
             "(see `paraminspect init --list`)",
             "--method",
         )
-    source, names, explicit = _prepare(spec, view)
+    source, names, explicit = _prepare(spec, view, inputs, mode, load)
     preflight(load, save)
     plugin_init: Any = None
     if method is not None:
         method, resolved = resolve_option(method, given, "--method", "--param")
         try:
-            check_applicable(method, source.loaded, source.plan, names, explicit)
+            if isinstance(source, SpecSource):
+                check_applicable(method, source.loaded, source.plan, names, explicit)
+            else:
+                check_net_applicable(method, source.layout, names, explicit)
         except InitializerError as e:
             raise OptionError(str(e), "--select" if explicit else "--method") from None
         origin = Origin.of(method, resolved)
@@ -186,6 +215,8 @@ def set_(
     trace: bool = False,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> EditReport:
     """Build ``spec``, run its steps, then ``set_data`` on the selection (the book's In[13]).
 
@@ -200,7 +231,7 @@ def set_(
             "changes every parameter implicitly)",
             "--select",
         )
-    source, names, _ = _prepare(spec, view)
+    source, names, _ = _prepare(spec, view, inputs, mode, load)
     preflight(load, save)
     session, entries = _start(source, view, seed, trace, load)
     set_values(session, op, value, names)
@@ -215,13 +246,19 @@ def run(
     check: bool = False,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> EditReport:
     """Build ``spec`` (and ``load``), replay its steps, keeping the shown parameters after
-    each one; ``save`` writes the final state."""
-    source, _, _ = _prepare(spec, view)
+    each one; ``save`` writes the final state. A model other than a spec has no steps."""
+    source, _, _ = _prepare(spec, view, inputs, mode, load)
     preflight(load, save)
     session, entries = _start(source, view, seed, trace=True, load=load)
-    notes = [] if source.loaded.spec.steps else ["the spec has no steps: only the build is shown"]
+    notes = []
+    if not isinstance(source, SpecSource):
+        notes.append("a model other than a YAML spec has no steps: only the build is shown")
+    elif not source.loaded.spec.steps:
+        notes.append("the spec has no steps: only the build is shown")
     if check and load is not None:
         notes.append(LOADED_CHECK_NOTE)
     return _finish(session, view, "run", seed, None, entries, check, save, notes)
@@ -239,11 +276,31 @@ def show_check(
     seed: Optional[int] = None,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> EditReport:
     """``show --check``: the spec's own initializers (and its init steps) against theory;
-    values moved afterwards (a set step, or a loaded checkpoint that was trained) fail."""
-    source, _, _ = _prepare(spec, view)
+    values moved afterwards (a set step, or a loaded checkpoint that was trained) fail.
+    Other models are checked against the laws their build used (see ``Session.start``)."""
+    source, _, _ = _prepare(spec, view, inputs, mode, load)
     preflight(load, save)
     session, _ = _start(source, view, seed, trace=False, load=load)
     notes = [LOADED_CHECK_NOTE] if load is not None else []
     return _finish(session, view, "show", seed, None, [], True, save, notes)
+
+
+def check_net_applicable(method: str, layout: Any, names: Sequence[str], explicit: bool) -> None:
+    """Refuse a fan-based initializer on a 1-D parameter chosen explicitly (a graph or Block).
+
+    Raises:
+        InitializerError: naming the parameter and what to select instead.
+    """
+    if not explicit or method not in ("xavier", "msraprelu"):
+        return
+    flat = [n for n in names if len(layout.param(n).shape) < 2]
+    if flat:
+        raise InitializerError(
+            f"{method} needs a weight of 2 or more dimensions (it computes fans), but "
+            f"{flat[0]} has shape {layout.param(flat[0]).shape}; select weights only, e.g. "
+            "--select '.*weight'"
+        )

@@ -72,6 +72,7 @@ def inspect_file(
     stats: bool = False,
     hist: bool = False,
     bins: int = 16,
+    symbol: Optional[str] = None,
 ) -> InspectReport:
     """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates.
 
@@ -79,8 +80,18 @@ def inspect_file(
         CheckpointError: the file cannot be read (see
             :func:`paraminspect.model.params_file.check_file`).
         OptionError: a bad ``--select`` or ``--slice``.
+        SpecError: ``symbol`` is not a usable graph.
+
+    With ``symbol`` (a ``-symbol.json``), each array lists the op nodes that read it (node,
+    op type, slot), and a note counts the arrays no node reads and the parameters the
+    file lacks.
     """
     index = parse_slice(slice_) if slice_ is not None else None
+    readers = None
+    if symbol is not None:
+        from paraminspect.model.readers import graph_readers
+
+        readers = graph_readers(symbol)
     pf = read_params(path)
     keys = select_keys(list(pf.arrays), select) if pf.arrays else []
     dups = find_duplicates(pf.arrays)
@@ -112,6 +123,9 @@ def inspect_file(
                 data=view,
                 stats=tensor_stats(a) if stats else None,
                 hist=drawn,
+                read_by=None
+                if readers is None
+                else tuple(r.describe() for r in readers.get(_strip_role(key), ())),
             )
         )
     totals = FileTotals(
@@ -121,7 +135,22 @@ def inspect_file(
         duplicates=len(dups),
         unique_values=sum(int(a.size) for k, a in pf.arrays.items() if k not in dups),
     )
-    return InspectReport(path, pf.size, pf.kind, tuple(rows), totals, _inspect_notes(pf, dups))
+    notes = _inspect_notes(pf, dups)
+    if readers is not None:
+        notes += _symbol_notes(pf, readers, symbol or "")
+    return InspectReport(path, pf.size, pf.kind, tuple(rows), totals, notes)
+
+
+def _symbol_notes(pf: ParamFile, readers: Dict[str, Any], symbol: str) -> Tuple[str, ...]:
+    names = {_strip_role(k) for k in pf.arrays}
+    unread = sorted(names - set(readers))
+    notes = [f"read by: the op nodes of {symbol} that take each array as an input"]
+    if unread:
+        shown = ", ".join(unread[:5]) + (
+            f", ... ({len(unread) - 5} more)" if len(unread) > 5 else ""
+        )
+        notes.append(f"{len(unread)} arrays are read by no node of the graph: {shown}")
+    return tuple(notes)
 
 
 def _inspect_notes(pf: ParamFile, dups: Dict[str, str]) -> Tuple[str, ...]:

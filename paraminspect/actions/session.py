@@ -26,11 +26,58 @@ class Session:
 
     @classmethod
     def start(cls, model: Model) -> Session:
+        if model.source.kind != "spec":
+            drawn = {n: origin_from_text(t) for n, t in model.init.items()}
+            origins = {n: o for n, o in drawn.items() if o is not None}
+            return cls(model, origins, net_own_initializers(model))
         return cls(
             model,
             spec_origins(model.loaded, model.plan),
             own_initializers(model.loaded, model.plan),
         )
+
+
+# What Gluon's Initializer gives a parameter by its name's suffix in ``net.initialize(init)``
+# (``_init_bias``, ``_init_gamma``, ...): only ``*weight`` (and unknown names) get ``init``.
+_BY_SUFFIX = (
+    ("bias", "zero"),
+    ("beta", "zero"),
+    ("gamma", "one"),
+    ("running_mean", "zero"),
+    ("moving_mean", "zero"),
+    ("running_var", "one"),
+    ("moving_var", "one"),
+)
+
+
+_ALIASES = {"zeros": "zero", "ones": "one"}
+
+
+def origin_from_text(text: str) -> Optional[Origin]:
+    """The Origin of a Layout's init text (``uniform(scale=0.07)``, ``zeros``); None for
+    values that no initializer drew (``loaded``) or a text it cannot read."""
+    import re
+
+    m = re.fullmatch(r"([a-z_]+)(?:\((.*)\))?", text.strip())
+    if m is None or text == "loaded":
+        return None
+    params: Dict[str, Any] = {}
+    for part in filter(None, (m.group(2) or "").split(",")):
+        key, _, value = part.strip().partition("=")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            params[key] = value
+    return Origin.of(_ALIASES.get(m.group(1), m.group(1)), params)
+
+
+def net_own_initializers(model: Model) -> Dict[str, Optional[Origin]]:
+    """For a graph or Block: the law a net-wide ``initialize(init)`` does not apply, by name."""
+    out: Dict[str, Optional[Origin]] = {}
+    for name in model.params:
+        own = next((law for suffix, law in _BY_SUFFIX if name.endswith(suffix)), None)
+        out[name] = Origin.of(own, {}) if own is not None else None
+    return out
 
 
 def _mxnet_failure(what: str, e: Exception) -> BuildError:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report, plan_report
 from paraminspect.errors import OptionError, ResourceError
 from paraminspect.model.memory import memory_problem
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.model.sources import ModelRef, open_spec_source
+from paraminspect.model.source import Source
+from paraminspect.model.sources import ModelRef, open_source
+from paraminspect.model.sources.spec import SpecSource
 from paraminspect.reports.params import ParamReport
 
 
@@ -21,6 +23,8 @@ def show(
     shapes_only: bool = False,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> ParamReport:
     """Build ``spec``, initialize it, draw X, run one forward pass, and report parameters.
 
@@ -37,14 +41,15 @@ def show(
         load: load this parameter file into the net after building it (``--load``), before
             the spec's steps.
         save: write the parameters shown to this file (``--save``), atomically.
+        inputs: ``--input`` name -> InputDesc (shape or .npy), for sources other than specs.
+        mode: ``--mode train|predict`` for the forward pass.
 
     Raises:
         OptionError: ``shapes_only`` with ``--values``/``--grad``/``--stats``/``--save``/
             ``--load``.
         ResourceError: values or statistics of a network that cannot fit in memory.
     """
-    source = open_spec_source(spec)
-    loaded, plan = source.loaded, source.plan
+    source = open_source(spec, inputs, load, mode)
     view.index()  # a bad --slice fails before MXNet is imported
     wants_arrays = view.values or view.grad or view.stats or view.grad_stats or view.hist
     if shapes_only and wants_arrays:
@@ -63,6 +68,9 @@ def show(
     preflight(load, save)  # an existing target or a broken file: refused before building
     if shapes_only:
         return plan_report(source, view, "--shapes-only asks for the table alone")
+    if not isinstance(source, SpecSource):
+        return _show_net(source, view, seed, before_forward, wants_arrays, load, save)
+    loaded, plan = source.loaded, source.plan
     problem = memory_problem(plan, forward=not before_forward, what="building this network")
     if problem is not None:
         if wants_arrays:
@@ -85,3 +93,24 @@ def show(
         origins = session.origins
     model.log.extend(apply_save(model, save))
     return collect_report(model, view, command="show", seed=seed, notes=notes, origins=origins)
+
+
+def _show_net(
+    source: Source,
+    view: ViewOptions,
+    seed: Optional[int],
+    before_forward: bool,
+    wants_arrays: bool,
+    load: Optional[LoadRequest],
+    save: Optional[SaveRequest],
+) -> ParamReport:
+    """``show`` on an exported graph, a zoo model, a factory or a live Block."""
+    try:
+        model = source.build(seed=seed, forward=not before_forward)
+    except ResourceError as e:
+        if wants_arrays:
+            raise
+        return plan_report(source, view, str(e))
+    model.log.extend(apply_load(model, load))
+    model.log.extend(apply_save(model, save))
+    return collect_report(model, view, command="show", seed=seed)

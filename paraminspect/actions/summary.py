@@ -37,7 +37,7 @@ from paraminspect.init.catalog import (
     resolve_option,
 )
 from paraminspect.model.build import Model
-from paraminspect.model.memory import check_memory
+from paraminspect.model.memory import check_plan_memory
 from paraminspect.model.plan import (
     BYTES_PER_VALUE,
     MXNET_DEFAULT_INIT,
@@ -284,7 +284,7 @@ def summary(
     reason: Optional[str] = None
     log: List[str] = []
     try:
-        check_memory(plan, forward=True, what="running this net")
+        check_plan_memory(plan, forward=True, what="running this net")
     except ResourceError as e:
         reason = str(e)
     if reason is None:

@@ -26,7 +26,7 @@ from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
 from paraminspect.model.losses import check_loss, loss_value, output_shape
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.model.sources import open_spec_source
+from paraminspect.model.sources import open_spec_source, parse_model_ref
 from paraminspect.reports.train import (
     LayerStep,
     ParamStep,
@@ -409,6 +409,16 @@ def prepare(
         BuildError: MXNet refused the network.
     """
     validate(opts)
+    if spec is not None and parse_model_ref(spec) != "spec":
+        if parse_model_ref(spec) == "symbol":
+            from paraminspect.model.trainable import check_trainable
+
+            check_trainable(spec)
+        raise OptionError(
+            f"train runs YAML specs only for now; {spec} can be inspected with show, "
+            "summary and grad (training other sources is not implemented yet)",
+            "MODEL",
+        )
     source = open_spec_source("shared" if spec is None and opts.shared else spec)
     loaded, plan = source.loaded, source.plan
     check_loss(plan, opts.loss)

@@ -4,6 +4,7 @@ values, statistics, histograms, totals and the sharing map.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
@@ -92,33 +93,65 @@ def _view(
 
 
 def model_info(model: Model, seed: Optional[int]) -> ModelInfo:
-    plan = model.plan
+    """The header: a spec's own layer list, or any other source's layout."""
+    source = model.source
+    if source.kind == "spec":
+        plan = model.plan
+        return ModelInfo(
+            name=plan.name,
+            source=source.label,
+            input_shape=plan.input_shape,
+            layers=tuple(
+                LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
+            ),
+            forward=model.forward_done,
+            seed=seed,
+        )
+    return layout_info(model.layout, source, model.forward_done, seed)
+
+
+def layout_info(layout: Layout, source: Source, forward: bool, seed: Optional[int]) -> ModelInfo:
+    """A :class:`ModelInfo` from a static layout (every source has one)."""
     return ModelInfo(
-        name=plan.name,
-        source=model.loaded.source,
-        input_shape=plan.input_shape,
+        name=layout.name,
+        source=source.label,
+        input_shape=layout.inputs[0].shape if layout.inputs else (),
         layers=tuple(
-            LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
+            LayerInfo(x.index, x.path or x.name, x.type, x.activation, _shares_with(layout, x))
+            for x in layout.layers
         ),
-        forward=model.forward_done,
+        forward=forward,
         seed=seed,
+        kind=source.kind,
     )
 
 
 def totals(model: Model) -> Totals:
-    """Counts from the live parameters (a deferred ``(256, 0)`` weight counts 0)."""
+    """Counts from the live parameters (a deferred ``(256, 0)`` weight counts 0).
+
+    ``total`` counts each use: a parameter once for every layer that reads it (a parameter
+    no listed layer reads, once).
+    """
     params = model.params
-    sizes = {name: math.prod(p.shape) for name, p in params.items()}
-    total = sum(sizes[p.name] for layer in model.plan.layers for p in layer.params)
+    sizes = {name: math.prod(_shape(p)) for name, p in params.items()}
+    users = model.layout.users
+    total = sum(sizes[name] * max(len(users.get(name, ())), 1) for name in sizes)
     unique = sum(sizes.values())
     frozen = sum(s for name, s in sizes.items() if params[name].grad_req == "null")
     nbytes = sum(sizes[n] * np.dtype(params[n].dtype).itemsize for n in sizes)
     return Totals(total, unique, unique - frozen, frozen, nbytes)
 
 
+def _shape(param: Any) -> Tuple[int, ...]:
+    """A parameter's shape; a SymbolBlock's stays None, so its data's (MXNet notes)."""
+    if param.shape is not None:
+        return tuple(param.shape)
+    return tuple(param.data().shape) if param._data is not None else ()
+
+
 def sharing(model: Model) -> Tuple[SharedGroup, ...]:
     return tuple(
-        SharedGroup(name, layers) for name, layers in model.plan.users.items() if len(layers) > 1
+        SharedGroup(name, layers) for name, layers in model.layout.users.items() if len(layers) > 1
     )
 
 
@@ -228,13 +261,17 @@ def collect_rows(
     ``origins`` (the initializer behind each parameter's values, as an edit session keeps
     them) gives ``--hist`` its expected law; by default, the spec's own initializers.
     """
-    names = select_names(model.plan, view.layers, view.select)
+    layout = model.layout
+    names = select_names(layout, view.layers, view.select)
     if view.hist and origins is None:
-        origins = spec_origins(model.loaded, model.plan)
+        origins = spec_origins(model.loaded, model.plan) if model.source.kind == "spec" else {}
     index = view.index()
     params = model.params
-    users = model.plan.users
-    owners = {p.name: p.owner for p in model.plan.unique_params}
+    users = layout.users
+    if model.source.kind == "spec":
+        owners = {p.name: p.owner for p in model.plan.unique_params}
+    else:
+        owners = {name: (u[0] if u else 0) for name, u in users.items()}
     # Statistics first, in the order MXNet finishes the arrays when its passes are still
     # running (grad queues them): every weight (the passes only read them), then the
     # gradients from the last layer back (the order backward writes them). Reading one
@@ -262,9 +299,9 @@ def collect_rows(
         rows.append(
             ParamRow(
                 name=name,
-                shape=tuple(p.shape),
+                shape=_shape(p),
                 dtype=np.dtype(p.dtype).name,
-                size=math.prod(p.shape),
+                size=math.prod(_shape(p)),
                 grad_req=p.grad_req,
                 init=model.init.get(name, "?"),
                 owner=owners[name],
@@ -347,20 +384,20 @@ def plan_report(
         for name in names
     ]
     unique, trainable = layout.unique_count, layout.trainable_count
-    shares = {x.index: _shares_with(layout, x) for x in layout.layers}
-    return ParamReport(
-        command=command,
-        model=ModelInfo(
-            name=layout.name,
-            source=source.label,
-            input_shape=layout.inputs[0].shape,
+    info = layout_info(layout, source, False, None)
+    if source.kind == "spec":  # a spec's header keeps its layer names (dense0, not 0)
+        shares = {x.index: _shares_with(layout, x) for x in layout.layers}
+        info = dataclasses.replace(
+            info,
+            kind="spec",
             layers=tuple(
                 LayerInfo(x.index, x.name, x.type, x.activation, shares[x.index])
                 for x in layout.layers
             ),
-            forward=False,
-            seed=None,
-        ),
+        )
+    return ParamReport(
+        command=command,
+        model=info,
         parameters=tuple(rows),
         totals=Totals(
             layout.total_params, unique, trainable, unique - trainable, layout.param_bytes
@@ -369,7 +406,10 @@ def plan_report(
         notes=(
             f"no network was built and no forward pass was run: {reason}",
             "shapes are the ones after the first forward pass, worked out from the spec; "
-            "initializers are the ones the spec asks for (nothing was drawn)",
+            "initializers are the ones the spec asks for (nothing was drawn)"
+            if source.kind == "spec"
+            else "shapes come from MXNet's symbolic shape inference; initializers are the "
+            "ones a build would use (nothing was drawn or read)",
         ),
     )
 

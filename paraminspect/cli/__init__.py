@@ -6,7 +6,12 @@ registers a few commands on it.
 
 from __future__ import annotations
 
-from paraminspect.cli import editing, inspecting, training  # noqa: F401  (registers commands)
+from paraminspect.cli import (  # noqa: F401  (registers commands)
+    editing,
+    inspecting,
+    summary,
+    training,
+)
 from paraminspect.cli.base import cli, main
 
 __all__ = ["cli", "main"]

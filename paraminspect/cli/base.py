@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Dict, Optional
 
 import click
 
 from paraminspect import __version__
-from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS
+from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS, MODES
 
 
 class PICommand(click.Command):
@@ -105,6 +105,39 @@ def consoles() -> Consoles:
 
 def spec_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("spec", required=False, metavar="[SPEC]")(f)
+
+
+def model_argument(f: Callable[..., Any]) -> Callable[..., Any]:
+    """MODEL: a spec, ``PATH-symbol.json``, ``zoo:NAME[,k=v]`` or ``FILE.py:FUNC``; with
+    the options that say how to feed it (``--input``, ``--mode``)."""
+    return click.argument("spec", required=False, metavar="[MODEL]")(feed_options(f))
+
+
+def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input NAME=SHAPE|FILE.npy`` (repeatable) and ``--mode train|predict``."""
+    f = click.option(
+        "--mode",
+        type=click.Choice(MODES),
+        default=None,
+        help="autograd train_mode (BatchNorm batch statistics, Dropout drops) or "
+        "predict_mode for the forward passes; default: Gluon's.",
+    )(f)
+    f = click.option(
+        "--input",
+        "inputs",
+        multiple=True,
+        metavar="NAME=SHAPE|FILE.npy",
+        help="Feed input NAME a batch drawn for SHAPE (1x3x224x224) or a real sample "
+        "(.npy, read without pickle). Repeatable; not for YAML specs.",
+    )(f)
+    return f
+
+
+def pop_inputs(kwargs: dict) -> Dict[str, Any]:
+    """Take --input/--mode out of ``kwargs``: ``{'inputs': {...}, 'mode': ...}``."""
+    from paraminspect.model.inputs import parse_inputs
+
+    return {"inputs": parse_inputs(kwargs.pop("inputs")), "mode": kwargs.pop("mode")}
 
 
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -320,10 +353,12 @@ def pop_load(kwargs: dict) -> Any:
 @click.option("--debug", is_flag=True, help="Show the full traceback of any error.")
 @click.option("--no-color", is_flag=True, help="No colours (NO_COLOR is respected too).")
 def cli(debug: bool, no_color: bool) -> None:
-    """Look inside the parameters of MXNet Gluon networks built from YAML specs.
+    """Look inside the parameters of MXNet Gluon networks.
 
     SPEC is a YAML file or a built-in name (mlp, shared, ...); without it, the book's MLP
-    (Dive into Deep Learning, section 4.2) is used.
+    (Dive into Deep Learning, section 4.2) is used. Where a command takes a MODEL, it may
+    also be an exported PATH-symbol.json, zoo:NAME[,key=value] or FILE.py:FUNC (a function
+    returning a Gluon Block), fed with --input NAME=SHAPE.
     """
 
 

@@ -10,14 +10,16 @@ from paraminspect.cli.base import (
     cli,
     emit,
     examples,
+    feed_options,
     format_option,
     load_options,
+    model_argument,
+    pop_inputs,
     pop_load,
     pop_save,
     pop_view,
     save_options,
     seed_option,
-    spec_argument,
     view_options,
 )
 
@@ -48,7 +50,7 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @cli.command("init")
-@spec_argument
+@model_argument
 @click.option(
     "--method",
     metavar="NAME",
@@ -108,6 +110,7 @@ def init_command(
     --save writes the parameters at the end.
     """
     load, save = pop_load(kwargs), pop_save(kwargs)
+    feed = pop_inputs(kwargs)
     if list_ and (load is not None or save is not None):
         raise click.UsageError("--list only prints the catalog; drop --load/--save")
     if list_:
@@ -129,12 +132,13 @@ def init_command(
         trace=trace,
         load=load,
         save=save,
+        **feed,
     )
     emit(report, fmt)
 
 
 @cli.command("set")
-@spec_argument
+@model_argument
 @click.option("--add", type=float, metavar="X", help="data + X (the book's In[13]: --add 1).")
 @click.option("--scale", type=float, metavar="X", help="data * X.")
 @click.option("--fill", type=float, metavar="X", help="every value = X.")
@@ -149,6 +153,7 @@ def init_command(
     "paraminspect set --layer 1 --select '.*bias' --fill 0.5 --values",
     "paraminspect set chapter4_2 --select dense1_weight --scale 2 --check",
     "paraminspect set --load run.params --select '.*bias' --fill 0 --save run0.params",
+    "paraminspect set zoo:resnet18_v1 --select '.*conv0_weight' --scale 0.5 --stats",
 )
 def set_command(
     spec: Optional[str],
@@ -177,6 +182,7 @@ def set_command(
         got = f"{names} were given" if given else "no change was given"
         raise click.UsageError(f"{got}; give exactly one of --add X, --scale X, --fill X")
     load, save = pop_load(kwargs), pop_save(kwargs)
+    feed = pop_inputs(kwargs)
     op, value = given[0]
     if not math.isfinite(value):
         raise OptionError(f"must be a finite number, got {value}", f"--{op}")
@@ -190,12 +196,14 @@ def set_command(
         trace=trace,
         load=load,
         save=save,
+        **feed,
     )
     emit(report, fmt)
 
 
 @cli.command("run")
-@click.argument("spec", metavar="SPEC")
+@click.argument("spec", metavar="MODEL")
+@feed_options
 @view_options
 @click.option(
     "--check",
@@ -222,5 +230,8 @@ def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs
     from paraminspect.actions.init import run as run_steps
 
     load, save = pop_load(kwargs), pop_save(kwargs)
-    report = run_steps(spec, pop_view(kwargs), seed=seed, check=check_, load=load, save=save)
+    feed = pop_inputs(kwargs)
+    report = run_steps(
+        spec, pop_view(kwargs), seed=seed, check=check_, load=load, save=save, **feed
+    )
     emit(report, fmt)

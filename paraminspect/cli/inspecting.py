@@ -13,6 +13,8 @@ from paraminspect.cli.base import (
     examples,
     format_option,
     load_options,
+    model_argument,
+    pop_inputs,
     pop_load,
     pop_save,
     pop_view,
@@ -24,7 +26,7 @@ from paraminspect.cli.base import (
 
 
 @cli.command()
-@spec_argument
+@model_argument
 @view_options
 @click.option(
     "--before-forward",
@@ -59,6 +61,8 @@ from paraminspect.cli.base import (
     "paraminspect show --hist --select dense0_weight",
     "paraminspect show --seed 1 --save run.params",
     "paraminspect show --load run.params --select dense0_weight --values",
+    "paraminspect show model-symbol.json --input data=1x3x112x112 --stats",
+    "paraminspect show zoo:resnet18_v1 --shapes-only --layer features.4.0",
 )
 def show(
     spec: Optional[str],
@@ -69,12 +73,13 @@ def show(
     fmt: str,
     **kwargs: Any,
 ) -> None:
-    """Build SPEC, initialize it, run one forward pass, and show its parameters.
+    """Build MODEL, initialize it, run one forward pass, and show its parameters.
 
     Shared parameters appear once, with every layer that uses them; totals count each use
     (like Block.summary's "Total params") and each tensor once ("unique").
     """
     load, save = pop_load(kwargs), pop_save(kwargs)
+    feed = pop_inputs(kwargs)
     if check_:
         from paraminspect.actions.init import show_check
 
@@ -82,7 +87,7 @@ def show(
             raise click.UsageError("--check needs values: drop --before-forward")
         if shapes_only:
             raise click.UsageError("--check needs values: drop --shapes-only")
-        emit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save), fmt)
+        emit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save, **feed), fmt)
         return
     from paraminspect.actions.show import show as run_show
 
@@ -94,6 +99,7 @@ def show(
         shapes_only=shapes_only,
         load=load,
         save=save,
+        **feed,
     )
     emit(report, fmt)
 
@@ -159,10 +165,17 @@ def schema(output: Optional[str]) -> None:
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
 @click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
+@click.option(
+    "--symbol",
+    metavar="GRAPH",
+    type=click.Path(dir_okay=False),
+    help="An exported -symbol.json: show which op node (and op type, slot) reads each array.",
+)
 @bins_option()
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",
+    "paraminspect inspect model-0000.params --symbol model-symbol.json",
     "paraminspect inspect net.params --select '.*weight' --stats",
     "paraminspect inspect net.params --select 0.weight --values --slice 0,:5",
 )
@@ -173,6 +186,7 @@ def inspect_cmd(
     slice_: Optional[str],
     stats: bool,
     hist: bool,
+    symbol: Optional[str],
     bins: int,
     fmt: str,
 ) -> None:
@@ -185,7 +199,9 @@ def inspect_cmd(
     """
     from paraminspect.actions.inspect_file import inspect_file
 
-    emit(inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins), fmt)
+    emit(
+        inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins, symbol=symbol), fmt
+    )
 
 
 @cli.command(name="diff")
@@ -201,23 +217,41 @@ def inspect_cmd(
     is_flag=True,
     help="Exit with status 1 when A and B differ, 0 when they do not (like git diff).",
 )
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="NAME=SHAPE|FILE.npy",
+    help="Input shapes for a side that is an exported graph (see show --input).",
+)
 @seed_option
 @format_option
 @examples(
     "paraminspect diff before.params after.params",
+    "paraminspect diff model-symbol.json other-0000.params --input data=1x3x112x112",
     "paraminspect diff mlp trained.params --select '.*weight'",
     "paraminspect diff a.params b.params --exit-code --format json",
 )
 def diff_cmd(
-    a: str, b: str, select: Optional[str], exit_code: bool, seed: Optional[int], fmt: str
+    a: str,
+    b: str,
+    select: Optional[str],
+    exit_code: bool,
+    inputs: tuple,
+    seed: Optional[int],
+    fmt: str,
 ) -> None:
     """Compare two parameter files key by key.
 
     For each key: only in A, only in B, shape or dtype changed, or the maximum absolute
     difference, the relative l2 difference ||A-B||/||A|| and the cosine similarity. A side
     may also be a spec (a path or built-in name): its freshly initialized parameters (after
-    the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...).
+    the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...); or
+    any other MODEL (PATH-symbol.json with its weights, zoo:NAME, FILE.py:FUNC), keyed by
+    parameter name (a Module checkpoint on the other side drops its arg:/aux: prefixes).
     """
     from paraminspect.actions.diff import diff as run_diff
+    from paraminspect.model.inputs import parse_inputs
 
-    emit(run_diff(a, b, select=select, seed=seed, strict=exit_code), fmt)
+    report = run_diff(a, b, select=select, seed=seed, inputs=parse_inputs(inputs), strict=exit_code)
+    emit(report, fmt)

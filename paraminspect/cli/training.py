@@ -15,12 +15,13 @@ from paraminspect.cli.base import (
     examples,
     format_option,
     load_options,
+    model_argument,
+    pop_inputs,
     pop_load,
     pop_save,
     pop_view,
     save_options,
     seed_option,
-    spec_argument,
     view_options,
 )
 
@@ -28,7 +29,7 @@ from paraminspect.cli.base import (
 
 
 @cli.command()
-@spec_argument
+@model_argument
 @view_options
 @click.option(
     "--loss",
@@ -48,9 +49,10 @@ from paraminspect.cli.base import (
     "paraminspect grad --select dense1_bias --grad --format json",
     "paraminspect grad --hist --bins 8 --select dense0_weight",
     "paraminspect grad --load trained.params --loss l2 --seed 1",
+    "paraminspect grad model-symbol.json --input data=8x3x112x112 --stats",
 )
 def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
-    """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
+    """Forward MODEL under autograd.record(), compute a loss, backward, show the gradients.
 
     Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
     ratio ||g||/||w||. A shared parameter appears once, with each using layer's
@@ -64,11 +66,13 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     from paraminspect.actions.grad import grad as run_grad
 
     load, save = pop_load(kwargs), pop_save(kwargs)
-    emit(run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save), fmt)
+    feed = pop_inputs(kwargs)
+    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save, **feed)
+    emit(report, fmt)
 
 
 @cli.command()
-@spec_argument
+@click.argument("spec", required=False, metavar="[MODEL]")
 @click.option(
     "--shared",
     is_flag=True,
@@ -251,92 +255,4 @@ def train(
     if plot_path is not None and report.history:
         write_plot(report, plot_path)
         c.err.print(f"wrote {plot_path}")
-    emit(report, fmt)
-
-
-# --------------------------------------------------------------------------- summary
-
-
-@cli.command()
-@spec_argument
-@click.option(
-    "--batch",
-    type=click.IntRange(1, 10**8),
-    default=None,
-    metavar="N",
-    help="Batch size of X (replaces the spec's first input dimension).",
-)
-@click.option(
-    "--method",
-    metavar="NAME",
-    help="Initialize with this catalog initializer (net-wide, instead of the spec's init) "
-    "before the forward pass.",
-)
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    metavar="K=V",
-    help="A parameter of --method, e.g. sigma=1 (repeatable).",
-)
-@click.option(
-    "--compare",
-    multiple=True,
-    metavar="METHOD[:K=V,...]",
-    help="Also run with this initializer and show every layer's std side by side "
-    "(repeatable; e.g. xavier, uniform, normal:sigma=1).",
-)
-@click.option(
-    "--hybridize",
-    is_flag=True,
-    help="Hybridize the net before the forward pass (Block.summary refuses hybridized nets).",
-)
-@click.option(
-    "--hist",
-    is_flag=True,
-    help="Also draw every layer's output as a one-line histogram (saturation, dead units, "
-    "a collapse with depth; JSON: hist).",
-)
-@bins_option(24)
-@seed_option
-@format_option
-@examples(
-    "paraminspect summary",
-    "paraminspect summary shared --batch 64",
-    "paraminspect summary deep_tanh --method xavier",
-    "paraminspect summary deep_tanh --compare xavier --compare uniform --compare normal:sigma=1",
-    "paraminspect summary deep_tanh --method normal --param sigma=1 --format json",
-    "paraminspect summary deep_tanh --method normal --param sigma=1 --hist",
-)
-def summary(
-    spec: Optional[str],
-    batch: Optional[int],
-    method: Optional[str],
-    params: tuple,
-    compare: tuple,
-    hybridize: bool,
-    hist: bool,
-    bins: int,
-    seed: Optional[int],
-    fmt: str,
-) -> None:
-    """One row per layer: shapes, parameters, MACs, memory, and activation statistics.
-
-    Runs the book's first forward pass and captures every layer's output on X (layer by
-    layer, so hybridized nets work too): mean, std, dead ReLU outputs, saturated tanh /
-    sigmoid outputs, nan / inf, and a sparkline of the std across depth. Nets too large to
-    allocate get shapes, counts and MACs from the spec alone.
-    """
-    from paraminspect.actions.summary import summary as run_summary
-
-    report = run_summary(
-        spec,
-        seed=seed,
-        batch=batch,
-        method=method,
-        params=params,
-        compare=compare,
-        hybridize=hybridize,
-        hist_bins=bins if hist else None,
-    )
     emit(report, fmt)

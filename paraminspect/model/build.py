@@ -9,7 +9,7 @@ import math
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from paraminspect.errors import BuildError
-from paraminspect.model.memory import check_memory
+from paraminspect.model.memory import check_plan_memory
 from paraminspect.model.model import Model
 from paraminspect.model.plan import LayerPlan
 
@@ -79,7 +79,7 @@ def build_model(
         BuildError: MXNet refused the network.
     """
     loaded, plan = source.loaded, source.plan
-    check_memory(plan, forward=forward, backward=backward)
+    check_plan_memory(plan, forward=forward, backward=backward)
     import mxnet as mx
     from mxnet.gluon import nn
 

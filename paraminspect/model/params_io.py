@@ -200,7 +200,7 @@ def load_params(
         if extra and not ignore_extra:
             hints.append("--ignore-extra skips extra keys")
         raise CheckpointError(
-            f"cannot load {quote(path)} into {model.loaded.source}: "
+            f"cannot load {quote(path)} into {model.source.label}: "
             + "; ".join(problems)
             + (f" ({'; '.join(hints)})" if hints else "")
         )

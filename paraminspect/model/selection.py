@@ -130,6 +130,19 @@ def compile_select(pattern: str) -> re.Pattern[str]:
         raise OptionError(f"invalid regular expression '{pattern}': {e}", "--select") from None
 
 
+def layer_params(layout: Layout, index: int) -> List[str]:
+    """The parameters layer ``index`` uses: its own, and for a container of nested blocks
+    (``features.4``) every descendant's, as ``block.collect_params()`` gives them."""
+    layer = layout.layers[index]
+    names = list(layer.params)
+    if layer.path:  # a spec layer is "3" and a graph node has no children: no match
+        prefix = layer.path + "."
+        for other in layout.layers[index + 1 :]:
+            if other.path.startswith(prefix):
+                names.extend(n for n in other.params if n not in names)
+    return names
+
+
 def resolve_layers(tokens: Iterable[str], layout: Layout) -> List[int]:
     """Turn ``--layer`` values (index, negative index, name or dotted path) into indices."""
     names = [layer.name for layer in layout.layers]
@@ -178,7 +191,7 @@ def select_names(
     layout = described.layout if isinstance(described, NetPlan) else described
     names = [p.name for p in layout.params]
     if layers:
-        wanted = {p for i in resolve_layers(layers, layout) for p in layout.layers[i].params}
+        wanted = {p for i in resolve_layers(layers, layout) for p in layer_params(layout, i)}
         names = [n for n in names if n in wanted]
         if not names:
             raise OptionError(

@@ -13,6 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 
+def source_text(kind: str, source: str) -> str:
+    """Where a model came from, for a header: the spec's label, else ``KIND LABEL``."""
+    return source if kind == "spec" or source.startswith(kind + ":") else f"{kind} {source}"
+
+
 def shape_text(shape: Iterable[int]) -> str:
     """``(256, 20)``, ``(10,)`` exactly as MXNet/numpy print shapes."""
     return str(tuple(shape))

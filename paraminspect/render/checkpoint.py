@@ -40,6 +40,8 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             obj["stats"] = stats_json(row.stats)
         if row.hist is not None:
             obj["hist"] = hist_json(row.hist)
+        if row.read_by is not None:
+            obj["read_by"] = list(row.read_by)
         arrays.append(obj)
     return {
         "command": "inspect",
@@ -63,14 +65,22 @@ def print_inspect(console: Console, report: Any) -> None:
     t = report.totals
     kind = KIND_TEXT.get(report.kind, report.kind)
     console.print(Text(f"{report.path} ({report.file_size:,} bytes): {kind}"), soft_wrap=True)
-    table = key_table(("shape", "dtype", "size", "bytes", "same as"), ("shape", "size", "bytes"))
+    with_readers = any(r.read_by is not None for r in report.rows)
+    columns = ("shape", "dtype", "size", "bytes", "same as") + (
+        ("read by",) if with_readers else ()
+    )
+    table = key_table(columns, ("shape", "size", "bytes"))
+    if with_readers:  # the readers may wrap; the key beside them keeps its room
+        table.columns[-1].no_wrap = False
+        table.columns[-1].overflow = "fold"
     for row in report.rows:
         same = ""
         if row.same_as is not None:
             same = row.same_as + (" (constant)" if row.constant else "")
-        table.add_row(
-            row.key, shape_text(row.shape), row.dtype, f"{row.size:,}", f"{row.bytes:,}", same
-        )
+        cells = [row.key, shape_text(row.shape), row.dtype, f"{row.size:,}", f"{row.bytes:,}", same]
+        if with_readers:
+            cells.append(", ".join(row.read_by or ()) or "-")
+        table.add_row(*cells)
     console.print(table)
     if any(r.stats is not None for r in report.rows):
         stats = new_table("statistics")

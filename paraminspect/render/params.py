@@ -18,6 +18,7 @@ from paraminspect.render._common import (
     number,
     print_blocks,
     shape_text,
+    source_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
 from paraminspect.reports.params import ArrayView, ParamReport, ParamRow
@@ -61,6 +62,7 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
         "command": report.command,
         "model": {
             "name": m.name,
+            "kind": m.kind,
             "source": m.source,
             "input_shape": list(m.input_shape),
             "forward": m.forward,
@@ -103,7 +105,8 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
     m = report.model
     state = "after the first forward pass" if m.forward else "before the first forward pass"
     seed = f", seed {m.seed}" if m.seed is not None else ""
-    title = f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}"
+    where = source_text(m.kind, m.source)
+    title = f"{m.name} ({where}): input {shape_text(m.input_shape)}, {state}{seed}"
     table = new_table(title)
     table.min_width = min(len(title), width)  # the title on one line when the console allows
     rows = report.parameters
@@ -124,7 +127,8 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
     for row in rows:
         layer = report.model.layers[row.owner]
         label = _layer_label(report, row.owner)
-        if narrow and row.name.startswith(layer.name + "_"):
+        # graphs name their weights after the node (conv_1_conv2d_weight): the index is enough
+        if (narrow or m.kind != "spec") and row.name.startswith(layer.name + "_"):
             label = str(row.owner)
         cells: Dict[str, Any] = {
             "layer": label,

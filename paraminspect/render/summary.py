@@ -10,7 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from paraminspect._text import human_bytes
-from paraminspect.render._common import json_number, new_table, number, shape_text
+from paraminspect.render._common import (
+    json_number,
+    new_table,
+    number,
+    shape_text,
+    source_text,
+)
 from paraminspect.render.hist import hist_json, hist_line_cells
 from paraminspect.render.sparkline import log_range, log_sparkline
 from paraminspect.reports.summary import SATURATION, ActivationStats, LayerSummary, SummaryReport
@@ -50,8 +56,9 @@ def stats_json(s: Optional[ActivationStats]) -> Optional[Dict[str, Any]]:
     }
 
 
-def layer_json(row: LayerSummary) -> Dict[str, Any]:
-    return {
+def layer_json(row: LayerSummary, nested: bool = False) -> Dict[str, Any]:
+    """One layer's JSON; ``nested`` (sources other than specs) adds its tree ``depth``."""
+    out: Dict[str, Any] = {
         "index": row.index,
         "name": row.name,
         "type": row.type,
@@ -68,6 +75,9 @@ def layer_json(row: LayerSummary) -> Dict[str, Any]:
         "stats": stats_json(row.stats),
         "hist": hist_json(row.hist),
     }
+    if nested:
+        out["depth"] = row.depth
+    return out
 
 
 def summary_json(report: SummaryReport) -> Dict[str, Any]:
@@ -79,6 +89,7 @@ def summary_json(report: SummaryReport) -> Dict[str, Any]:
         "command": "summary",
         "model": {
             "name": report.name,
+            "kind": report.kind,
             "source": report.source,
             "input_shape": list(report.input_shape),
             "seed": report.seed,
@@ -88,7 +99,7 @@ def summary_json(report: SummaryReport) -> Dict[str, Any]:
         "ran": report.ran,
         "missing_reason": report.missing_reason,
         "saturation_threshold": SATURATION,
-        "layers": [layer_json(r) for r in report.layers],
+        "layers": [layer_json(r, report.kind != "spec") for r in report.layers],
         "totals": {
             "total": t.total,
             "unique": t.unique,
@@ -138,22 +149,18 @@ def _trainable_cell(row: LayerSummary) -> str:
 def layer_table(report: SummaryReport) -> Table:
     seed = f", seed {report.seed}" if report.seed is not None else ""
     hyb = ", hybridized" if report.hybridized else ""
+    where = source_text(report.kind, report.source)
     table = new_table(
-        f"{report.name} ({report.source}): input {shape_text(report.input_shape)}, "
+        f"{report.name} ({where}): input {shape_text(report.input_shape)}, "
         f"init {report.init}{seed}{hyb}"
     )
-    for col in (
-        "#",
-        "name",
-        "type",
-        "act",
-        "input",
-        "output",
-        "params",
-        "train",
-        "MACs",
-        "act. mem",
-    ):
+    # graphs and Blocks know each layer's output only: no input column for them
+    with_input = any(row.in_shape for row in report.layers)
+    columns = ["#", "name", "type", "act", "input", "output", "params", "train", "MACs"]
+    columns.append("act. mem")
+    if not with_input:
+        columns.remove("input")
+    for col in columns:
         right = col in ("#", "input", "output", "params", "MACs", "act. mem")
         table.add_column(
             col,
@@ -162,18 +169,21 @@ def layer_table(report: SummaryReport) -> Table:
             no_wrap=col not in ("name", "type"),
         )
     for row in report.layers:
-        table.add_row(
+        cells = [
             str(row.index),
-            row.name,
+            "  " * row.depth + row.name,
             row.type,
             row.activation or "-",
             shape_text(row.in_shape),
-            shape_text(row.out_shape),
+            shape_text(row.out_shape) if row.out_shape else "?",
             _params_cell(row),
             _trainable_cell(row),
             f"{row.macs:,}",
             human_bytes(row.activation_bytes),
-        )
+        ]
+        if not with_input:
+            del cells[4]
+        table.add_row(*cells)
     return table
 
 

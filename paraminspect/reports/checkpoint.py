@@ -32,6 +32,7 @@ class InspectRow:
     data: Optional[ArrayView] = None
     stats: Optional[TensorStats] = None
     hist: Optional[Histogram] = None  # --hist (no expected law: a file holds no initializer)
+    read_by: Optional[Tuple[str, ...]] = None  # --symbol: 'node (Op slot)' per reading node
 
 
 @dataclass(frozen=True)

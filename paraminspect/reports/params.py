@@ -81,6 +81,7 @@ class ModelInfo:
     layers: Tuple[LayerInfo, ...]
     forward: bool  # the first forward pass ran (shapes final, weights drawn)
     seed: Optional[int]
+    kind: str = "spec"  # the source: spec, symbol, zoo, factory, block
 
 
 @dataclass(frozen=True)

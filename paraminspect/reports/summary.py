@@ -59,6 +59,7 @@ class LayerSummary:
     activation_bytes: int  # the layer's output for the batch
     stats: Optional[ActivationStats]
     hist: Optional[Histogram] = None  # summary --hist: the output's histogram
+    depth: int = 0  # nesting of a child block (0 for specs and graph nodes)
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,4 @@ class SummaryReport:
     compare_seed: Optional[int] = None
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = ()
+    kind: str = "spec"  # the source: spec, symbol, zoo, factory, block

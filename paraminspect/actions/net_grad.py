@@ -1,0 +1,227 @@
+"""``grad`` on an exported graph, a zoo model, a factory or a live Block.
+
+The inputs are drawn (or read), then one forward pass under ``autograd.record()``, the
+loss on every output (summed over the outputs), and ``backward()``. ``--mode`` sets
+``record(train_mode=...)``; without it, Gluon's default inside ``record`` (train mode).
+Per-use contributions of parameters read by several nodes or blocks come from
+:mod:`paraminspect.model.per_use` (each use gets its own copy of the variable in the
+graph; a HybridBlock is traced into its graph first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from paraminspect.actions._prologue import apply_load, apply_save, preflight
+from paraminspect.actions.view import ViewOptions, collect_report
+from paraminspect.choices import LOSSES
+from paraminspect.errors import BuildError, OptionError
+from paraminspect.model.forward import draw_inputs, mode_note
+from paraminspect.model.losses import draw_targets, loss_value
+from paraminspect.model.model import Model
+from paraminspect.model.params_io import LoadRequest, SaveRequest
+from paraminspect.model.per_use import SHARE_RTOL
+from paraminspect.model.selection import apply_slice, format_index, select_names
+from paraminspect.model.source import Source
+from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
+from paraminspect.reports.params import ArrayView
+from paraminspect.stats import ndarray_l2, tensor_stats
+
+
+def _outputs(out: Any) -> List[Any]:
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def check_net_loss(loss: str, shapes: Sequence[Tuple[int, ...]]) -> None:
+    """Refuse a loss the outputs cannot feed (softmax-ce needs (batch, classes>=2))."""
+    if loss not in LOSSES:
+        raise OptionError(f"unknown loss '{loss}' (choose from {', '.join(LOSSES)})", "--loss")
+    if loss == "softmax-ce":
+        for shape in shapes:
+            if len(shape) != 2 or shape[1] < 2:
+                raise OptionError(
+                    "softmax-ce needs outputs of shape (batch, classes) with at least 2 "
+                    f"classes, but an output is {shape}; use --loss l2 or --loss sum",
+                    "--loss",
+                )
+
+
+def net_target_note(loss: str, shapes: Sequence[Tuple[int, ...]]) -> str:
+    shown = ", ".join(str(s) for s in shapes)
+    if loss == "sum":
+        return "loss = sum of every output of net(X) (no targets)"
+    if loss == "l2":
+        return (
+            f"targets T ~ N(0, 1) of shape {shown}, drawn after X and the weights; loss = "
+            "mean over samples of 0.5 * mean((y - T)^2), summed over the outputs"
+        )
+    return (
+        f"labels drawn uniformly for each sample of outputs {shown}, after X and the "
+        "weights; loss = mean over samples of -log softmax(y)[label], summed over the outputs"
+    )
+
+
+def _loss_of(loss: str, targets: Sequence[Optional[Any]]) -> Any:
+    def compute(outs: Sequence[Any]) -> Any:
+        total = None
+        for y, t in zip(outs, targets):
+            part = loss_value(loss, y, t)
+            total = part if total is None else total + part
+        return total
+
+    return compute
+
+
+def _graph_of(model: Model) -> Tuple[Any, List[str]]:
+    """The net's graph and its input names: a SymbolBlock's own, or a HybridBlock traced."""
+    import mxnet as mx
+
+    names = [d.name for d in model.layout.inputs]
+    if isinstance(model.net, mx.gluon.SymbolBlock):
+        return model.net._cached_graph[1], names
+    out = model.net(*[mx.sym.var(n) for n in names])
+    return (mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out), names
+
+
+def per_use_check(
+    model: Model,
+    view: ViewOptions,
+    loss: str,
+    targets: Sequence[Optional[Any]],
+    train_mode: bool,
+) -> Tuple[Tuple[SharedGrad, ...], List[str]]:
+    """Each shared parameter's per-use gradients and the check that they add up."""
+    import mxnet as mx
+
+    from paraminspect.model.per_use import use_gradients
+
+    layout = model.layout
+    shared = [p.name for p in layout.params if len(p.users) > 1 and p.trainable]
+    if not shared:
+        return (), []
+    if not isinstance(model.net, mx.gluon.HybridBlock):
+        return (), ["per-use contributions need a HybridBlock (its graph); this Block is not one"]
+    symbol, names = _graph_of(model)
+    xs = model.X if isinstance(model.X, tuple) else (model.X,)
+    parts = use_gradients(
+        symbol, names, model.params, shared, xs, _loss_of(loss, targets), train_mode
+    )
+    by_node = {x.name: x.index for x in layout.layers}
+    index = view.index()
+    out, notes = [], []
+    for name in shared:
+        uses = parts[name]
+        users = layout.param(name).users
+        layers = [by_node.get(node) for node, _ in uses]
+        if any(i is None for i in layers):  # a traced Block: nodes are ops, layers blocks
+            if len(uses) != len(users):
+                notes.append(f"{name}: {len(uses)} graph uses for {len(users)} layers; skipped")
+                continue
+            layers = list(users)
+        arrays = [g.asnumpy() for _, g in uses]
+        accumulated = model.params[name].grad().asnumpy()
+        total = np.sum([a.astype(np.float64) for a in arrays], axis=0)
+        diff = float(np.max(np.abs(total - accumulated))) if total.size else 0.0
+        tolerance = SHARE_RTOL * max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+        contribs = []
+        for i, a in zip(layers, arrays):
+            shown = None
+            if view.grad:
+                where = f"[{format_index(index)}]" if index is not None else ""
+                shown = ArrayView(
+                    f"{name}.grad{where} from layer {i}",
+                    apply_slice(a, index, name) if index is not None else a,
+                )
+            contribs.append(Contribution(int(i or 0), tensor_stats(a), a, shown))
+        out.append(
+            SharedGrad(
+                parameter=name,
+                layers=tuple(int(i or 0) for i in layers),
+                contributions=tuple(contribs),
+                accumulated=tensor_stats(accumulated),
+                max_abs_diff=diff,
+                tolerance=tolerance,
+                ok=bool(np.isfinite(diff) and diff <= tolerance),
+            )
+        )
+    return tuple(out), notes
+
+
+def net_grad(
+    source: Source,
+    view: ViewOptions,
+    seed: Optional[int] = None,
+    loss: str = "sum",
+    load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
+) -> GradReport:
+    """``grad`` on any non-spec source (see the module docstring).
+
+    Raises:
+        OptionError: bad selection or a loss the outputs cannot feed.
+        BuildError: MXNet refused the recorded or the backward pass.
+    """
+    import mxnet as mx
+    from mxnet import autograd
+
+    view.index()
+    if loss not in LOSSES:
+        check_net_loss(loss, [])
+    preflight(load, save)
+    if view.layers or view.select is not None:
+        # a bad selection fails before anything is allocated; without one, the Layout
+        # comes with the build (shape inference once, not twice)
+        select_names(source.layout, view.layers, view.select)
+    # The loaders already ran the pass that finishes deferred initialization (Blocks) or
+    # need none (graphs), so the recorded pass is the first one: no extra forward.
+    model = source.build(seed=seed, forward=False, backward=True)
+    model.log.extend(apply_load(model, load))
+    xs = draw_inputs(model.layout.inputs, getattr(source, "arrays", None))
+    model.X = xs[0] if len(xs) == 1 else xs
+    mode = getattr(source, "mode", None)
+    train_mode = mode != "predict"
+    try:
+        with autograd.record(train_mode=train_mode):
+            outs = _outputs(model.net(*xs))
+        shapes = [tuple(y.shape) for y in outs]
+        check_net_loss(loss, shapes)
+        targets = [draw_targets(loss, s) for s in shapes]
+        with autograd.record(train_mode=train_mode):
+            value = _loss_of(loss, targets)(outs)
+        value.backward()
+        model.forward_done = True
+        loss_float = float(value.asscalar())
+    except mx.base.MXNetError as e:
+        from paraminspect.model.graph import mxnet_reason
+
+        raise BuildError(f"the backward pass failed for {source.label}: {mxnet_reason(e)}") from e
+    model.log.append(mode_note(mode, recording=True))
+    model.log.extend(apply_save(model, save))
+    full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
+    base = collect_report(model, full, command="grad", seed=seed)
+    shown = {row.name for row in base.parameters}
+    checked, notes = per_use_check(model, view, loss, targets, train_mode)
+    if notes:
+        base = dataclasses.replace(base, notes=base.notes + tuple(notes))
+    params = model.params
+    weight_l2 = {
+        row.name: (
+            row.stats.l2
+            if row.stats is not None and row.stats.nan == 0 and row.stats.inf == 0
+            else ndarray_l2(params[row.name].data())
+        )
+        for row in base.parameters
+    }
+    return GradReport(
+        base=base,
+        loss=loss,
+        loss_value=loss_float,
+        target_note=net_target_note(loss, shapes),
+        weight_l2=weight_l2,
+        shared=tuple(s for s in checked if s.parameter in shown),
+        x=xs[0].asnumpy(),
+        targets=None if targets[0] is None else targets[0].asnumpy(),
+    )

@@ -1,0 +1,149 @@
+"""``paraminspect summary``: one row per layer of any MODEL."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+
+from paraminspect.cli.base import (
+    bins_option,
+    cli,
+    emit,
+    examples,
+    format_option,
+    model_argument,
+    seed_option,
+)
+
+# --------------------------------------------------------------------------- summary
+
+
+@cli.command()
+@model_argument
+@click.option(
+    "--shapes-only",
+    is_flag=True,
+    help="Shapes, counts, MACs and memory by shape inference: nothing allocated "
+    "(exported graphs, zoo: and FILE.py:FUNC models).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(1, 100),
+    default=None,
+    metavar="N",
+    help="Nested blocks: show the first N levels of the tree (as torchinfo's depth).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 10**8),
+    default=None,
+    metavar="N",
+    help="Batch size of X (replaces the spec's first input dimension).",
+)
+@click.option(
+    "--method",
+    metavar="NAME",
+    help="Initialize with this catalog initializer (net-wide, instead of the spec's init) "
+    "before the forward pass.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="K=V",
+    help="A parameter of --method, e.g. sigma=1 (repeatable).",
+)
+@click.option(
+    "--compare",
+    multiple=True,
+    metavar="METHOD[:K=V,...]",
+    help="Also run with this initializer and show every layer's std side by side "
+    "(repeatable; e.g. xavier, uniform, normal:sigma=1).",
+)
+@click.option(
+    "--hybridize",
+    is_flag=True,
+    help="Hybridize the net before the forward pass (Block.summary refuses hybridized nets).",
+)
+@click.option(
+    "--hist",
+    is_flag=True,
+    help="Also draw every layer's output as a one-line histogram (saturation, dead units, "
+    "a collapse with depth; JSON: hist).",
+)
+@bins_option(24)
+@seed_option
+@format_option
+@examples(
+    "paraminspect summary",
+    "paraminspect summary shared --batch 64",
+    "paraminspect summary deep_tanh --method xavier",
+    "paraminspect summary deep_tanh --compare xavier --compare uniform --compare normal:sigma=1",
+    "paraminspect summary deep_tanh --method normal --param sigma=1 --format json",
+    "paraminspect summary deep_tanh --method normal --param sigma=1 --hist",
+    "paraminspect summary zoo:resnet152_v1 --shapes-only --depth 2",
+    "paraminspect summary model-symbol.json --input data=1x3x112x112",
+)
+def summary(
+    spec: Optional[str],
+    shapes_only: bool,
+    depth: Optional[int],
+    inputs: tuple,
+    mode: Optional[str],
+    batch: Optional[int],
+    method: Optional[str],
+    params: tuple,
+    compare: tuple,
+    hybridize: bool,
+    hist: bool,
+    bins: int,
+    seed: Optional[int],
+    fmt: str,
+) -> None:
+    """One row per layer: shapes, parameters, MACs, memory, and activation statistics.
+
+    Runs the book's first forward pass and captures every layer's output on X (layer by
+    layer, so hybridized nets work too): mean, std, dead ReLU outputs, saturated tanh /
+    sigmoid outputs, nan / inf, and a sparkline of the std across depth. Nets too large to
+    allocate get shapes, counts and MACs from the spec alone.
+    """
+    from paraminspect.model.inputs import parse_inputs
+    from paraminspect.model.sources import parse_model_ref
+
+    if spec is not None and parse_model_ref(spec) != "spec":
+        from paraminspect.actions.net_summary import net_summary
+        from paraminspect.model.sources import open_source
+
+        for flag, on in (
+            ("--batch", batch),
+            ("--method", method),
+            ("--compare", compare),
+            ("--hybridize", hybridize),
+            ("--hist", hist),
+        ):
+            if on:
+                raise click.UsageError(
+                    f"{flag} applies to YAML specs; for {spec} give the batch in --input"
+                )
+        source = open_source(spec, parse_inputs(inputs), mode=mode)
+        emit(net_summary(source, seed, shapes_only, depth), fmt)
+        return
+    if shapes_only or depth is not None or inputs or mode:
+        raise click.UsageError(
+            "--shapes-only, --depth, --input and --mode apply to exported graphs, zoo: and "
+            "FILE.py:FUNC models; a YAML spec's summary is always computed from its plan"
+        )
+    from paraminspect.actions.summary import summary as run_summary
+
+    report = run_summary(
+        spec,
+        seed=seed,
+        batch=batch,
+        method=method,
+        params=params,
+        compare=compare,
+        hybridize=hybridize,
+        hist_bins=bins if hist else None,
+    )
+    emit(report, fmt)

@@ -1,0 +1,473 @@
+"""An exported MXNet graph (``-symbol.json``): read it safely, walk it, describe it.
+
+Reading: the file must be JSON holding an object with ``nodes`` and ``heads`` lists whose
+input references point at earlier nodes; anything else is a one-line :class:`SpecError`
+naming the file and what to do.
+
+Walking the graph:
+
+- **Parameters** are the variables whose names appear in the params file (``arg:``/``aux:``
+  prefixes stripped), together with the variables that feed some op at a parameter slot
+  (``weight``, ``bias``, ``gamma``, ``beta``, ``moving_mean``, ``moving_var``,
+  ``parameters`` or any auxiliary slot, as the op itself names its inputs). Without a
+  params file the slot rule alone decides. **Auxiliary states** are what MXNet lists as
+  such (BatchNorm's moving mean/var); they get ``grad_req='null'``.
+- **Inputs** are the other variables. A variable created with ``shape=`` stores it as
+  ``__shape__``; that shape is used when the user gives none.
+- **Layers**: one :class:`LayerDesc` per op node that reads a parameter, changes the shape
+  of its first input, or is an output of the graph. Ops that keep the shape and read no
+  parameter (activations, scalar arithmetic, residual adds, dropout, ...) are left out:
+  they hold nothing to inspect and would triple the rows of a ResNet. The type is the op
+  name, the name and path the node name, depth 0.
+- **MACs** (multiply-accumulates over the batch): Convolution = output values x
+  (in_channels / num_group) x prod(kernel), i.e. ``prod(out) * prod(weight.shape[1:])``;
+  Deconvolution = *input* values x (num_filter / num_group) x prod(kernel), i.e.
+  ``prod(in) * prod(weight.shape[1:])`` (a transposed convolution does the work of the
+  convolution it transposes, whose output is this op's input); FullyConnected = output
+  values x in_units. Every other op counts 0.
+- A parameter read by several nodes (an unrolled RNN reuses one weight per time step) lists
+  every one of them as a user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
+
+from paraminspect._text import quote
+from paraminspect.errors import OptionError, SpecError
+from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
+
+if TYPE_CHECKING:
+    import mxnet as mx
+
+PARAM_SLOTS = frozenset(
+    {"weight", "bias", "gamma", "beta", "moving_mean", "moving_var", "parameters"}
+)
+# Ops whose every input is data (their slot names say so too; this is the fallback when
+# MXNet cannot build the op alone to ask it).
+_ALL_DATA_OPS = frozenset(
+    {
+        "elemwise_add",
+        "elemwise_sub",
+        "elemwise_mul",
+        "elemwise_div",
+        "_plus",
+        "_minus",
+        "_mul",
+        "_div",
+        "_Plus",
+        "_Minus",
+        "_Mul",
+        "_Div",
+        "broadcast_add",
+        "broadcast_sub",
+        "broadcast_mul",
+        "broadcast_div",
+        "Concat",
+        "concat",
+        "add_n",
+        "ElementWiseSum",
+        "stack",
+        "dot",
+        "batch_dot",
+        "where",
+        "_grad_add",
+    }
+)
+_MAC_OPS = frozenset({"Convolution", "Deconvolution", "FullyConnected"})
+
+
+def strip_prefix(name: str) -> str:
+    """``arg:conv0_weight`` -> ``conv0_weight`` (old Module checkpoints prefix their keys)."""
+    return name.split(":", 1)[1] if name.startswith(("arg:", "aux:")) else name
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of the JSON graph."""
+
+    index: int
+    op: str  # 'null' for a variable
+    name: str
+    attrs: Dict[str, str]
+    inputs: Tuple[Tuple[int, int], ...]  # (node index, output index)
+
+    @property
+    def is_variable(self) -> bool:
+        return self.op == "null"
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A graph read from a ``-symbol.json`` file, checked but not yet given to MXNet."""
+
+    path: str
+    text: str
+    nodes: Tuple[GraphNode, ...]
+    heads: Tuple[Tuple[int, int], ...]
+    mxnet_version: Optional[int]
+
+    @property
+    def variables(self) -> List[GraphNode]:
+        return [n for n in self.nodes if n.is_variable]
+
+    @property
+    def ops(self) -> List[GraphNode]:
+        return [n for n in self.nodes if not n.is_variable]
+
+
+def _bad(path: str, what: str) -> SpecError:
+    return SpecError(
+        f"{quote(path)} is not an MXNet graph: {what}; give the -symbol.json that "
+        "HybridBlock.export or Module.save_checkpoint wrote"
+    )
+
+
+def read_graph(path: str | Path) -> Graph:
+    """Read and check a ``-symbol.json`` file without MXNet.
+
+    Raises:
+        SpecError: missing, unreadable, not JSON, truncated, or not a graph.
+    """
+    path = str(path)
+    file = Path(path)
+    if not file.is_file():
+        raise SpecError(f"graph file {quote(path)} not found; give the path of a -symbol.json")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _bad(path, "it is a binary file, not JSON (a .params file?)") from None
+    except OSError as e:
+        raise SpecError(f"cannot read {quote(path)}: {e.strerror}") from e
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        if not text.strip():
+            raise _bad(path, "the file is empty") from e
+        if e.pos >= len(text.rstrip()) - 1 or e.msg.startswith("Unterminated"):
+            raise SpecError(
+                f"{quote(path)} ends early at line {e.lineno} (truncated JSON); "
+                "copy or export the graph again"
+            ) from e
+        raise _bad(path, f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("nodes"), list)
+        or not isinstance(doc.get("heads"), list)
+    ):
+        raise _bad(path, "no 'nodes' and 'heads' lists at the top level")
+    nodes: List[GraphNode] = []
+    for i, raw in enumerate(doc["nodes"]):
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or "op" not in raw:
+            raise _bad(path, f"node {i} has no 'op' and 'name'")
+        attrs = raw.get("attrs", raw.get("attr", raw.get("param", {}))) or {}
+        inputs = []
+        for ref in raw.get("inputs", []):
+            if not isinstance(ref, list) or not ref or not isinstance(ref[0], int):
+                raise _bad(path, f"node {i} ({raw['name']}) has a malformed input {ref!r}")
+            if not 0 <= ref[0] < i:
+                raise _bad(path, f"node {i} ({raw['name']}) reads node {ref[0]}, not before it")
+            inputs.append((ref[0], int(ref[1]) if len(ref) > 1 else 0))
+        nodes.append(GraphNode(i, str(raw["op"]), raw["name"], dict(attrs), tuple(inputs)))
+    if not nodes:
+        raise _bad(path, "it has no nodes")
+    heads = []
+    for ref in doc["heads"]:
+        if not isinstance(ref, list) or not ref or not 0 <= ref[0] < len(nodes):
+            raise _bad(path, f"a head {ref!r} points at no node")
+        heads.append((int(ref[0]), int(ref[1]) if len(ref) > 1 else 0))
+    top_attrs = doc.get("attrs")
+    version = top_attrs.get("mxnet_version") if isinstance(top_attrs, dict) else None
+    mx_version = int(version[1]) if isinstance(version, list) and len(version) == 2 else None
+    return Graph(path, text, tuple(nodes), tuple(heads), mx_version)
+
+
+def to_symbol(graph: Graph) -> mx.sym.Symbol:
+    """Give the checked graph to MXNet.
+
+    MXNet logs "Loading symbol saved by previous version ..." on stderr for graphs saved by
+    an older MXNet (its own C++ log line; it cannot be silenced from Python).
+
+    Raises:
+        SpecError: MXNet refuses the graph (unknown op, bad attribute).
+    """
+    import mxnet as mx
+
+    try:
+        return mx.sym.load_json(graph.text)
+    except mx.base.MXNetError as e:
+        raise SpecError(f"MXNet cannot load {quote(graph.path)}: {mxnet_reason(e)}") from e
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Keep MXNet's own ``print`` (infer_shape's "infer_shape error. Arguments:") off stdout.
+
+    The core never prints; the exception that follows carries the reason.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def mxnet_reason(error: BaseException) -> str:
+    """The informative line of an MXNet error (no timestamps, paths or stack trace)."""
+    text = str(error)
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Stack trace", "File ")):
+            continue
+        line = re.sub(r"\[\d\d:\d\d:\d\d\]\s*\S+:\d+:\s*", "", line)
+        line = re.sub(r"^MXNetError:\s*", "", line)
+        if line:
+            return line[:300]
+    return text.strip()[:300] or type(error).__name__
+
+
+_SlotKey = Tuple[str, Tuple[Tuple[str, str], ...]]
+_slot_cache: Dict[_SlotKey, Optional[Tuple[Tuple[str, ...], int]]] = {}
+
+
+def _slot_names(node: GraphNode) -> Optional[Tuple[Tuple[str, ...], int]]:
+    """The op's input names and how many of them are arguments (the rest are aux states)."""
+    import mxnet as mx
+
+    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("__")}
+    key = (node.op, tuple(sorted(attrs.items())))
+    if key not in _slot_cache:
+        try:
+            atomic = getattr(mx.sym, node.op)(name="n", **attrs)
+            args = [a[2:] for a in atomic.list_arguments()]
+            aux = [a[2:] for a in atomic.list_auxiliary_states()]
+            _slot_cache[key] = (tuple(args + aux), len(args))
+        except Exception:  # an op MXNet cannot build alone: fall back to slot positions
+            _slot_cache[key] = None
+    return _slot_cache[key]
+
+
+def parameter_names(graph: Graph, file_names: Optional[Iterable[str]] = None) -> Set[str]:
+    """The variables that are parameters (see the module docstring).
+
+    Args:
+        graph: the read graph.
+        file_names: the keys of the params file, with or without ``arg:``/``aux:``.
+    """
+    names = {v.name for v in graph.variables}
+    params = {strip_prefix(n) for n in file_names or ()} & names
+    for node in graph.ops:
+        slots = _slot_names(node)
+        for slot, (src, _out) in enumerate(node.inputs):
+            var = graph.nodes[src]
+            if not var.is_variable:
+                continue
+            if slots is not None and slot < len(slots[0]):
+                if slots[0][slot] in PARAM_SLOTS or slot >= slots[1]:
+                    params.add(var.name)
+            elif slot > 0 and node.op not in _ALL_DATA_OPS:
+                params.add(var.name)
+    return params
+
+
+def parameter_roles(graph: Graph) -> Dict[str, str]:
+    """Variable name -> the op slot it first feeds (``weight``, ``bias``, ``moving_var``...).
+
+    Fresh initialization goes by the role, so a bias named ``b`` still starts at zero.
+    """
+    roles: Dict[str, str] = {}
+    for node in graph.ops:
+        slots = _slot_names(node)
+        if slots is None:
+            continue
+        for slot, (src, _out) in enumerate(node.inputs):
+            var = graph.nodes[src]
+            if var.is_variable and slot < len(slots[0]):
+                roles.setdefault(var.name, slots[0][slot])
+    return roles
+
+
+def input_names(graph: Graph, params: Set[str]) -> List[str]:
+    """The variables that are not parameters, in graph order."""
+    return [v.name for v in graph.variables if v.name not in params]
+
+
+def declared_shape(graph: Graph, name: str) -> Optional[Shape]:
+    """The ``__shape__`` a variable was created with (``"(1, 3, 224, 224)"``), if fully known."""
+    for v in graph.variables:
+        if v.name == name and "__shape__" in v.attrs:
+            parts = [p.strip() for p in v.attrs["__shape__"].strip("()[] ").split(",")]
+            try:
+                shape = tuple(int(p) for p in parts if p)
+            except ValueError:
+                return None
+            return shape if shape and all(d > 0 for d in shape) else None
+    return None
+
+
+@dataclass(frozen=True)
+class InferredShapes:
+    """Every shape MXNet inferred from the input shapes."""
+
+    args: Dict[str, Shape]
+    aux: Dict[str, Shape]
+    outputs: Dict[str, Shape]  # internal output name ('conv0_output') -> shape
+    dtypes: Dict[str, str]  # argument and aux name -> dtype
+
+
+def infer_shapes(
+    symbol: mx.sym.Symbol, inputs: Mapping[str, InputDesc], source: str
+) -> InferredShapes:
+    """Infer every argument, auxiliary and internal output shape, allocating nothing.
+
+    Raises:
+        OptionError: the input shapes do not fit the graph (wrong rank, wrong size), or
+            leave some shape unknown.
+    """
+    import mxnet as mx
+
+    given = {n: d.shape for n, d in inputs.items()}
+    shown = " ".join(f"--input {n}={'x'.join(map(str, s))}" for n, s in given.items())
+    internals = symbol.get_internals()
+    try:
+        with quiet_stdout():
+            arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
+    except mx.base.MXNetError as e:
+        raise OptionError(f"{source} does not take {shown}: {mxnet_reason(e)}", "--input") from e
+    if arg_shapes is None or out_shapes is None or aux_shapes is None:
+        raise OptionError(
+            f"{source}: {shown} leaves some shapes unknown; give the shape of every input",
+            "--input",
+        )
+    try:
+        arg_types, _o, aux_types = symbol.infer_type(**{n: d.dtype for n, d in inputs.items()})
+    except mx.base.MXNetError:
+        arg_types = aux_types = None
+    dtypes: Dict[str, str] = {}
+    if arg_types is not None and aux_types is not None:
+        import numpy as np
+
+        for n, t in zip(symbol.list_arguments(), arg_types):
+            dtypes[n] = np.dtype(t).name
+        for n, t in zip(symbol.list_auxiliary_states(), aux_types):
+            dtypes[n] = np.dtype(t).name
+    return InferredShapes(
+        args=dict(zip(internals.list_arguments(), map(tuple, arg_shapes))),
+        aux=dict(zip(internals.list_auxiliary_states(), map(tuple, aux_shapes))),
+        outputs=dict(zip(internals.list_outputs(), map(tuple, out_shapes))),
+        dtypes=dtypes,
+    )
+
+
+def _output_shape(shapes: InferredShapes, graph: Graph, ref: Tuple[int, int]) -> Optional[Shape]:
+    node = graph.nodes[ref[0]]
+    if node.is_variable:
+        return shapes.args.get(node.name) or shapes.aux.get(node.name)
+    names = [f"{node.name}_output{ref[1]}"]
+    if ref[1] == 0:
+        names.insert(0, f"{node.name}_output")
+    for n in names:
+        if n in shapes.outputs:
+            return shapes.outputs[n]
+    return None
+
+
+def node_macs(
+    op: str, out_shape: Optional[Shape], in_shape: Optional[Shape], weight_shape: Optional[Shape]
+) -> int:
+    """Multiply-accumulates of one node over the batch (see the module docstring)."""
+    if op not in _MAC_OPS or weight_shape is None or len(weight_shape) < 2:
+        return 0
+    if op == "Deconvolution":
+        return math.prod(in_shape) * math.prod(weight_shape[1:]) if in_shape else 0
+    if out_shape is None:
+        return 0
+    return math.prod(out_shape) * math.prod(weight_shape[1:])
+
+
+def graph_layout(
+    graph: Graph,
+    symbol: mx.sym.Symbol,
+    inputs: Mapping[str, InputDesc],
+    params: Set[str],
+    shapes: InferredShapes,
+    inits: Optional[Mapping[str, str]] = None,
+    name: Optional[str] = None,
+) -> Layout:
+    """The Layout of a graph whose shapes were inferred.
+
+    Args:
+        graph: the read graph.
+        symbol: the same graph as MXNet loaded it.
+        inputs: every input with its shape.
+        params: the parameter names (:func:`parameter_names`).
+        shapes: :func:`infer_shapes` for those inputs.
+        inits: parameter name -> how its values came about ('loaded', an initializer);
+            missing names get 'default'.
+        name: the network's name (defaults to the file name without ``-symbol.json``).
+    """
+    inits = inits or {}
+    heads = {h[0] for h in graph.heads}
+    layers: List[LayerDesc] = []
+    users: Dict[str, List[int]] = {}
+    for node in graph.ops:
+        out = _output_shape(shapes, graph, (node.index, 0))
+        data = _output_shape(shapes, graph, node.inputs[0]) if node.inputs else None
+        read = []
+        for src, _o in node.inputs:
+            var = graph.nodes[src]
+            if var.is_variable and var.name in params and var.name not in read:
+                read.append(var.name)
+        if not read and node.index not in heads and out is not None and out == data:
+            continue
+        weight = None
+        if node.op in _MAC_OPS and len(node.inputs) > 1:
+            weight = _output_shape(shapes, graph, node.inputs[1])
+        for p in read:
+            users.setdefault(p, []).append(len(layers))
+        layers.append(
+            LayerDesc(
+                index=len(layers),
+                name=node.name,
+                path=node.name,
+                type=node.op,
+                depth=0,
+                out_shape=out,
+                params=tuple(read),
+                macs=node_macs(node.op, out, data, weight),
+                activation=node.attrs.get("act_type"),
+            )
+        )
+    aux = set(symbol.list_auxiliary_states())
+    order = [a for a in symbol.list_arguments() if a in params]
+    order += list(symbol.list_auxiliary_states())
+    descs = []
+    for p in order:
+        shape = shapes.args.get(p) or shapes.aux.get(p) or ()
+        descs.append(
+            ParamDesc(
+                name=p,
+                shape=tuple(shape),
+                dtype=shapes.dtypes.get(p, "float32"),
+                grad_req="null" if p in aux else "write",
+                init=inits.get(p, "default"),
+                users=tuple(users.get(p, ())),
+            )
+        )
+    input_descs = tuple(inputs[n] for n in input_names(graph, params) if n in inputs)
+    if name is None:
+        name = Path(graph.path).name
+        name = re.sub(r"(-symbol)?\.json$", "", name)
+    return Layout(name=name, inputs=input_descs, layers=tuple(layers), params=tuple(descs))
+
+
+def variable_init(graph: Graph, name: str) -> Optional[Any]:
+    """The ``__init__`` attribute of a variable (``'["one", {}]'``), if any."""
+    for v in graph.variables:
+        if v.name == name:
+            return v.attrs.get("__init__")
+    return None

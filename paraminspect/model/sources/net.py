@@ -1,0 +1,234 @@
+"""Sources over a Gluon network: an exported graph, a zoo name, a factory, a live Block.
+
+Each class satisfies :class:`~paraminspect.model.source.Source`. Its ``layout`` comes from
+the form's ``describe_*`` (symbolic shape inference; no weight allocated) until the net is
+built; ``build`` calls the form's ``load_*`` (which checks the memory estimate first),
+then draws the inputs and runs the first forward pass in the asked ``mode``. The notes a
+loader returns (which params file was picked, fresh weights) go to the model's log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+from paraminspect._text import plural, quote
+from paraminspect.errors import OptionError
+from paraminspect.model.layout import InputDesc, Layout
+
+if TYPE_CHECKING:
+    from paraminspect.model.model import Model
+    from paraminspect.model.params_io import LoadRequest
+
+
+@dataclass
+class NetSource:
+    """What every Gluon-network source shares (subclasses give ``_describe`` and ``_load``)."""
+
+    ref: str
+    inputs: Dict[str, InputDesc] = field(default_factory=dict)
+    mode: Optional[str] = None  # 'train' | 'predict' | None (Gluon's default)
+    kind = "net"
+    _layout: Optional[Layout] = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.ref
+
+    @property
+    def name(self) -> str:
+        return self.layout.name
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            self._layout = self._describe()
+        return self._layout
+
+    def _describe(self) -> Layout:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _load(self) -> Tuple[Any, Layout, List[str]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def build(
+        self, seed: Optional[int] = None, forward: bool = True, backward: bool = False
+    ) -> Model:
+        """Load the net (fresh or loaded weights) and, with ``forward``, run one pass."""
+        import mxnet as mx
+
+        from paraminspect.model.forward import first_forward, mode_note
+        from paraminspect.model.model import Model
+
+        if seed is not None:
+            mx.random.seed(seed)
+        net, layout, notes = self._load()
+        self._layout = layout  # measured: shapes a symbolic pass could not know
+        model = Model(
+            source=self,
+            net=net,
+            init={p.name: p.init for p in layout.params},
+            log=list(notes),
+        )
+        if forward:
+            first_forward(model, self.mode)
+            model.log.append(mode_note(self.mode))
+        return model
+
+
+@dataclass
+class SymbolSource(NetSource):
+    """``PATH-symbol.json``: weights from ``load``, the one params file beside it, or fresh."""
+
+    load: Optional[LoadRequest] = None
+    kind = "symbol"
+
+    @property
+    def param_file(self) -> Optional[str]:
+        return None if self.load is None else self.load.path
+
+    def _describe(self) -> Layout:
+        from paraminspect.model.sources.symbol import describe_symbol
+
+        return describe_symbol(self.ref, self.inputs)
+
+    def _load(self) -> Tuple[Any, Layout, List[str]]:
+        from paraminspect.model.sources.symbol import load_symbol
+
+        load = self.load
+        return load_symbol(
+            self.ref,
+            self.inputs,
+            param_file=self.param_file,
+            allow_missing=bool(load and load.allow_missing),
+            ignore_extra=bool(load and load.ignore_extra),
+        )
+
+
+@dataclass
+class ZooSource(NetSource):
+    """``zoo:NAME[,key=value...]``: built with ``pretrained=False``, never downloaded."""
+
+    kind = "zoo"
+    _net: Any = field(default=None, repr=False)
+
+    def _block(self) -> Any:
+        # One network for the Layout and the build: Gluon names parameters with a global
+        # counter (resnetv10_, resnetv11_, ...), so a second one would have other names.
+        if self._net is None:
+            from paraminspect.model.sources.zoo import build_zoo
+
+            self._net = build_zoo(self.ref)
+        return self._net
+
+    def _describe(self) -> Layout:
+        from paraminspect.model.sources.zoo import describe_zoo
+
+        return describe_zoo(self.ref, self.inputs or None, net=self._block())
+
+    def _load(self) -> Tuple[Any, Layout, List[str]]:
+        from paraminspect.model.sources.zoo import load_zoo
+
+        return load_zoo(self.ref, self.inputs or None, net=self._block())
+
+
+@dataclass
+class FactorySource(NetSource):
+    """``FILE.py:FUNC``: the Block the user's function returns."""
+
+    kind = "factory"
+    _net: Any = field(default=None, repr=False)
+
+    def _block(self) -> Any:
+        # One call of the user's function for the Layout and the build (see ZooSource).
+        if self._net is None:
+            from paraminspect.model.sources.factory import build_factory
+
+            self._net = build_factory(self.ref)
+        return self._net
+
+    def _describe(self) -> Layout:
+        from paraminspect.model.sources.factory import describe_factory
+
+        return describe_factory(self.ref, self.inputs or None, net=self._block())
+
+    def _load(self) -> Tuple[Any, Layout, List[str]]:
+        from paraminspect.model.sources.factory import load_factory
+
+        return load_factory(self.ref, self.inputs or None, net=self._block())
+
+
+@dataclass
+class BlockSource(NetSource):
+    """A live Gluon Block passed from Python, with inputs as shapes or arrays.
+
+    The Block itself is used (not a copy): parameters it already initialized keep their
+    values, the rest are initialized with Gluon's default.
+    """
+
+    block: Any = None
+    arrays: Dict[str, Any] = field(default_factory=dict)  # inputs given as arrays
+    kind = "block"
+
+    def _describe(self) -> Layout:
+        from paraminspect.model.sources.block import describe_block
+
+        return describe_block(self.block, self.inputs, source=self.ref)
+
+    def _load(self) -> Tuple[Any, Layout, List[str]]:
+        import mxnet as mx
+
+        from paraminspect.model.memory import check_memory
+        from paraminspect.model.sources.block import measure_block
+
+        check_memory(self.layout)
+        net = self.block
+        fresh = [
+            p for p in net.collect_params().values() if p._data is None and p._deferred_init == ()
+        ]
+        for p in fresh:
+            p.initialize(default_init=mx.init.Uniform())
+        layout = measure_block(net, self.inputs, self.arrays or None, source=self.ref)
+        notes = []
+        if fresh:
+            notes.append(f"{self.ref}: {plural(len(fresh), 'parameter')} initialized fresh")
+        return net, layout, notes
+
+
+def block_inputs(
+    inputs: Optional[Mapping[str, Any]], ref: str
+) -> Tuple[Dict[str, InputDesc], Dict[str, Any]]:
+    """A Block's inputs from Python: each a shape, an :class:`InputDesc` or an array.
+
+    Returns:
+        (descriptions, arrays given).
+
+    Raises:
+        OptionError: none given (a Block has no default), or a value of another kind.
+    """
+    if not inputs:
+        raise OptionError(
+            f"{ref} has no default input shape; give inputs={{'data': (1, 3, 224, 224)}} "
+            "(a shape or an array per input)",
+            "--input",
+        )
+    descs: Dict[str, InputDesc] = {}
+    arrays: Dict[str, Any] = {}
+    for name, value in inputs.items():
+        if isinstance(value, InputDesc):
+            descs[name] = value
+        elif hasattr(value, "shape") and hasattr(value, "dtype"):
+            import numpy as np
+
+            arrays[name] = value
+            dtype = np.dtype(getattr(value.dtype, "name", value.dtype)).name
+            descs[name] = InputDesc(name, tuple(int(d) for d in value.shape), dtype)
+        elif isinstance(value, (tuple, list)) and all(isinstance(d, int) for d in value):
+            descs[name] = InputDesc(name, tuple(value))
+        else:
+            raise OptionError(
+                f"input {quote(name)} of {ref} is a {type(value).__name__}; give a shape "
+                "tuple or an array",
+                "--input",
+            )
+    return descs, arrays

@@ -1,0 +1,320 @@
+"""``PATH-symbol.json``: an exported graph, with its weights when they can be found.
+
+Without an explicit params file, the one ``PATH-NNNN.params`` beside the graph is used (and
+a note says which); with none or several, the weights are initialized fresh (and a note
+says so). A graph stores no input shape, so every input needs ``--input NAME=SHAPE``
+unless its variable was declared with a shape.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
+
+from paraminspect._text import plural, quote
+from paraminspect.errors import CheckpointError, OptionError
+from paraminspect.model import graph as G
+from paraminspect.model.inputs import check_input_names, format_shape
+from paraminspect.model.layout import InputDesc, Layout
+from paraminspect.model.memory import check_memory
+from paraminspect.model.sources._common import DEFAULT_INIT, InputsArg, init_text, normalize_inputs
+
+if TYPE_CHECKING:
+    import mxnet as mx
+
+_SHORT = 5
+
+
+def _stem(symbol_file: str) -> str:
+    return re.sub(r"(-symbol)?\.json$", "", symbol_file)
+
+
+def params_beside(symbol_file: str) -> List[Path]:
+    """Every ``PATH-NNNN.params`` next to ``PATH-symbol.json``, sorted by epoch."""
+    stem = Path(_stem(symbol_file))
+    pattern = re.compile(re.escape(stem.name) + r"-\d{4}\.params$")
+    folder = stem.parent
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if pattern.match(p.name))
+
+
+def _short(names: List[str]) -> str:
+    shown = ", ".join(names[:_SHORT])
+    return shown + (f", ... ({len(names) - _SHORT} more)" if len(names) > _SHORT else "")
+
+
+def resolve_inputs(
+    graph: G.Graph, params: Set[str], inputs: InputsArg, source: str
+) -> Dict[str, InputDesc]:
+    """Every graph input with a shape: the user's, else the variable's ``__shape__``.
+
+    Raises:
+        OptionError: an unknown input name (did-you-mean), or inputs without a shape (all
+            named in one message with the ``--input`` that fixes it).
+    """
+    given = normalize_inputs(inputs)
+    names = G.input_names(graph, params)
+    check_input_names(given, names, source)
+    resolved: Dict[str, InputDesc] = {}
+    missing = []
+    for name in names:
+        if name in given:
+            resolved[name] = given[name]
+        elif (shape := G.declared_shape(graph, name)) is not None:
+            resolved[name] = InputDesc(name, shape)
+        else:
+            missing.append(name)
+    if missing:
+        fix = " ".join(f"--input {n}=SHAPE" for n in missing)
+        which = (
+            "input " + quote(missing[0])
+            if len(missing) == 1
+            else ("inputs " + ", ".join(map(quote, missing)))
+        )
+        raise OptionError(
+            f"{source} stores no shape for {which}; give {fix} (SHAPE like 1x3x224x224)",
+            "--input",
+        )
+    return resolved
+
+
+_ROLE_INITS = (
+    ("moving_var", "ones"),
+    ("running_var", "ones"),
+    ("moving_mean", "zeros"),
+    ("running_mean", "zeros"),
+    ("gamma", "ones"),
+    ("beta", "zeros"),
+    ("bias", "zeros"),
+)
+
+
+def _fresh_init(graph: G.Graph, name: str, role: Optional[str]) -> Tuple[str, Any]:
+    """How a parameter without loaded values starts: description and what Gluon takes.
+
+    The variable's own ``__init__`` first, then its role (the op slot it feeds, else its
+    name's suffix, as Gluon's Initializer does), else the default initializer.
+    """
+    raw = G.variable_init(graph, name)
+    if raw:
+        return init_text(raw), raw
+    for suffix, init in _ROLE_INITS:
+        if role == suffix or name.endswith(suffix):
+            return init, init
+    return DEFAULT_INIT, None  # None: the default initializer's _init_weight
+
+
+def _prepare(
+    symbol_file: str, inputs: InputsArg, file_names: Optional[List[str]]
+) -> Tuple[G.Graph, mx.sym.Symbol, Set[str], Dict[str, InputDesc], G.InferredShapes]:
+    """Read the graph, tell parameters from inputs, check the inputs, infer every shape."""
+    graph = G.read_graph(symbol_file)
+    symbol = G.to_symbol(graph)
+    params = G.parameter_names(graph, file_names)
+    source = quote(symbol_file)
+    resolved = resolve_inputs(graph, params, inputs, source)
+    shapes = G.infer_shapes(symbol, resolved, source)
+    return graph, symbol, params, resolved, shapes
+
+
+def describe_symbol(symbol_file: str, inputs: InputsArg = None) -> Layout:
+    """The Layout of an exported graph, by shape inference alone (no weights allocated).
+
+    Parameters are told from inputs by the slot rule (the params file is not read).
+
+    Args:
+        symbol_file: the ``-symbol.json``.
+        inputs: input name -> shape (or InputDesc).
+
+    Raises:
+        SpecError: the file is not a usable graph.
+        OptionError: unknown input names, missing or ill-fitting input shapes.
+    """
+    graph, symbol, params, resolved, shapes = _prepare(symbol_file, inputs, None)
+    roles = G.parameter_roles(graph)
+    inits = {p: _fresh_init(graph, p, roles.get(p))[0] for p in params}
+    return G.graph_layout(graph, symbol, resolved, params, shapes, inits)
+
+
+def _read_params(param_file: str) -> Dict[str, Any]:
+    import mxnet as mx
+
+    if not Path(param_file).is_file():
+        raise CheckpointError(f"params file {quote(param_file)} not found")
+    try:
+        loaded = mx.nd.load(param_file)
+    except mx.base.MXNetError as e:
+        raise CheckpointError(
+            f"cannot read {quote(param_file)}: {G.mxnet_reason(e)} (not an MXNet .params file?)"
+        ) from e
+    if not isinstance(loaded, dict):
+        raise CheckpointError(f"{quote(param_file)} holds a list of arrays without names")
+    return {G.strip_prefix(k): v for k, v in loaded.items()}
+
+
+def check_fit(
+    layout: Layout,
+    loaded: Mapping[str, Any],
+    param_file: str,
+    symbol_file: str,
+    allow_missing: bool = False,
+    ignore_extra: bool = False,
+) -> Tuple[List[str], List[str]]:
+    """Compare a params file with the graph's parameters.
+
+    Returns:
+        (missing, extra) names, when allowed.
+
+    Raises:
+        CheckpointError: names missing (unless allow_missing) or extra (unless
+            ignore_extra), listed briefly, or any shape mismatch (the first one shown).
+    """
+    wanted = {p.name: p.shape for p in layout.params}
+    missing = [n for n in wanted if n not in loaded]
+    extra = [n for n in loaded if n not in wanted]
+    mismatch = next(
+        (
+            (n, tuple(loaded[n].shape), wanted[n])
+            for n in wanted
+            if n in loaded and tuple(loaded[n].shape) != tuple(wanted[n])
+        ),
+        None,
+    )
+    problems = []
+    if missing and not allow_missing:
+        problems.append(f"{plural(len(missing), 'parameter')} missing from it ({_short(missing)})")
+    if extra and not ignore_extra:
+        problems.append(f"{plural(len(extra), 'name')} not in the graph ({_short(extra)})")
+    if mismatch:
+        n, got, want = mismatch
+        problems.append(
+            f"first shape mismatch: {n} is {format_shape(got)} in the file, "
+            f"{format_shape(want)} in the graph"
+        )
+    if problems:
+        fix = "check that the files belong together"
+        if not mismatch:
+            flags = []
+            if missing and not allow_missing:
+                flags.append("allow_missing (--allow-missing)")
+            if extra and not ignore_extra:
+                flags.append("ignore_extra (--ignore-extra)")
+            fix += " or load with " + " and ".join(flags)
+        raise CheckpointError(
+            f"{quote(param_file)} does not fit {quote(symbol_file)}: "
+            + "; ".join(problems)
+            + f"; {fix}"
+        )
+    return missing, extra
+
+
+def load_symbol(
+    symbol_file: str,
+    inputs: InputsArg = None,
+    param_file: Optional[str] = None,
+    allow_missing: bool = False,
+    ignore_extra: bool = False,
+    ctx: Optional[mx.Context] = None,
+    available_memory: Optional[int] = None,
+) -> Tuple[mx.gluon.SymbolBlock, Layout, List[str]]:
+    """Build an exported graph as a SymbolBlock with loaded or fresh weights.
+
+    Args:
+        symbol_file: the ``-symbol.json``.
+        inputs: input name -> shape (or InputDesc); inputs declared with a shape may be
+            left out.
+        param_file: the weights; None looks for the one ``PATH-NNNN.params`` beside the
+            graph and initializes fresh without one.
+        allow_missing: initialize fresh the parameters the file lacks.
+        ignore_extra: skip the file's names the graph does not have.
+        ctx: MXNet context (CPU by default).
+        available_memory: bytes the estimate is checked against (MemAvailable if None).
+
+    Returns:
+        (net, layout, notes): the SymbolBlock, its Layout and notes for stderr.
+
+    Raises:
+        SpecError: the graph cannot be read.
+        OptionError: inputs unknown or without shapes or not fitting.
+        CheckpointError: the params file cannot be read or does not fit.
+        ResourceError: the network would not fit in memory.
+    """
+    import mxnet as mx
+
+    notes: List[str] = []
+    if param_file is None:
+        found = params_beside(symbol_file)
+        if len(found) == 1:
+            param_file = str(found[0])
+            notes.append(f"using weights from {param_file} (the only NNNN.params beside the graph)")
+        elif not found:
+            notes.append(
+                f"no {Path(_stem(symbol_file)).name}-NNNN.params beside the graph: "
+                "weights initialized fresh (give a params file with --load)"
+            )
+        else:
+            notes.append(
+                f"{len(found)} params files beside the graph ({_short([p.name for p in found])})"
+                ": weights initialized fresh; pick one with --load"
+            )
+    graph, symbol, params, resolved, shapes = _prepare(symbol_file, inputs, None)
+    # Estimate before reading the params file: reading it allocates the weights.
+    check_memory(
+        G.graph_layout(graph, symbol, resolved, params, shapes), available=available_memory
+    )
+    loaded = _read_params(param_file) if param_file is not None else None
+    if loaded is not None and (with_file := G.parameter_names(graph, loaded)) != params:
+        params = with_file  # the file names a variable the slot rule took for an input
+        resolved = resolve_inputs(graph, params, inputs, quote(symbol_file))
+        shapes = G.infer_shapes(symbol, resolved, quote(symbol_file))
+    if graph.mxnet_version is not None and graph.mxnet_version < 10900:
+        v = graph.mxnet_version
+        notes.append(
+            f"the graph was saved by MXNet {v // 10000}.{v // 100 % 100}.{v % 100}; MXNet "
+            "upgrades it and logs 'Loading symbol saved by previous version' on stderr"
+        )
+    roles = G.parameter_roles(graph)
+    fresh = {p: _fresh_init(graph, p, roles.get(p)) for p in params}
+    inits = {p: ("loaded" if loaded is not None and p in loaded else fresh[p][0]) for p in params}
+    layout = G.graph_layout(graph, symbol, resolved, params, shapes, inits)
+    if loaded is not None and param_file is not None:
+        missing, _extra = check_fit(
+            layout, loaded, param_file, symbol_file, allow_missing, ignore_extra
+        )
+        if missing:
+            notes.append(
+                f"{plural(len(missing), 'parameter')} not in {param_file} initialized fresh"
+            )
+    ctx = ctx or mx.cpu()
+    input_names = [d.name for d in layout.inputs]
+    by_input = {d.name: d for d in layout.inputs}
+    try:
+        with warnings.catch_warnings():  # "Cannot decide type": the inputs are given dtypes
+            warnings.simplefilter("ignore", UserWarning)
+            net = mx.gluon.SymbolBlock(
+                symbol, [mx.sym.var(n, dtype=by_input[n].dtype) for n in input_names]
+            )
+    except (mx.base.MXNetError, ValueError, AssertionError) as e:
+        raise OptionError(
+            f"cannot build {quote(symbol_file)} with inputs {', '.join(input_names)}: "
+            f"{G.mxnet_reason(e)}",
+            "--input",
+        ) from e
+    by_name = {p.name: p for p in layout.params}
+    default = mx.init.Uniform()
+    for name, param in net.collect_params().items():
+        desc = by_name[name]
+        param.shape = desc.shape
+        if loaded is None or name not in loaded:
+            init = fresh[name][1]
+            # a name Gluon does not recognise (W, U) needs the initializer itself
+            param.initialize(init=default if init is None else init, ctx=ctx)
+    if loaded is not None:
+        wanted = {n: v for n, v in loaded.items() if n in by_name}
+        net.collect_params().load_dict(
+            wanted, ctx, allow_missing=True, ignore_extra=True, cast_dtype=True
+        )
+    return net, layout, notes
