@@ -23,7 +23,7 @@ from paraminspect.reports.checkpoint import (
 )
 
 
-def _open_side(arg: str, seed: Optional[int]) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
+def open_side(arg: str, seed: Optional[int]) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
     """A parameter file, or a spec (path or built-in name) built and freshly initialized."""
     from paraminspect.spec.load import builtin_names
 
@@ -98,8 +98,15 @@ def diff(
     """
     if select is not None:
         compile_select(select)  # a bad regex fails before any file is read
-    side_a, arrays_a, log_a = _open_side(a, seed)
-    side_b, arrays_b, log_b = _open_side(b, seed)
+    return compare_sides(open_side(a, seed), open_side(b, seed), select, strict)
+
+
+Side = Tuple[DiffSide, Dict[str, np.ndarray], List[str]]
+
+
+def compare_sides(side_a: Side, side_b: Side, select: Optional[str], strict: bool) -> DiffReport:
+    """The report for two opened sides (files, specs, or the API's Blocks and dicts)."""
+    (info_a, arrays_a, log_a), (info_b, arrays_b, log_b) = side_a, side_b
     keys = list(arrays_a) + [k for k in arrays_b if k not in arrays_a]
     keys = select_keys(keys, select) if keys else []
     rows = tuple(compare(k, arrays_a.get(k), arrays_b.get(k)) for k in keys)
@@ -109,4 +116,4 @@ def diff(
             "the two sides share no key: compare files of the same kind (a spec's keys are "
             "save_parameters keys such as 0.weight)"
         )
-    return DiffReport(side_a, side_b, rows, tuple(notes), tuple(log_a + log_b), strict)
+    return DiffReport(info_a, info_b, rows, tuple(notes), tuple(log_a + log_b), strict)
