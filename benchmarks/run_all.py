@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for script in ("bench_startup", "bench_show", "bench_stats", "bench_grad", "bench_train"):
+for script in (
+    "bench_startup",
+    "bench_show",
+    "bench_stats",
+    "bench_grad",
+    "bench_train",
+    "bench_watch",
+):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / f"{script}.py"), *sys.argv[1:]], check=True)

@@ -80,7 +80,7 @@ def own_blocks(net: Any) -> List[Tuple[str, Any]]:
     return out
 
 
-def _activation(block: Any) -> Optional[str]:
+def activation(block: Any) -> Optional[str]:
     act = getattr(block, "_act_type", None)
     if act is None and getattr(block, "act", None) is not None:
         act = getattr(block.act, "_act_type", None)
@@ -195,7 +195,7 @@ def live_plan(net: Any, X: Any) -> LivePlan:
                 block.name,
                 path,
                 type(block).__name__,
-                _activation(block),
+                activation(block),
                 shares,
                 tuple(
                     LiveParam(n, short, by_name[n].grad_req, by_name[n].owner, by_name[n].size)
@@ -243,6 +243,13 @@ class LiveBlockSource:
         self.net = net
         self.inputs = make_inputs(net, inputs)
         self._plan: Optional[LivePlan] = None
+
+    @classmethod
+    def running(cls, net: Any) -> LiveBlockSource:
+        """A source for a net the user runs themselves (a training loop): no inputs."""
+        source = cls.__new__(cls)
+        source.net, source.inputs, source._plan = net, [], None
+        return source
 
     @property
     def label(self) -> str:
