@@ -141,6 +141,9 @@ class Watch:
         self.steps += 1
         step = self.steps
         self._norms.add()
+        if loss is not None and self._initial is None:
+            # the first batch loss was computed before any update: the loss before training
+            self._initial = float(loss.mean().asscalar()) if hasattr(loss, "mean") else float(loss)
         if loss is not None:
             self._window.append(loss)  # read (and averaged) only at the next record
             if len(self._window) >= WINDOW_READ:  # a long gap between records: bound memory
@@ -199,8 +202,6 @@ class Watch:
         from paraminspect.actions.train import make_record
 
         loss = self._loss()
-        if self._initial is None:
-            self._initial = loss
         record = make_record(
             self._model,
             1,
@@ -244,7 +245,10 @@ class Watch:
             explode=self.explode,
             vanish=self.vanish,
         )
-        notes = ["data: the user's own loop; 'loss on the data set' is the mean batch loss"]
+        notes = [
+            "data: the user's own loop; the loss before training is the first batch's, "
+            "after it the mean batch loss since the last record"
+        ]
         if self._hybridized:
             notes.append("the net is hybridized: dead ReLU units are not measured")
         return TrainReport(
