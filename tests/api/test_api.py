@@ -198,3 +198,57 @@ def test_grad_l2_equals_raw_autograd_on_nested_hybridized_shared_block():
     # the gradients are left in place, as autograd.backward leaves them
     first = net.first.weight.grad().norm().asscalar()
     assert first == pytest.approx(expected[net.first.weight.name], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: pi.show("mlp", layer="dense9"),
+            "no layer is named 'dense9'; did you mean 'dense1'? (names: dense0, dense1)",
+        ),
+        (lambda: pi.summary("mlp", method="xavir"), None),
+        (lambda: pi.grad("mlp", loss="softmax"), None),
+    ],
+)
+def test_unknown_option_values_fail_as_in_the_cli(cli, call, message):
+    with pytest.raises(OptionError) as info:
+        call()
+    if message is not None:
+        assert str(info.value) == message
+    assert "did you mean" in str(info.value)
+
+
+def test_summary_of_a_live_block_says_what_to_do():
+    net = _mlp()
+    with pytest.raises(OptionError, match=r"use pi\.show on the Block, or a spec"):
+        pi.summary(net, (2, 20))
+
+
+def test_inspect_and_diff_to_dict_equal_cli_json(cli, tmp_path):
+    a, b = tmp_path / "a.params", tmp_path / "b.params"
+    cli("show", "mlp", "--seed", "1", "--save", str(a))
+    cli("show", "mlp", "--seed", "2", "--save", str(b))
+    assert pi.inspect(str(a), stats=True).to_dict() == json.loads(
+        cli("inspect", str(a), "--stats", "--format", "json").output
+    )
+    assert pi.diff(str(a), str(b)).to_dict() == json.loads(
+        cli("diff", str(a), str(b), "--format", "json").output
+    )
+
+
+def test_load_returns_a_source_the_functions_take():
+    source = pi.load("shared")
+    assert source.kind == "spec" and source.name == "shared"
+    assert pi.show(source).to_dict()["sharing"]
+    net = _mlp()
+    live = pi.load(net, [(2, 20)])
+    assert pi.show(live).to_dict()["totals"]["unique"] == 7946
+
+
+def test_a_loss_function_on_a_spec_matches_the_cli_loss_of_the_same_formula():
+    by_name = pi.grad("mlp", loss="sum", seed=4).to_dict()
+    by_function = pi.grad("mlp", loss=lambda y: y.sum(), seed=4).to_dict()
+    assert by_function["loss"]["value"] == pytest.approx(by_name["loss"]["value"], rel=1e-6)
+    for ours, theirs in zip(by_function["parameters"], by_name["parameters"]):
+        assert ours["grad_stats"]["l2"] == pytest.approx(theirs["grad_stats"]["l2"], rel=1e-5)
