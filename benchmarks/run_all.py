@@ -14,6 +14,7 @@ for script in (
     "bench_grad",
     "bench_train",
     "bench_models",
+    "bench_watch",
 ):
     print(f"== {script}", flush=True)
     subprocess.run([sys.executable, str(HERE / f"{script}.py"), *sys.argv[1:]], check=True)

@@ -23,7 +23,7 @@ from paraminspect.reports.checkpoint import (
 )
 
 
-def _open_side(
+def open_side(
     arg: str, seed: Optional[int], inputs: Optional[Mapping[str, Any]] = None
 ) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
     """A parameter file, a spec (path or built-in name) built and freshly initialized, or
@@ -136,12 +136,19 @@ def diff(
     """
     if select is not None:
         compile_select(select)  # a bad regex fails before any file is read
-    side_a, arrays_a, log_a = _open_side(a, seed, inputs)
-    side_b, arrays_b, log_b = _open_side(b, seed, inputs)
-    named = {"symbol", "zoo", "factory"}
-    if side_a.kind in named or side_b.kind in named:
-        arrays_a = _by_name(arrays_a) if side_a.kind == "module" else arrays_a
-        arrays_b = _by_name(arrays_b) if side_b.kind == "module" else arrays_b
+    return compare_sides(open_side(a, seed, inputs), open_side(b, seed, inputs), select, strict)
+
+
+Side = Tuple[DiffSide, Dict[str, np.ndarray], List[str]]
+
+
+def compare_sides(side_a: Side, side_b: Side, select: Optional[str], strict: bool) -> DiffReport:
+    """The report for two opened sides (files, specs, or the API's Blocks and dicts)."""
+    (info_a, arrays_a, log_a), (info_b, arrays_b, log_b) = side_a, side_b
+    named = {"symbol", "zoo", "factory", "block"}
+    if info_a.kind in named or info_b.kind in named:
+        arrays_a = _by_name(arrays_a) if info_a.kind == "module" else arrays_a
+        arrays_b = _by_name(arrays_b) if info_b.kind == "module" else arrays_b
     keys = list(arrays_a) + [k for k in arrays_b if k not in arrays_a]
     keys = select_keys(keys, select) if keys else []
     rows = tuple(compare(k, arrays_a.get(k), arrays_b.get(k)) for k in keys)
@@ -151,4 +158,4 @@ def diff(
             "the two sides share no key: compare files of the same kind (a spec's keys are "
             "save_parameters keys such as 0.weight)"
         )
-    return DiffReport(side_a, side_b, rows, tuple(notes), tuple(log_a + log_b), strict)
+    return DiffReport(info_a, info_b, rows, tuple(notes), tuple(log_a + log_b), strict)

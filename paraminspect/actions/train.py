@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
-from paraminspect import choices
+import paraminspect.choices as choices
 from paraminspect._text import did_you_mean
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import histogram, model_info
@@ -302,13 +302,17 @@ def make_record(
     explode: float = choices.EXPLODE_NORM,
     vanish: float = choices.VANISH_NORM,
     hist: Tuple[int, frozenset] = (0, frozenset()),
+    dead: Optional[Dict[int, float]] = None,
+    shared: Optional[Tuple[SharedStep, ...]] = None,
 ) -> TrainRecord:
     """Everything logged at one step, read after ``trainer.step``.
 
     ``before``: the weights before the step (float64), or None when they were not kept (a
     run stopped at a step it had not planned to log): update ratios are then NaN.
     ``explode``, ``vanish``: the warning thresholds of :func:`grad_warnings`; ``hist``:
-    bins and the parameters whose gradient gets a histogram.
+    bins and the parameters whose gradient gets a histogram. ``dead`` (dead ReLU fractions by
+    layer) and ``shared`` are computed from ``probe`` and the Sequential's layers unless given
+    (the watcher of a user's own loop measures them on its own net).
     """
     params = model.params
     users = model.plan.users
@@ -329,7 +333,8 @@ def make_record(
             before_l2 = float(np.linalg.norm(before[name].reshape(-1)))
         delta[name] = d
         steps[name] = ParamStep(name, users[name], weight, grad, _ratio(d, before_l2), grad_hist)
-    dead = dead_relu(model, probe)
+    if dead is None:
+        dead = dead_relu(model, probe)
     layers = []
     for lp in model.plan.layers:
         trained = [p.name for p in lp.params if p.grad_req != "null"]
@@ -364,7 +369,7 @@ def make_record(
         data_loss=data_loss,
         parameters=tuple(steps.values()),
         layers=tuple(layers),
-        shared=shared_steps(model),
+        shared=shared_steps(model) if shared is None else shared,
         warnings=tuple(warns),
     )
 

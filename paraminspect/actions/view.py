@@ -117,7 +117,7 @@ def layout_info(layout: Layout, source: Source, forward: bool, seed: Optional[in
         source=source.label,
         input_shape=layout.inputs[0].shape if layout.inputs else (),
         layers=tuple(
-            LayerInfo(x.index, x.path or x.name, x.type, x.activation, _shares_with(layout, x))
+            LayerInfo(x.index, _label(x), x.type, x.activation, _shares_with(layout, x))
             for x in layout.layers
         ),
         forward=forward,
@@ -412,6 +412,13 @@ def plan_report(
             "ones a build would use (nothing was drawn or read)",
         ),
     )
+
+
+def _label(layer: LayerDesc) -> str:
+    """A top-level layer by its Gluon or graph-node name (``dense0``, as ``net[i]`` prints
+    it); a nested one by the dotted path ``--layer`` takes (``features.3.body.0``), since
+    nested Gluon names repeat every parent's prefix."""
+    return layer.path if "." in layer.path or not layer.name else layer.name
 
 
 def _shares_with(layout: Layout, layer: LayerDesc) -> Optional[int]:

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import click
 
-from paraminspect import choices
+import paraminspect.choices as choices
 from paraminspect.cli.base import (
     bins_option,
     cli,

@@ -188,7 +188,8 @@ def select_names(
     Raises:
         OptionError: a bad layer or regex, or a selection that matches no parameter.
     """
-    layout = described.layout if isinstance(described, NetPlan) else described
+    # a spec's plan, or anything else that carries a layout (a live Block's plan), stands for it
+    layout: Layout = getattr(described, "layout", described)  # type: ignore[arg-type]
     names = [p.name for p in layout.params]
     if layers:
         wanted = {p for i in resolve_layers(layers, layout) for p in layer_params(layout, i)}

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from paraminspect._text import human_bytes
 from paraminspect.model.plan import NetPlan
+from paraminspect.reports._rich import RichReport
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(RichReport):
     """The outcome of ``paraminspect check``: the spec is valid, and what it describes."""
 
     source: str

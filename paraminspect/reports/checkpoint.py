@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import ArrayView, Histogram
 from paraminspect.stats import TensorStats
 
@@ -47,7 +48,7 @@ class FileTotals:
 
 
 @dataclass(frozen=True, eq=False)
-class InspectReport:
+class InspectReport(RichReport):
     """What ``paraminspect inspect FILE`` reports."""
 
     path: str
@@ -88,7 +89,7 @@ class DiffSide:
 
 
 @dataclass(frozen=True, eq=False)
-class DiffReport:
+class DiffReport(RichReport):
     """What ``paraminspect diff A B`` reports."""
 
     a: DiffSide

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from paraminspect.init.theory import CheckResult
+from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import ParamReport, ParamRow, WrapsParamReport
 
 
@@ -18,7 +19,7 @@ class TraceEntry:
 
 
 @dataclass(frozen=True, eq=False)
-class EditReport(WrapsParamReport):
+class EditReport(WrapsParamReport, RichReport):
     """A :class:`ParamReport` of the final state plus what was done, checked and saved."""
 
     report: ParamReport

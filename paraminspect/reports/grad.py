@@ -7,6 +7,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import ArrayView, ParamReport, WrapsParamReport
 from paraminspect.stats import TensorStats
 
@@ -35,7 +36,7 @@ class SharedGrad:
 
 
 @dataclass(frozen=True, eq=False)
-class GradReport(WrapsParamReport):
+class GradReport(WrapsParamReport, RichReport):
     """What ``paraminspect grad`` reports: ``base`` is the parameter report (with grad_stats)."""
 
     base: ParamReport

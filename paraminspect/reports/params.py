@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from paraminspect.reports._rich import RichReport
 from paraminspect.stats import TensorStats
 
 
@@ -106,7 +107,7 @@ class SharedGroup:
 
 
 @dataclass(frozen=True, eq=False)
-class ParamReport:
+class ParamReport(RichReport):
     """What ``show`` (and the commands built on it) report."""
 
     command: str

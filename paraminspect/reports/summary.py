@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import Histogram
 
 # A tanh output with |a| > SATURATION, or a sigmoid output within 1 - SATURATION of 0 or 1,
@@ -91,7 +92,7 @@ class CompareRun:
 
 
 @dataclass(frozen=True)
-class SummaryReport:
+class SummaryReport(RichReport):
     """What ``paraminspect summary`` reports."""
 
     name: str

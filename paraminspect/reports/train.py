@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
 
+from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import Histogram, ModelInfo
 from paraminspect.stats import TensorStats
 
@@ -92,7 +93,7 @@ class TrainSettings:
 
 
 @dataclass(frozen=True, eq=False)
-class TrainReport:
+class TrainReport(RichReport):
     """The whole run: settings, the loss before training, and every logged record."""
 
     model: ModelInfo

@@ -1,0 +1,378 @@
+"""The Python API: the CLI's actions and reports for notebooks and scripts.
+
+Every function takes a MODEL as the CLI does (a spec path, a built-in name such as
+``"mlp"``, what :func:`load` returns) or a live Gluon Block with its inputs, and returns
+the frozen report the CLI renders (``rich.print(report)``, ``report.to_dict()``, or a
+notebook cell's value). Mistakes raise the same :class:`~paraminspect.errors.ParamInspectError`
+subclasses, with the same one-line messages, as the CLI; nothing here calls ``sys.exit``
+or imports click.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence, Union
+
+from paraminspect._text import did_you_mean
+from paraminspect.choices import DEFAULT_BINS, LOSSES
+from paraminspect.errors import BuildError, OptionError
+
+Layers = Union[None, int, str, Sequence[Union[int, str]]]
+Loss = Union[str, Callable[[Any], Any]]
+
+
+def _layers(layer: Layers) -> tuple:
+    if layer is None:
+        return ()
+    if isinstance(layer, (int, str)):
+        return (str(layer),)
+    return tuple(str(x) for x in layer)
+
+
+def _source(model: Any, inputs: Sequence[Any], what: str) -> Any:
+    """A Source for ``model``: a live Block wrapped with its inputs, anything else opened as
+    the CLI opens a MODEL argument."""
+    from paraminspect.model.sources import open_source
+    from paraminspect.model.sources.live import LiveBlockSource, is_block
+
+    if is_block(model):
+        return LiveBlockSource(model, inputs)
+    if isinstance(model, LiveBlockSource):
+        return LiveBlockSource(model.net, inputs) if inputs else model
+    if model is not None and not isinstance(model, str) and not hasattr(model, "build"):
+        raise OptionError(
+            f"{what} takes a Gluon Block, a MODEL name or path (e.g. 'mlp'), or what "
+            f"pi.load() returns; got {type(model).__name__}"
+        )
+    if inputs:
+        raise OptionError(
+            f"{what}: inputs go with a live Block; a spec draws its own (see its input:)"
+        )
+    return open_source(model)
+
+
+def _is_live(source: Any) -> bool:
+    return getattr(source, "kind", None) == "block"
+
+
+def load(source: Any, inputs: Optional[Sequence[Any]] = None) -> Any:
+    """The model a CLI MODEL argument names, to pass to the other functions.
+
+    Args:
+        source: a spec path or built-in name (``"mlp"``, ``"shared"``, ``"chapter4_2"``), or
+            a live Gluon Block.
+        inputs: for a Block, its inputs: NDArrays, numpy arrays or shapes to draw from.
+
+    Returns:
+        The opened source (specs are validated and planned; nothing is built yet).
+
+    Raises:
+        SpecError: a spec is missing or invalid.
+        OptionError: not a Block or a MODEL; wrong inputs for the Block.
+    """
+    return _source(source, tuple(inputs or ()), "pi.load")
+
+
+def _view(**kwargs: Any) -> Any:
+    from paraminspect.actions.view import ViewOptions
+
+    kwargs["layers"] = _layers(kwargs.pop("layer"))
+    return ViewOptions(**kwargs)
+
+
+def show(
+    model: Any = None,
+    *inputs: Any,
+    layer: Layers = None,
+    select: Optional[str] = None,
+    values: bool = False,
+    grad: bool = False,
+    slice: Optional[str] = None,
+    stats: bool = False,
+    hist: bool = False,
+    bins: int = DEFAULT_BINS,
+    seed: Optional[int] = None,
+    before_forward: bool = False,
+    shapes_only: bool = False,
+) -> Any:
+    """The parameter table, as ``paraminspect show``.
+
+    Args:
+        model: a MODEL (None: ``mlp``) or a live Block; ``inputs`` follow a Block.
+        layer: layer index, name or path (or several): their parameters only.
+        select: a regex the parameter names must match.
+        values, grad, stats, hist: what to show of each parameter (``--values`` ...).
+        slice: a numpy slice of the values shown (``"0"``, ``"0,:3"``).
+
+    Returns:
+        A :class:`~paraminspect.reports.params.ParamReport`.
+
+    Raises:
+        OptionError: a bad option value, a wrong input, not a Block.
+        SpecError, BuildError: as for the CLI.
+    """
+    view = _view(
+        layer=layer,
+        select=select,
+        values=values,
+        grad=grad,
+        slice=slice,
+        stats=stats,
+        hist=hist,
+        bins=bins,
+    )
+    source = _source(model, inputs, "pi.show")
+    if not _is_live(source):
+        from paraminspect.actions.show import show as run_show
+
+        return run_show(
+            source, view, seed=seed, before_forward=before_forward, shapes_only=shapes_only
+        )
+    from paraminspect.actions.view import collect_report
+
+    view.index()
+    built = source.build(seed=seed, forward=not before_forward)
+    return collect_report(built, view, command="show", seed=seed)
+
+
+def summary(
+    model: Any = None,
+    *inputs: Any,
+    batch: Optional[int] = None,
+    method: Optional[str] = None,
+    params: Sequence[str] = (),
+    compare: Sequence[str] = (),
+    hybridize: bool = False,
+    hist: bool = False,
+    bins: int = DEFAULT_BINS,
+    seed: Optional[int] = None,
+) -> Any:
+    """The per-layer summary, as ``paraminspect summary``.
+
+    Returns:
+        A :class:`~paraminspect.reports.summary.SummaryReport`.
+
+    Raises:
+        OptionError: a bad ``method``/``params``/``compare``; a live Block (not yet: the
+            summary reads a spec's plan).
+    """
+    source = _source(model, inputs, "pi.summary")
+    if _is_live(source):
+        raise OptionError(
+            f"pi.summary of {source.label}: a live Block's summary needs its layer shapes, "
+            "which only a spec gives for now; use pi.show on the Block, or a spec"
+        )
+    from paraminspect.actions.summary import summary as run_summary
+
+    return run_summary(
+        source,
+        seed=seed,
+        batch=batch,
+        method=method,
+        params=tuple(params),
+        compare=tuple(compare),
+        hybridize=hybridize,
+        hist_bins=bins if hist else None,
+    )
+
+
+def _check_loss_name(loss: Loss) -> None:
+    if isinstance(loss, str) and loss not in LOSSES:
+        raise OptionError(
+            f"unknown loss '{loss}'{did_you_mean(loss, LOSSES)} "
+            f"(choose from {', '.join(LOSSES)}, or pass a function of the outputs)",
+            "--loss",
+        )
+    if not isinstance(loss, str) and not callable(loss):
+        raise OptionError(
+            f"loss must be one of {', '.join(LOSSES)} or a function of the outputs, "
+            f"got {type(loss).__name__}",
+            "--loss",
+        )
+
+
+def grad(
+    model: Any = None,
+    *inputs: Any,
+    loss: Loss = "sum",
+    layer: Layers = None,
+    select: Optional[str] = None,
+    values: bool = False,
+    slice: Optional[str] = None,
+    stats: bool = False,
+    seed: Optional[int] = None,
+) -> Any:
+    """Forward under ``autograd.record()``, the loss, ``backward()``: as ``paraminspect grad``.
+
+    The gradients stay in the parameters' buffers afterwards, as ``autograd.backward`` leaves
+    them (``net[0].weight.grad()`` reads them).
+
+    Args:
+        model: a MODEL (None: ``mlp``) or a live Block; ``inputs`` follow a Block.
+        loss: ``sum``, ``l2`` or ``softmax-ce`` (targets drawn as the CLI draws them), or a
+            function taking the network's outputs and returning the loss NDArray.
+        values: print the gradients themselves (``--grad``).
+
+    Returns:
+        A :class:`~paraminspect.reports.grad.GradReport`.
+
+    Raises:
+        OptionError: an unknown loss, a bad option value, wrong inputs, not a Block.
+        BuildError: MXNet refused the forward or backward pass.
+    """
+    _check_loss_name(loss)
+    view = _view(layer=layer, select=select, grad=values, slice=slice, stats=stats, values=False)
+    source = _source(model, inputs, "pi.grad")
+    if not _is_live(source) and isinstance(loss, str):
+        from paraminspect.actions.grad import grad as run_grad
+
+        return run_grad(source, view, seed=seed, loss=loss)
+    built = source.build(seed=seed, forward=not _is_live(source) or bool(source.inputs))
+    return _grad_on(built, loss, view, seed)
+
+
+def _grad_on(model: Any, loss: Loss, view: Any, seed: Optional[int]) -> Any:
+    """Backward on a built model with any loss (a live Block, or a spec with a function)."""
+    import dataclasses
+
+    from mxnet import autograd
+
+    from paraminspect.actions.view import collect_report
+    from paraminspect.model.losses import draw_targets, loss_value, target_note
+    from paraminspect.reports.grad import GradReport
+    from paraminspect.stats import ndarray_l2
+
+    source = model.source
+    inputs = source.inputs if _is_live(source) else [model.X]
+    if not inputs:
+        raise OptionError(f"pi.grad needs inputs for {source.label}")
+    out_shape = None
+    targets = None
+    try:
+        if isinstance(loss, str) and loss != "sum":
+            out_shape = tuple(model.net(*inputs).shape)
+            targets = draw_targets(loss, out_shape)
+        with autograd.record():
+            outputs = model.net(*inputs)
+            value = loss(outputs) if callable(loss) else loss_value(loss, outputs, targets)
+        value.backward()
+        loss_float = float(value.sum().asscalar())
+    except Exception as e:
+        from mxnet.base import MXNetError
+
+        if not isinstance(e, (MXNetError, RuntimeError, ValueError, TypeError)):
+            raise
+        raise BuildError(
+            f"the backward pass failed for {source.label}: {str(e).splitlines()[0]}"
+        ) from e
+    model.forward_done = True
+    if _is_live(source):
+        source._plan = None
+    full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
+    base = collect_report(model, full, command="grad", seed=seed)
+    params = model.params
+    name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
+    note = target_note(loss, out_shape) if isinstance(loss, str) and out_shape else ""
+    return GradReport(
+        base=base,
+        loss=name,
+        loss_value=loss_float,
+        target_note=note or "loss computed by the given function of the outputs"
+        if callable(loss)
+        else note,
+        weight_l2={row.name: ndarray_l2(params[row.name].data()) for row in base.parameters},
+        shared=(),
+        x=inputs[0].asnumpy(),
+        targets=None if targets is None else targets.asnumpy(),
+    )
+
+
+def inspect(
+    path: str,
+    select: Optional[str] = None,
+    values: bool = False,
+    slice: Optional[str] = None,
+    stats: bool = False,
+    hist: bool = False,
+    bins: int = DEFAULT_BINS,
+) -> Any:
+    """Every array of a parameter file, as ``paraminspect inspect`` (no code is run).
+
+    Returns:
+        An :class:`~paraminspect.reports.checkpoint.InspectReport`.
+
+    Raises:
+        CheckpointError: the file cannot be read.
+        OptionError: a bad ``select`` or ``slice``.
+    """
+    from paraminspect.actions.inspect_file import inspect_file
+
+    return inspect_file(path, select, values, slice, stats, hist=hist, bins=bins)
+
+
+def _side(value: Any, label: str) -> Any:
+    """``(DiffSide, arrays, log)`` of a path, a Block or a dict of arrays."""
+    import numpy as np
+
+    from paraminspect.model.sources.live import is_block
+    from paraminspect.reports.checkpoint import DiffSide
+
+    if isinstance(value, str):
+        return None
+    if is_block(value):
+        from paraminspect.model.params_io import structural_params
+
+        params = structural_params(value)
+        for p in params.values():
+            if p.shape is None or 0 in tuple(p.shape) or getattr(p, "_data", None) is None:
+                raise OptionError(
+                    f"pi.diff {label}: {p.name} has no values yet (deferred initialization); "
+                    "run the net once first"
+                )
+        arrays = {k: p.data().asnumpy() for k, p in params.items()}
+        return DiffSide(f"{type(value).__name__} '{value.name}'", "block", len(arrays)), arrays, []
+    if isinstance(value, dict):
+        arrays = {
+            str(k): (v.asnumpy() if hasattr(v, "asnumpy") else np.asarray(v))
+            for k, v in value.items()
+        }
+        return DiffSide(f"dict ({label})", "dict", len(arrays)), arrays, []
+    raise OptionError(
+        f"pi.diff {label} must be a path, a Gluon Block or a dict of arrays, "
+        f"got {type(value).__name__}"
+    )
+
+
+def diff(
+    a: Any,
+    b: Any,
+    select: Optional[str] = None,
+    seed: Optional[int] = None,
+    strict: bool = False,
+) -> Any:
+    """Two parameter sets compared key by key, as ``paraminspect diff``.
+
+    Args:
+        a, b: each a parameter file or spec (as the CLI takes them), a Gluon Block (its
+            ``save_parameters`` keys) or a dict of arrays.
+
+    Returns:
+        A :class:`~paraminspect.reports.checkpoint.DiffReport`.
+
+    Raises:
+        CheckpointError: a path cannot be read or found.
+        OptionError: a bad ``select``; a side of another type.
+    """
+    from paraminspect.actions.diff import compare_sides, open_side
+
+    side_a = _side(a, "a") or open_side(a, seed)
+    side_b = _side(b, "b") or open_side(b, seed)
+    return compare_sides(side_a, side_b, select, strict)
+
+
+def watch(net: Any, every: int = 1, **kwargs: Any) -> Any:
+    """A watcher for your own ``gluon.Trainer`` loop: call ``.step()`` after
+    ``trainer.step``, or use it as a context manager; ``.report()`` is the report
+    ``paraminspect train`` renders. See :class:`paraminspect.actions.watch.Watch`."""
+    from paraminspect.actions.watch import Watch
+
+    return Watch(net, every=every, **kwargs)
