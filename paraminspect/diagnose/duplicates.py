@@ -1,14 +1,16 @@
 """Arrays stored more than once: identical shape, dtype and bytes.
 
-Only arrays that share a shape and dtype with another are hashed; the hash reads the bytes in
-chunks of :data:`HASH_CHUNK` from a view (no copy for contiguous arrays), and arrays whose
-digests match are compared byte for byte before they are called equal.
+Only arrays that share a shape and dtype (and a fingerprint, when the caller has one: equal
+bytes give equal summary numbers, so triage passes those and hashes almost nothing) with
+another are hashed; the hash reads the bytes in chunks of :data:`HASH_CHUNK` from a view (no
+copy for contiguous arrays), and arrays whose digests match are compared byte for byte before
+they are called equal.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Dict, List, Mapping, Tuple
+from typing import Dict, Hashable, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -34,16 +36,26 @@ def _same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
     )
 
 
-def duplicate_groups(arrays: Mapping[str, np.ndarray]) -> Tuple[Tuple[str, ...], ...]:
+def duplicate_groups(
+    arrays: Mapping[str, np.ndarray], fingerprints: Optional[Mapping[str, Hashable]] = None
+) -> Tuple[Tuple[str, ...], ...]:
     """Groups of two or more keys whose arrays have the same shape, dtype and bytes.
 
-    Keys keep the mapping's order within a group; groups are ordered by their first key.
-    Empty arrays are never grouped (nothing is stored for them).
+    Args:
+        arrays: key -> array.
+        fingerprints: optional key -> a value that is equal for arrays with equal bytes
+            (summary numbers computed the same way); arrays with different ones are never
+            hashed or compared.
+
+    Returns:
+        The groups: keys keep the mapping's order within a group; groups are ordered by their
+        first key. Empty arrays are never grouped (nothing is stored for them).
     """
-    by_layout: Dict[Tuple[Tuple[int, ...], str], List[str]] = {}
+    by_layout: Dict[Tuple[Tuple[int, ...], str, Hashable], List[str]] = {}
     for key, a in arrays.items():
         if a.size:
-            by_layout.setdefault((tuple(a.shape), a.dtype.str), []).append(key)
+            mark = fingerprints[key] if fingerprints is not None else None
+            by_layout.setdefault((tuple(a.shape), a.dtype.str, mark), []).append(key)
     groups: List[List[str]] = []
     for keys in by_layout.values():
         if len(keys) < 2:

@@ -215,7 +215,8 @@ def _duplicate_findings(
     arrays: Mapping[str, np.ndarray], stats: Mapping[str, ArrayStats]
 ) -> List[Finding]:
     out = []
-    for group in duplicate_groups(arrays):
+    marks = {k: (st.l2, st.abs_max, st.mean, st.std, st.nonfinite) for k, st in stats.items()}
+    for group in duplicate_groups(arrays, marks):
         first = stats[group[0]]
         if first.constant:
             continue

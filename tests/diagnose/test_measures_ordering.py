@@ -154,3 +154,18 @@ def test_duplicate_groups_hash_in_chunks_and_confirm_bytes(monkeypatch):
     assert duplicates.duplicate_groups({"x": base, "y": base + 1, "z": base.copy()}) == (
         ("x", "z"),
     )
+
+
+def test_fingerprints_keep_arrays_apart_without_hashing(monkeypatch):
+    base = np.arange(6, dtype=np.float32)
+    arrays = {"a": base, "b": base.copy(), "c": base.copy()}
+    hashed = []
+    real_digest = duplicates._digest
+
+    def counting(data):
+        hashed.append(data.size)
+        return real_digest(data)
+
+    monkeypatch.setattr(duplicates, "_digest", counting)
+    assert duplicates.duplicate_groups(arrays, {"a": 1, "b": 2, "c": 1}) == (("a", "c"),)
+    assert len(hashed) == 2  # b has a fingerprint of its own: never hashed
