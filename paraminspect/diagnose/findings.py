@@ -17,7 +17,8 @@ What is checked (every check is vectorized numpy; no loop runs over the values):
 ``tiny_gamma``
     Norm gammas with ``|gamma| < min_abs_gamma`` (default 1e-6): the channel's output is
     (almost) only its beta. Only arrays classified ``norm``/``gamma``: pass the graph's uses
-    so that PReLU slopes (also called ``gamma`` by MXNet) are not taken for norms.
+    so that PReLU slopes (also called ``gamma`` by MXNet) are not taken for norms, and so
+    that gammas of ``fix_gamma=True`` BatchNorms (never read) are skipped.
 ``duplicate``
     Arrays with identical shape, dtype and bytes (shared parameters saved twice). Groups of
     constant arrays are left out: equal ones or zeros are equal by coincidence, and each
@@ -112,7 +113,13 @@ def _listed(indices: np.ndarray, limit: int) -> str:
 
 
 def _channel_finding(
-    kind: str, key: str, bad: np.ndarray, values: np.ndarray, what: str, limit: int
+    kind: str,
+    key: str,
+    bad: np.ndarray,
+    values: np.ndarray,
+    what: str,
+    limit: int,
+    threshold: float,
 ) -> Finding:
     idx = np.flatnonzero(bad)
     n, total = len(idx), int(values.size)
@@ -128,6 +135,7 @@ def _channel_finding(
         "of": total,
         "channels": [int(i) for i in idx[:limit]],
         "values": [float(v) for v in values[idx[:limit]]],
+        "threshold": threshold,
     }
     return Finding(kind, key, message, evidence)
 
@@ -165,6 +173,8 @@ def _array_findings(
         value = float(a.reshape(-1)[0])
         never = ak.kind == "running" and ak.is_running_var and value == 1.0
         hint = " (BatchNorm statistics never updated?)" if never else ""
+        if ak.ignored:
+            hint = " (expected: its BatchNorm has fix_gamma=True and uses 1 instead)"
         out.append(
             Finding(
                 "constant",
@@ -179,14 +189,14 @@ def _array_findings(
         bad = a < th.min_running_var
         if bad.any():
             what = f"running variance below {th.min_running_var:g}"
-            out.append(_channel_finding("low_running_var", key, bad, a, what, th.max_listed))
-            out[-1].evidence["threshold"] = th.min_running_var
-    if ak.kind == "norm" and ak.part == "gamma" and a.ndim == 1:
+            limit, threshold = th.max_listed, th.min_running_var
+            out.append(_channel_finding("low_running_var", key, bad, a, what, limit, threshold))
+    if ak.kind == "norm" and ak.part == "gamma" and not ak.ignored and a.ndim == 1:
         bad = np.abs(a) < th.min_abs_gamma
         if bad.any():
             what = f"|gamma| below {th.min_abs_gamma:g}"
-            out.append(_channel_finding("tiny_gamma", key, bad, a, what, th.max_listed))
-            out[-1].evidence["threshold"] = th.min_abs_gamma
+            limit, threshold = th.max_listed, th.min_abs_gamma
+            out.append(_channel_finding("tiny_gamma", key, bad, a, what, limit, threshold))
     return out
 
 

@@ -27,5 +27,7 @@ def uses_from_symbol(symbol: Mapping[str, Any]) -> Dict[str, ParamUse]:
         for position, entry in enumerate(node.get("inputs", [])):
             source = nodes[entry[0]]
             if source.get("op") == "null":
-                uses.setdefault(source["name"], ParamUse(node["name"], node["op"], position))
+                attrs = tuple(sorted((str(k), str(v)) for k, v in node.get("attrs", {}).items()))
+                use = ParamUse(node["name"], node["op"], position, attrs)
+                uses.setdefault(source["name"], use)
     return uses

@@ -52,7 +52,8 @@ OP_INPUTS: Dict[str, Dict[int, Tuple[str, str]]] = {
 
 
 class ParamUse(NamedTuple):
-    """The op that consumes a parameter: its node name, its type and the input position.
+    """The op that consumes a parameter: its node name, its type, the input position and the
+    op's attributes as ``(name, value)`` string pairs, as the graph stores them.
 
     A plain ``(op, op_type)`` tuple is accepted wherever a ParamUse is.
     """
@@ -60,6 +61,7 @@ class ParamUse(NamedTuple):
     op: str
     op_type: str
     input_index: Optional[int] = None
+    attrs: Tuple[Tuple[str, str], ...] = ()
 
 
 UseLike = Union[ParamUse, Tuple[str, str], Tuple[str, str, Optional[int]]]
@@ -72,7 +74,8 @@ class ArrayKind:
 
     ``kind`` is one of :data:`KINDS`; ``part`` is its place in the layer (``weight``,
     ``gamma``, ``moving_var``, ``slope``, ...; empty when unknown); ``layer`` is the layer
-    it belongs to; ``role`` is ``arg``/``aux`` for Module keys, else empty.
+    it belongs to; ``role`` is ``arg``/``aux`` for Module keys, else empty. ``ignored`` is
+    true for a gamma the graph's BatchNorm never reads (``fix_gamma=True``: it uses 1).
     """
 
     key: str
@@ -80,6 +83,7 @@ class ArrayKind:
     part: str
     layer: str
     role: str
+    ignored: bool = False
 
     @property
     def is_running_var(self) -> bool:
@@ -124,6 +128,7 @@ def classify(key: str, uses: Optional[Uses] = None) -> ArrayKind:
     role, bare = split_role(key)
     layer, part, kind = _suffix(bare)
     use = _lookup(uses, key, bare)
+    ignored = False
     if use is not None:
         layer = use.op
         by_input = OP_INPUTS.get(use.op_type, {})
@@ -131,9 +136,11 @@ def classify(key: str, uses: Optional[Uses] = None) -> ArrayKind:
             kind, part = by_input[use.input_index]
         elif use.op_type == "LeakyReLU":
             kind, part = "other", "slope"
+        fixed = dict(use.attrs).get("fix_gamma", "").lower() in ("true", "1")
+        ignored = part == "gamma" and "BatchNorm" in use.op_type and fixed
     if (role == "aux" and kind != "running") or (role == "arg" and kind == "running"):
         kind = "other"
-    return ArrayKind(key=key, kind=kind, part=part, layer=layer, role=role)
+    return ArrayKind(key=key, kind=kind, part=part, layer=layer, role=role, ignored=ignored)
 
 
 def classify_all(keys: Iterable[str], uses: Optional[Uses] = None) -> Dict[str, ArrayKind]:

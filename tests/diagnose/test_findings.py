@@ -123,6 +123,9 @@ def test_tiny_gamma_but_not_a_prelu_slope_when_the_graph_says_so():
     )
     uses = {"relu2_gamma": ("relu2", "LeakyReLU", 1), "bn2_gamma": ("bn2", "BatchNorm", 1)}
     assert kinds_of(find_problems(arrays, uses=uses)) == [("tiny_gamma", "arg:bn2_gamma")]
+    # a BatchNorm with fix_gamma=True never reads its gamma: nothing to report
+    uses["bn2_gamma"] = ("bn2", "BatchNorm", 1, (("fix_gamma", "True"),))
+    assert find_problems(arrays, uses=uses) == ()
 
 
 def test_nan_and_inf_counts():

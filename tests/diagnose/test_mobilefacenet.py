@@ -125,6 +125,14 @@ def test_graph_uses_tell_prelu_slopes_from_norms(reference, symbol):
     assert [(f.kind, f.array) for f in with_graph.findings] == [
         (f.kind, f.array) for f in triage(reference).findings
     ]
+    (fc1,) = [f for f in with_graph.findings if f.array == "arg:fc1_gamma"]
+    assert fc1.message == (
+        "arg:fc1_gamma: all 128 values are 1 "
+        "(expected: its BatchNorm has fix_gamma=True and uses 1 instead)"
+    )
+    fixed = [n["name"] for n in symbol["nodes"] if n.get("attrs", {}).get("fix_gamma") == "True"]
+    ignored = [k for k, kind in with_graph.kinds.items() if kind.ignored]
+    assert ignored == [f"arg:{name}_gamma" for name in fixed if f"arg:{name}_gamma" in reference]
 
 
 def test_group_by_layer_puts_batchnorm_arrays_with_their_layer(reference, symbol):
