@@ -1,0 +1,1 @@
+"""Checkpoint triage: classify, measure, order and diagnose arrays (numpy only)."""
