@@ -1,0 +1,1 @@
+"""Diagnoses over arrays and training runs: numpy only."""
