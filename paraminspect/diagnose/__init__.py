@@ -1,1 +1,1 @@
-"""Checkpoint triage: classify, measure, order and diagnose arrays (numpy only)."""
+"""Diagnoses over checkpoints and training runs (numpy only): triage, trouble, shares."""
