@@ -38,13 +38,13 @@ def symbol():
 
 @pytest.fixture(scope="module")
 def result():
-    from paraminspect.checkpoint import read_params
+    from paraminspect.model.params_file import read_params
 
     return triage(read_params(str(PARAMS)).arrays)
 
 
 def test_reader_agrees_with_mx_nd_load(reference):
-    from paraminspect.checkpoint import read_params
+    from paraminspect.model.params_file import read_params
 
     arrays = read_params(str(PARAMS)).arrays
     assert list(arrays) == list(reference)
