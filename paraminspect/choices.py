@@ -24,3 +24,13 @@ DEFAULT_OPTIMIZER = "sgd"
 DEFAULT_TRAIN_LOSS = "l2"
 EXPLODE_NORM = 1e3  # a gradient norm above this is reported as exploding
 VANISH_NORM = 1e-7  # a trained parameter's gradient norm below this is vanishing
+
+# inspect / diff triage (issue 16)
+SORT_KEYS = ("size", "l2", "abs_max", "std", "name")  # inspect --sort; numbers largest first
+DIFF_SORT_KEYS = ("rel_l2", "max_abs", "cosine", "size", "name")  # diff --sort; worst first
+GROUP_BY = ("layer",)  # inspect --group
+FAIL_ON = ("findings",)  # inspect --fail-on
+OVERVIEW_LARGEST = 5  # arrays listed under "largest" in inspect's overview
+MIN_RUNNING_VAR = 1e-6  # a BatchNorm running variance below this is a finding
+MIN_ABS_GAMMA = 1e-6  # a norm gamma with |gamma| below this is a finding
+SCALE_FACTOR = 100.0  # a weight's std this many times off its peers' median is a finding

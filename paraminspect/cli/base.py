@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import click
 
@@ -138,6 +138,28 @@ def bins_option(default: int = DEFAULT_BINS) -> Callable[[Any], Any]:
         metavar="N",
         help="Number of --hist bins.",
     )
+
+
+def sort_option(keys: Sequence[str], what: str) -> Callable[[Any], Any]:
+    """--sort KEY (inspect, diff): ``keys`` from choices.py; ``what`` says how they order."""
+    return click.option(
+        "--sort",
+        type=click.Choice(keys),
+        default=None,
+        help=f"Order the rows by {'|'.join(keys)}: {what} (default: file order).",
+    )
+
+
+def top_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--top N (inspect, diff): only the first N rows after --sort."""
+    return click.option(
+        "--top",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Only the first N rows after --sort (N layers with --group layer), e.g. "
+        "--sort size --top 5.",
+    )(f)
 
 
 def view_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -42,6 +42,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect._text import plural
+from paraminspect.choices import MIN_ABS_GAMMA, MIN_RUNNING_VAR, SCALE_FACTOR
 from paraminspect.diagnose.duplicates import duplicate_groups
 from paraminspect.diagnose.kinds import ArrayKind, Uses, classify_all
 from paraminspect.diagnose.measures import ArrayStats, measure_all
@@ -67,9 +68,9 @@ class Thresholds:
         OptionError: a value out of range, naming the option it would come from.
     """
 
-    min_running_var: float = 1e-6
-    min_abs_gamma: float = 1e-6
-    scale_factor: float = 100.0
+    min_running_var: float = MIN_RUNNING_VAR
+    min_abs_gamma: float = MIN_ABS_GAMMA
+    scale_factor: float = SCALE_FACTOR
     min_scale_peers: int = 4
     max_listed: int = 10  # unit or channel indices listed in a message and its evidence
 

@@ -6,11 +6,11 @@ import math
 from typing import Optional, Sequence, Tuple
 
 from paraminspect._text import did_you_mean
+from paraminspect.choices import SORT_KEYS
 from paraminspect.diagnose.measures import ArrayStats
 from paraminspect.errors import OptionError
 
-# The first is the default. (To move into the shared choices module when the CLI is wired.)
-SORT_KEYS = ("size", "l2", "abs_max", "std", "name")
+__all__ = ["SORT_KEYS", "check_sort_key", "sort_keys", "sort_rows", "top"]
 
 
 def check_sort_key(by: str) -> str:
