@@ -28,10 +28,12 @@ from paraminspect.choices import (
     DEFAULT_OPTIMIZER,
     DEFAULT_SAMPLES,
     DEFAULT_TRAIN_LOSS,
+    DIVERGE_FACTOR,
     EXPLODE_NORM,
     TRAIN_LOSSES,
     VANISH_NORM,
 )
+from paraminspect.diagnose.trouble import Event, TroubleDetector, should_stop
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
 from paraminspect.model.losses import check_loss, loss_value, output_shape
@@ -68,10 +70,13 @@ class TrainOptions:
     vanish: float = VANISH_NORM
     hist_bins: Optional[int] = None  # --hist: histogram gradients at each record, N bins
     hist_select: Optional[str] = None  # --select: which parameters (default: all trained)
+    diverge_factor: float = DIVERGE_FACTOR  # --diverge-factor (see diagnose.trouble)
+    stop_on: Tuple[str, ...] = ()  # --stop-on: stop at the first event of these kinds
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
 RecordCallback = Callable[[TrainRecord], None]
+EventCallback = Callable[[Event], None]  # named trouble, as soon as it starts
 
 
 def optimizer_names() -> List[str]:
@@ -108,6 +113,7 @@ def validate(opts: TrainOptions) -> None:
             "both vanish and explode",
             "--vanish-below",
         )
+    TroubleDetector(opts.diverge_factor, opts.explode, opts.vanish)  # --diverge-factor
     if opts.hist_bins is not None and opts.hist_bins < 1:
         raise OptionError(f"{opts.hist_bins} is not a positive integer; use e.g. 16", "--bins")
     if opts.hist_select is not None and opts.hist_bins is None:
@@ -178,6 +184,11 @@ def dead_relu(model: Model, probe: Any) -> Dict[int, float]:
             a = h.asnumpy().reshape(h.shape[0], -1)
             out[lp.index] = float(np.mean(np.all(a == 0, axis=0)))
     return out
+
+
+def layer_names(model: Model) -> Dict[int, str]:
+    """Layer index -> the name trouble is reported under: ``0 (dense0)``."""
+    return {lp.index: f"{lp.index} ({lp.name})" for lp in model.plan.layers}
 
 
 def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
@@ -267,24 +278,6 @@ class StepNorms:
 
     def result(self) -> Dict[int, Tuple[float, ...]]:
         return {index: tuple(values) for index, values in self.values.items()}
-
-    def trouble(
-        self, model: Model, step: int, explode: float, vanish: float
-    ) -> List[Tuple[str, int, str]]:
-        """``(kind, layer, warning)`` for the norms just read: a layer whose ``||g||`` is
-        non-finite, above ``explode`` or below ``vanish`` (the records' thresholds, applied
-        to the layer's norm)."""
-        out = []
-        for index, _ in self.layers:
-            g = self.values[index][-1]
-            name = f"layer {index} ({model.plan.layers[index].name})"
-            if not math.isfinite(g):
-                out.append(("nonfinite", index, f"step {step}: {name} ||g|| is {g}"))
-            elif g > explode:
-                out.append(("explode", index, f"step {step}: {name} ||g|| {g:.3g} > {explode:.3g}"))
-            elif g < vanish:
-                out.append(("vanish", index, f"step {step}: {name} ||g|| {g:.3g} < {vanish:.3g}"))
-        return out
 
 
 def _grad_square(grad: Any) -> float:
@@ -441,6 +434,7 @@ def train(
     on_record: Optional[RecordCallback] = None,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    on_event: Optional[EventCallback] = None,
 ) -> TrainReport:
     """Train ``spec`` and record every logged step (:func:`prepare`, then :func:`fit`).
 
@@ -451,10 +445,12 @@ def train(
         on_record: called with each record as soon as it exists (tables, JSON lines).
         load: start from this parameter file (loaded right after the build).
         save: write the trained parameters at the end (also after a run stopped early, so
-            its last state can be inspected).
+            its last state can be inspected; after ``--stop-on``, the last good ones: the
+            step that went wrong is not applied).
+        on_event: called with each named trouble (:class:`Event`) at the step it starts.
     """
     model, optimizer = prepare(spec, opts, load, save)
-    report = fit(model, optimizer, opts, on_step, on_record)
+    report = fit(model, optimizer, opts, on_step, on_record, on_event)
     saved = apply_save(model, save)
     return replace(report, log=report.log + tuple(saved)) if saved else report
 
@@ -465,8 +461,13 @@ def fit(
     opts: TrainOptions,
     on_step: Optional[StepCallback] = None,
     on_record: Optional[RecordCallback] = None,
+    on_event: Optional[EventCallback] = None,
 ) -> TrainReport:
     """Draw the synthetic data set, hybridize, and train ``model`` in place.
+
+    Every step's loss, layer gradient norms and (with ReLU layers) dead fractions on the
+    batch feed a :class:`TroubleDetector` after ``backward`` and before ``trainer.step``, so
+    a ``--stop-on`` event stops the run with the step that went wrong not applied.
 
     Raises:
         OptionError: MXNet refused the optimizer.
@@ -493,7 +494,11 @@ def fit(
     total = opts.epochs * n_batches
     initial = data_loss()
     norms = StepNorms(model)
-    between: Dict[Tuple[str, int], str] = {}
+    detector = TroubleDetector(opts.diverge_factor, opts.explode, opts.vanish)
+    names = layer_names(model)
+    has_relu = any(lp.activation == "relu" for lp in model.plan.layers)
+    pending: List[Event] = []  # events since the last record
+    stopped_by: Optional[Event] = None
     drawn = hist_names(model.plan, opts)
     start = time.perf_counter()
     history: List[TrainRecord] = []
@@ -521,24 +526,38 @@ def fit(
                 with autograd.record():
                     batch_loss = loss_value(opts.loss, net(xb), yb)
                 batch_loss.backward()
-                trainer.step(1)  # the loss is already the batch mean
                 value = float(batch_loss.asscalar())
                 norms.add()
+                events = detector.observe(
+                    step,
+                    value,
+                    {names[i]: norms.values[i][-1] for i, _ in norms.layers},
+                    {names[i]: f for i, f in dead_relu(model, xb).items()} if has_relu else None,
+                    lr=opts.lr,
+                )
+                pending.extend(events)
+                for event in events:
+                    if on_event is not None:
+                        on_event(event)
+                stopped_by = should_stop(events, opts.stop_on)
+                if stopped_by is None:
+                    trainer.step(1)  # the loss is already the batch mean
                 window.append(value)
                 if on_step is not None:
                     on_step(step, total, value)
-                if not math.isfinite(value):
+                if stopped_by is not None:
+                    stopped = (
+                        f"stopped at step {step} (epoch {epoch}) on {stopped_by.kind} "
+                        f"(--stop-on): {stopped_by.message}; that step was not applied"
+                    )
+                    log_now = True
+                    before = None  # no update ratios: the step was not taken
+                elif not math.isfinite(value):
                     stopped = (
                         f"the loss became {value} at step {step} (epoch {epoch}); "
                         "training stopped; try a smaller --lr"
                     )
                     log_now = True  # (an unplanned record: no update ratios, see make_record)
-                if not log_now:  # a record checks every parameter itself
-                    # The first step of each kind of trouble in each layer since the last
-                    # record; it goes into the next record's warnings.
-                    for kind, index, line in norms.trouble(model, step, opts.explode, opts.vanish):
-                        if (kind, index) not in between:
-                            between[(kind, index)] = f"{line} (between logged steps)"
                 if log_now:
                     record = make_record(
                         model,
@@ -553,10 +572,14 @@ def fit(
                         (opts.hist_bins or 0, drawn),
                     )
                     window = []
-                    if between:
-                        warns = tuple(between.values()) + record.warnings
+                    if pending:
+                        record = replace(record, events=tuple(pending))
+                        pending = []
+                    if detector.diverged_at is not None or detector.dead_layers:
+                        # tiny gradients after a blow-up or behind dead ReLUs are not the
+                        # problem: the events name it (diagnose.trouble's precedence)
+                        warns = tuple(w for w in record.warnings if "vanishing" not in w)
                         record = replace(record, warnings=warns)
-                        between = {}
                     history.append(record)
                     if on_record is not None:
                         on_record(record)
@@ -601,4 +624,6 @@ def fit(
         log=tuple(model.log),
         seconds=seconds,
         step_grad_l2=norms.result(),
+        stop_on=opts.stop_on,
+        stopped_by=stopped_by,
     )

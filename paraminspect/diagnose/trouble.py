@@ -44,15 +44,24 @@ from dataclasses import dataclass
 from typing import Collection, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from paraminspect._text import did_you_mean
+from paraminspect.choices import DEFAULT_STOP_ON, DIVERGE_FACTOR, TROUBLE_KINDS
+from paraminspect.choices import EXPLODE_NORM as EXPLODE_ABOVE
+from paraminspect.choices import LOSS_SMOOTHING as SMOOTHING
+from paraminspect.choices import VANISH_NORM as VANISH_BELOW
 from paraminspect.errors import OptionError
 
-# The kinds, in the order events of one step are listed. (For ``choices.py`` once it exists.)
-TROUBLE_KINDS = ("diverge", "nan", "explode", "dead", "vanish")
-DEFAULT_STOP_ON = "diverge,explode,dead,nan"  # vanishing alone is slow, not fatal
-DIVERGE_FACTOR = 3.0  # see the module docstring for the measurement behind 3, not 10
-SMOOTHING = 0.9
-EXPLODE_ABOVE = 1e3  # the same defaults as train's --explode-above / --vanish-below
-VANISH_BELOW = 1e-7
+__all__ = [
+    "DEFAULT_STOP_ON",
+    "DIVERGE_FACTOR",
+    "EXPLODE_ABOVE",
+    "SMOOTHING",
+    "TROUBLE_KINDS",
+    "VANISH_BELOW",
+    "Event",
+    "TroubleDetector",
+    "parse_stop_on",
+    "should_stop",
+]
 LOSS = "loss"  # the subject of loss events
 
 
@@ -126,6 +135,11 @@ class TroubleDetector:
         self._diverged_at: Optional[int] = None
         self._dead: Dict[str, float] = {}  # the last dead fraction given for each layer
         self._last_step: Optional[int] = None
+
+    @property
+    def dead_layers(self) -> Tuple[str, ...]:
+        """The layers whose last dead fraction given was 1.0 (every ReLU dead)."""
+        return tuple(name for name, f in self._dead.items() if f >= 1.0)
 
     @property
     def diverged_at(self) -> Optional[int]:

@@ -65,6 +65,18 @@ def record_json(r: TrainRecord) -> Dict[str, Any]:
             for s in r.shared
         ],
         "warnings": list(r.warnings),
+        "events": [event_json(e) for e in r.events],
+    }
+
+
+def event_json(e: Any) -> Dict[str, Any]:
+    """A named trouble (diagnose.trouble.Event): the step it started, kind, subject, value."""
+    return {
+        "step": e.step,
+        "kind": e.kind,
+        "subject": e.subject,
+        "value": _num(e.value),
+        "message": e.message,
     }
 
 
@@ -105,6 +117,9 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
         "seconds": round(report.seconds, 6),
         "steps_per_second": _num(report.steps_per_second),
         "stopped": report.stopped,
+        "stop_on": list(report.stop_on),
+        "stopped_by": event_json(report.stopped_by) if report.stopped_by is not None else None,
+        "events": [event_json(e) for e in report.events],
         "history": [record_json(r) for r in report.history],
         "grad_l2_per_step": [
             {

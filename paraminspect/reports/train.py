@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from paraminspect.reports.params import Histogram, ModelInfo
 from paraminspect.stats import TensorStats
@@ -70,6 +70,8 @@ class TrainRecord:
     layers: Tuple[LayerStep, ...]
     shared: Tuple[SharedStep, ...]
     warnings: Tuple[str, ...] = ()
+    # diagnose.trouble.Event: the named trouble that started since the previous record
+    events: Tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ class TrainReport:
     step_grad_l2: Mapping[int, Tuple[float, ...]] = field(default_factory=dict)
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = field(default=())
+    stop_on: Tuple[str, ...] = ()  # --stop-on kinds
+    stopped_by: Any = None  # the diagnose.trouble.Event that stopped the run (--stop-on)
+
+    @property
+    def events(self) -> Tuple[Any, ...]:
+        """Every named trouble of the run, in order."""
+        return tuple(e for r in self.history for e in r.events)
 
     @property
     def failure(self) -> Optional[str]:
