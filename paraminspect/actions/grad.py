@@ -17,6 +17,7 @@ import numpy as np
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report
+from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError
 from paraminspect.model.build import Model
 from paraminspect.model.losses import (
@@ -151,6 +152,33 @@ def unshared_copy(model: Model) -> Any:
     return copy
 
 
+def sync_copy(model: Model, copy: Any) -> None:
+    """Copy the model's current values into :func:`unshared_copy`'s layers."""
+    for lp in model.plan.layers:
+        for p in lp.params:
+            getattr(copy[lp.index], p.short).set_data(getattr(model.net[lp.index], p.short).data())
+
+
+def batch_contributions(
+    model: Model, copy: Any, loss: str, x: Any, targets: Any
+) -> Dict[Tuple[str, int], np.ndarray]:
+    """Each (shared parameter, using layer) -> that use's gradient on the batch ``x``, from
+    ``copy`` (an :func:`unshared_copy`) synced to the model's current values."""
+    from mxnet import autograd
+
+    sync_copy(model, copy)
+    with autograd.record():
+        value = loss_value(loss, copy(x), targets)
+    value.backward()
+    shorts = {p.name: p.short for p in model.plan.unique_params}
+    return {
+        (name, i): getattr(copy[i], shorts[name]).grad().asnumpy()
+        for name, layers in model.plan.users.items()
+        if len(layers) > 1
+        for i in layers
+    }
+
+
 def contributions(model: Model, loss: str, back: Backward) -> Dict[Tuple[str, int], np.ndarray]:
     """Each (shared parameter, using layer) -> that layer's gradient, from an unshared copy."""
     import mxnet as mx
@@ -189,14 +217,16 @@ def check_shared(
         diff = float(np.max(np.abs(total - accumulated))) if total.size else 0.0
         scale = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
         tolerance = SHARE_RTOL * scale
+        split = gradient_shares(arrays, accumulated)
+        shares = split.shares if split.shares is not None else (None,) * len(arrays)
         contribs = []
-        for i, a in zip(layers, arrays):
+        for i, a, share in zip(layers, arrays, shares):
             shown = None
             if view.grad:
                 where = f"[{format_index(index)}]" if index is not None else ""
                 label = f"{name}.grad{where} from layer {i}"
                 shown = ArrayView(label, apply_slice(a, index, name) if index is not None else a)
-            contribs.append(Contribution(i, tensor_stats(a), a, shown))
+            contribs.append(Contribution(i, tensor_stats(a), a, shown, share))
         out.append(
             SharedGrad(
                 parameter=name,
@@ -206,6 +236,7 @@ def check_shared(
                 max_abs_diff=diff,
                 tolerance=tolerance,
                 ok=bool(np.isfinite(diff) and diff <= tolerance),
+                shares_note=split.reason,
             )
         )
     return tuple(out)

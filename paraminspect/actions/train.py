@@ -72,6 +72,7 @@ class TrainOptions:
     hist_select: Optional[str] = None  # --select: which parameters (default: all trained)
     diverge_factor: float = DIVERGE_FACTOR  # --diverge-factor (see diagnose.trouble)
     stop_on: Tuple[str, ...] = ()  # --stop-on: stop at the first event of these kinds
+    contributions: bool = False  # --contributions: per-use gradient shares at each record
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
@@ -189,6 +190,30 @@ def dead_relu(model: Model, probe: Any) -> Dict[int, float]:
 def layer_names(model: Model) -> Dict[int, str]:
     """Layer index -> the name trouble is reported under: ``0 (dense0)``."""
     return {lp.index: f"{lp.index} ({lp.name})" for lp in model.plan.layers}
+
+
+def use_shares(model: Model, copy: Any, loss: str, x: Any, y: Any) -> Dict[str, Any]:
+    """Shared parameter -> :class:`GradientShares` of its current gradient on ``(x, y)``."""
+    from paraminspect.actions.grad import batch_contributions
+    from paraminspect.diagnose.shares import gradient_shares
+
+    parts = batch_contributions(model, copy, loss, x, y)
+    params = model.params
+    return {
+        name: gradient_shares([parts[(name, i)] for i in layers], params[name].grad().asnumpy())
+        for name, layers in model.plan.users.items()
+        if len(layers) > 1
+    }
+
+
+def with_shares(steps: Tuple[SharedStep, ...], shares: Dict[str, Any]) -> Tuple[SharedStep, ...]:
+    """The record's shared steps with each use's share (``--contributions``)."""
+    return tuple(
+        replace(s, shares=shares[s.parameter].shares, shares_note=shares[s.parameter].reason)
+        if s.parameter in shares
+        else s
+        for s in steps
+    )
 
 
 def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
@@ -498,6 +523,11 @@ def fit(
     names = layer_names(model)
     has_relu = any(lp.activation == "relu" for lp in model.plan.layers)
     pending: List[Event] = []  # events since the last record
+    copy = None
+    if opts.contributions and any(len(u) > 1 for u in model.plan.users.values()):
+        from paraminspect.actions.grad import unshared_copy
+
+        copy = unshared_copy(model)
     stopped_by: Optional[Event] = None
     drawn = hist_names(model.plan, opts)
     start = time.perf_counter()
@@ -540,6 +570,8 @@ def fit(
                     if on_event is not None:
                         on_event(event)
                 stopped_by = should_stop(events, opts.stop_on)
+                # shares of this step's gradient, from the weights it was computed at
+                shares = use_shares(model, copy, opts.loss, xb, yb) if copy and log_now else {}
                 if stopped_by is None:
                     trainer.step(1)  # the loss is already the batch mean
                 window.append(value)
@@ -572,6 +604,8 @@ def fit(
                         (opts.hist_bins or 0, drawn),
                     )
                     window = []
+                    if shares:
+                        record = replace(record, shared=with_shares(record.shared, shares))
                     if pending:
                         record = replace(record, events=tuple(pending))
                         pending = []

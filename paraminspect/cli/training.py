@@ -157,6 +157,13 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
 )
 @click.option(
+    "--contributions",
+    is_flag=True,
+    help="At each logged step (every K with --every K), each use's share <g_i, G>/||G||^2 "
+    "of a shared parameter's gradient G (from an unshared copy; the shares add to 1), e.g. "
+    "train --shared --contributions --every 4.",
+)
+@click.option(
     "--stop-on",
     metavar="KINDS",
     default="none",
@@ -202,6 +209,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
     "paraminspect train --seed 1 --epochs 3 --save trained.params",
     "paraminspect train --hist --select '.*weight' --bins 24",
+    "paraminspect train --shared --contributions --every 4",
     "paraminspect train --lr 20 --seed 1   # warning: step 6: loss rose 3.2x since step 5 ...",
     f"paraminspect train --lr 50 --stop-on {DEFAULT_STOP_ON} --save last-good.params",
 )
@@ -220,6 +228,7 @@ def train(
     hybridize: bool,
     explode: float,
     vanish: float,
+    contributions: bool,
     stop_on: str,
     diverge_factor: float,
     hist: bool,
@@ -269,6 +278,7 @@ def train(
         hist_select=select,
         diverge_factor=diverge_factor,
         stop_on=parse_stop_on(stop_on),
+        contributions=contributions,
     )
     validate(opts)
     if plot_path is not None:

@@ -61,6 +61,8 @@ def record_json(r: TrainRecord) -> Dict[str, Any]:
                 "identical": s.identical,
                 "max_abs_diff": _num(s.max_abs_diff),
                 "grad_l2": _num(s.grad_l2),
+                "shares": None if s.shares is None else [_num(x) for x in s.shares],
+                "shares_note": s.shares_note,
             }
             for s in r.shared
         ],
@@ -179,9 +181,18 @@ def shared_step_table(r: TrainRecord) -> Table:
     table.add_column("layers")
     table.add_column("weights identical?")
     table.add_column("accumulated ||g||", justify="right")
+    with_shares = any(s.shares is not None or s.shares_note is not None for s in r.shared)
+    if with_shares:
+        table.add_column("each use's share of g (--contributions)")
     for s in r.shared:
         verdict = "yes" if s.identical else f"NO (max |diff| {s.max_abs_diff:.3g})"
-        table.add_row(s.parameter, ", ".join(map(str, s.layers)), verdict, number(s.grad_l2))
+        cells = [s.parameter, ", ".join(map(str, s.layers)), verdict, number(s.grad_l2)]
+        if with_shares:
+            if s.shares is not None:
+                cells.append(", ".join(f"{i}: {x:.1%}" for i, x in zip(s.layers, s.shares)))
+            else:
+                cells.append(f"- ({s.shares_note})" if s.shares_note else "-")
+        table.add_row(*cells)
     return table
 
 

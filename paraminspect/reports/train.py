@@ -56,6 +56,10 @@ class SharedStep:
     identical: bool  # every using layer's weight array was compared and found equal
     max_abs_diff: float  # largest difference found between the layers' arrays
     grad_l2: float  # the accumulated gradient's norm
+    # --contributions: each use's share <g_i, G>/||G||^2 of the step's gradient G, in the
+    # order of ``layers`` (None: not asked for, or undefined: see shares_note)
+    shares: Optional[Tuple[float, ...]] = None
+    shares_note: Optional[str] = None
 
 
 @dataclass(frozen=True, eq=False)
