@@ -18,8 +18,9 @@ import numpy as np
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report
 from paraminspect.diagnose.shares import gradient_shares
-from paraminspect.errors import BuildError
+from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
+from paraminspect.model.data import load_data
 from paraminspect.model.losses import (
     check_loss,
     draw_targets,
@@ -96,8 +97,9 @@ def record_and_backward(model: Model, compute_loss: Callable[[], Any]) -> Any:
     return _wrap_mxnet(model, queue)
 
 
-def run_backward(model: Model, loss: str) -> Backward:
-    """Draw targets (after X and the weights), then forward under record, loss, backward.
+def run_backward(model: Model, loss: str, targets: Optional[Any] = None) -> Backward:
+    """Draw targets (after X and the weights; unless ``targets`` are given, the user's
+    ``--targets``), then forward under record, loss, backward.
 
     With dropout layers, one more integer is drawn and ``mx.random.seed`` set to it before
     the recorded forward pass, so the unshared copy can replay the same dropout masks.
@@ -105,7 +107,8 @@ def run_backward(model: Model, loss: str) -> Backward:
     import mxnet as mx
     from mxnet import nd
 
-    targets = draw_targets(loss, output_shape(model.plan))
+    if targets is None:
+        targets = draw_targets(loss, output_shape(model.plan))
     seed = None
     if has_dropout(model):
         seed = int(nd.random.randint(0, 2**31 - 1, shape=(1,)).asscalar())
@@ -249,6 +252,8 @@ def grad(
     loss: str = "sum",
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    data: Optional[str] = None,
+    targets: Optional[str] = None,
 ) -> GradReport:
     """Build ``spec`` as ``show`` does, then forward under record, ``loss``, and backward.
 
@@ -260,9 +265,13 @@ def grad(
         load: load this parameter file right after the build; the gradients are then those
             of the loaded weights (on the same X).
         save: write the parameters (not the gradients) after the backward pass.
+        data: ``--data X.npy``: the batch to take the gradients on, instead of the drawn X.
+        targets: ``--targets T.npy``: the loss's targets for ``data`` (not for ``sum``).
 
     Raises:
         OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
+        DataError: a bad ``data`` or ``targets`` file (see
+            :func:`paraminspect.model.data.load_data`).
         BuildError: MXNet refused the network or the backward pass.
     """
     from paraminspect.model.selection import select_names
@@ -272,13 +281,24 @@ def grad(
     plan = source.plan
     select_names(plan, view.layers, view.select)
     check_loss(plan, loss)
+    if targets is not None and data is None:
+        raise OptionError("--targets goes with --data X.npy; add --data", "--targets")
+    dataset = None
+    if data is not None:  # checked before MXNet is imported
+        dataset = load_data(
+            data, targets, input_shape=tuple(plan.input_shape),
+            output_shape=output_shape(plan), loss=loss,
+        )  # fmt: skip
     preflight(load, save)
     # With no targets to draw, no dropout and nothing to load, the recorded pass can be the
     # first one (as in a hand-written script); otherwise the book's order: a plain first
     # pass (which finishes deferred initialization), the load, then targets and the
     # recorded pass.
     single = (
-        load is None and loss == "sum" and not any(layer.type == "dropout" for layer in plan.layers)
+        load is None
+        and dataset is None
+        and loss == "sum"
+        and not any(layer.type == "dropout" for layer in plan.layers)
     )
     check_memory(plan, forward=True, backward=True)
     # MXNet runs a backward pass in bulks of up to 15 operators, so all the gradients of a
@@ -290,7 +310,13 @@ def grad(
         os.environ.setdefault("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN_BWD", "1")
     model = source.build(seed=seed, forward=not single, backward=True)
     model.log.extend(apply_load(model, load))
-    back = first_backward(model, loss) if single else run_backward(model, loss)
+    given = None
+    if dataset is not None:
+        from mxnet import nd
+
+        model.X = nd.array(dataset.X)  # after the first pass: shapes are known
+        given = None if dataset.y is None else nd.array(dataset.y)
+    back = first_backward(model, loss) if single else run_backward(model, loss, given)
     if save is not None:
         back.finish(model)  # a failed pass stops the command before a file is written
     model.log.extend(apply_save(model, save))
@@ -316,7 +342,11 @@ def grad(
         base=base,
         loss=loss,
         loss_value=loss_float,
-        target_note=target_note(loss, output_shape(model.plan)),
+        target_note=(
+            target_note(loss, output_shape(model.plan))
+            if dataset is None
+            else f"data {dataset.description}"
+        ),
         weight_l2=weight_l2,
         shared=shared,
         x=model.X.asnumpy(),

@@ -36,6 +36,7 @@ from paraminspect.choices import (
 from paraminspect.diagnose.trouble import Event, TroubleDetector, should_stop
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
+from paraminspect.model.data import Dataset, load_data
 from paraminspect.model.losses import check_loss, loss_value, output_shape
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.sources import open_spec_source
@@ -73,6 +74,8 @@ class TrainOptions:
     diverge_factor: float = DIVERGE_FACTOR  # --diverge-factor (see diagnose.trouble)
     stop_on: Tuple[str, ...] = ()  # --stop-on: stop at the first event of these kinds
     contributions: bool = False  # --contributions: per-use gradient shares at each record
+    data: Optional[str] = None  # --data FILE.npz (X, y) or X.npy: the user's data set
+    targets: Optional[str] = None  # --targets y.npy (with a .npy --data)
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
@@ -119,7 +122,9 @@ def validate(opts: TrainOptions) -> None:
         raise OptionError(f"{opts.hist_bins} is not a positive integer; use e.g. 16", "--bins")
     if opts.hist_select is not None and opts.hist_bins is None:
         raise OptionError("--select chooses what --hist draws; add --hist", "--select")
-    if opts.batch_size > opts.samples:
+    if opts.targets is not None and opts.data is None:
+        raise OptionError("--targets goes with --data X.npy; add --data", "--targets")
+    if opts.data is None and opts.batch_size > opts.samples:
         raise OptionError(
             f"{opts.batch_size} is more than --samples {opts.samples}; use at most {opts.samples}",
             "--batch-size",
@@ -452,6 +457,35 @@ def prepare(
     return model, optimizer
 
 
+def read_data(spec: Optional[str], opts: TrainOptions) -> Optional[Dataset]:
+    """``--data``/``--targets``, checked against the spec's input and output shapes and the
+    loss before anything is built (no MXNet); None for the synthetic data set.
+
+    Raises:
+        DataError, OptionError: see :func:`paraminspect.model.data.load_data`; a
+            ``--batch-size`` larger than the file's samples.
+    """
+    if opts.data is None:
+        return None
+    source = open_spec_source("shared" if spec is None and opts.shared else spec)
+    plan = source.plan
+    check_loss(plan, opts.loss)
+    dataset = load_data(
+        opts.data,
+        opts.targets,
+        input_shape=tuple(plan.input_shape),
+        output_shape=output_shape(plan),
+        loss=opts.loss,
+    )
+    if opts.batch_size > dataset.samples:
+        raise OptionError(
+            f"{opts.batch_size} is more than the {dataset.samples} samples of {opts.data}; "
+            f"use at most {dataset.samples}",
+            "--batch-size",
+        )
+    return dataset
+
+
 def train(
     spec: Optional[str],
     opts: TrainOptions,
@@ -474,8 +508,11 @@ def train(
             step that went wrong is not applied).
         on_event: called with each named trouble (:class:`Event`) at the step it starts.
     """
+    dataset = read_data(spec, opts)  # before the build: a bad file costs no MXNet import
+    if dataset is not None:
+        opts = replace(opts, samples=dataset.samples)
     model, optimizer = prepare(spec, opts, load, save)
-    report = fit(model, optimizer, opts, on_step, on_record, on_event)
+    report = fit(model, optimizer, opts, on_step, on_record, on_event, dataset)
     saved = apply_save(model, save)
     return replace(report, log=report.log + tuple(saved)) if saved else report
 
@@ -487,8 +524,10 @@ def fit(
     on_step: Optional[StepCallback] = None,
     on_record: Optional[RecordCallback] = None,
     on_event: Optional[EventCallback] = None,
+    dataset: Optional[Dataset] = None,
 ) -> TrainReport:
-    """Draw the synthetic data set, hybridize, and train ``model`` in place.
+    """Draw the synthetic data set (or take ``dataset``, the user's ``--data``), hybridize,
+    and train ``model`` in place.
 
     Every step's loss, layer gradient norms and (with ReLU layers) dead fractions on the
     batch feed a :class:`TroubleDetector` after ``backward`` and before ``trainer.step``, so
@@ -502,7 +541,12 @@ def fit(
     from mxnet import autograd, gluon, nd
 
     loaded = model.loaded
-    x, y, description = synthetic_data(model, opts.loss, opts.samples)
+    if dataset is not None:
+        x, y = nd.array(dataset.X), nd.array(dataset.y)
+        description = dataset.description
+        opts = replace(opts, samples=dataset.samples)
+    else:
+        x, y, description = synthetic_data(model, opts.loss, opts.samples)
     net = model.net
     if opts.hybridize:
         net.hybridize()  # the whole HybridSequential: one cached graph, as a hand-written loop

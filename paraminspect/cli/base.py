@@ -162,6 +162,25 @@ def top_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--data FILE, --targets FILE.npy (train, grad): the user's data, read by
+    paraminspect.model.data (never unpickled)."""
+    f = click.option(
+        "--targets",
+        metavar="FILE.npy",
+        type=click.Path(dir_okay=False),
+        help="With --data X.npy: the targets, one row per sample, e.g. --targets y.npy.",
+    )(f)
+    return click.option(
+        "--data",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Your data instead of the synthetic one: a .npz with arrays X and y, or X.npy "
+        "with --targets y.npy; y is regression targets shaped like the output (l2) or integer "
+        "class labels (softmax-ce). Never unpickled. E.g. --data digits.npz.",
+    )(f)
+
+
 def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
     net commands)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import click
+from click.core import ParameterSource
 
 from paraminspect.choices import (
     DEFAULT_BATCH_SIZE,
@@ -25,6 +26,7 @@ from paraminspect.cli.base import (
     bins_option,
     cli,
     consoles,
+    data_options,
     emit,
     examples,
     format_option,
@@ -50,20 +52,30 @@ from paraminspect.cli.base import (
     default="sum",
     show_default=True,
     help="sum: the sum of the outputs (no targets); l2, softmax-ce: against synthetic "
-    "targets drawn after X and the weights (see README).",
+    "targets drawn after X and the weights (see README), or --targets.",
 )
+@data_options
 @seed_option
 @load_options
 @save_options
 @format_option
 @examples(
     "paraminspect grad",
+    "paraminspect grad net.yaml --data X.npy --targets T.npy --loss l2",
     "paraminspect grad shared --loss l2 --seed 1",
     "paraminspect grad --select dense1_bias --grad --format json",
     "paraminspect grad --hist --bins 8 --select dense0_weight",
     "paraminspect grad --load trained.params --loss l2 --seed 1",
 )
-def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
+def grad(
+    spec: Optional[str],
+    loss: str,
+    data: Optional[str],
+    targets: Optional[str],
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
+) -> None:
     """Forward SPEC under autograd.record(), compute a loss, backward, show the gradients.
 
     Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
@@ -73,12 +85,23 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
 
     --load replaces the weights right after the build (X is still drawn first), so the
     gradients are those of the loaded weights; --save writes the parameters (not the
-    gradients).
+    gradients). --data X.npy (with --targets T.npy for l2 and softmax-ce) takes the
+    gradients on your batch instead of the drawn X.
     """
     from paraminspect.actions.grad import grad as run_grad
 
     load, save = pop_load(kwargs), pop_save(kwargs)
-    emit(run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save), fmt)
+    report = run_grad(
+        spec,
+        pop_view(kwargs),
+        seed=seed,
+        loss=loss,
+        load=load,
+        save=save,
+        data=data,
+        targets=targets,
+    )
+    emit(report, fmt)
 
 
 @cli.command()
@@ -156,6 +179,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     metavar="NORM",
     help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
 )
+@data_options
 @click.option(
     "--contributions",
     is_flag=True,
@@ -210,6 +234,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "paraminspect train --seed 1 --epochs 3 --save trained.params",
     "paraminspect train --hist --select '.*weight' --bins 24",
     "paraminspect train --shared --contributions --every 4",
+    "paraminspect train net.yaml --data digits.npz --loss softmax-ce --batch-size 64",
     "paraminspect train --lr 20 --seed 1   # warning: step 6: loss rose 3.2x since step 5 ...",
     f"paraminspect train --lr 50 --stop-on {DEFAULT_STOP_ON} --save last-good.params",
 )
@@ -228,6 +253,8 @@ def train(
     hybridize: bool,
     explode: float,
     vanish: float,
+    data: Optional[str],
+    targets: Optional[str],
     contributions: bool,
     stop_on: str,
     diverge_factor: float,
@@ -238,7 +265,8 @@ def train(
     fmt: str,
     **kwargs: Any,
 ) -> None:
-    """Train SPEC on a synthetic seeded data set and watch every layer's weights and grads.
+    """Train SPEC on a synthetic seeded data set (or --data) and watch every layer's weights
+    and grads.
 
     After each epoch (or every K steps) a table per layer shows ||w||, ||g||, ||g||/||w||,
     the update ratio ||Δw||/||w|| and the fraction of dead ReLU units; shared parameters are
@@ -279,7 +307,16 @@ def train(
         diverge_factor=diverge_factor,
         stop_on=parse_stop_on(stop_on),
         contributions=contributions,
+        data=data,
+        targets=targets,
     )
+    ctx = click.get_current_context()
+    if data is not None and ctx.get_parameter_source("samples") != ParameterSource.DEFAULT:
+        raise click.BadParameter(
+            "--samples sizes the synthetic data set; --data uses every sample of its file",
+            ctx=ctx,
+            param_hint="'--samples'",
+        )
     validate(opts)
     if plot_path is not None:
         check_plot_target(plot_path)
