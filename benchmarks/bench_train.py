@@ -37,10 +37,13 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
     from paraminspect.actions.train import (
         StepNorms,
         TrainOptions,
+        dead_relu,
+        layer_names,
         make_record,
         prepare,
         synthetic_data,
     )
+    from paraminspect.diagnose.trouble import TroubleDetector
     from paraminspect.model.losses import loss_value
 
     opts = TrainOptions(samples=samples, batch_size=batch_size, epochs=1, lr=0.01, seed=0)
@@ -76,11 +79,19 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
     count = iter(range(1, 10**9))
 
     norms = StepNorms(model)
+    detector = TroubleDetector()
+    names = layer_names(model)
 
     def progress() -> None:  # what `train` does at every step besides the step itself
         norms.add()  # every layer's gradient norm
-        norms.trouble(model, 1, 1e3, 1e-7)  # checked against the warning thresholds
-        printer.on_step(next(count), 10**9, 0.5)
+        step_no = next(count)
+        detector.observe(  # named trouble: the norms, and dead ReLUs on the batch
+            step_no,
+            0.5,
+            {names[i]: norms.values[i][-1] for i, _ in norms.layers},
+            {names[i]: f for i, f in dead_relu(model, xb).items()},
+        )
+        printer.on_step(step_no, 10**9, 0.5)
 
     for f in (step, record, data_loss, progress):  # warm up (hybridized graphs, caches)
         f()

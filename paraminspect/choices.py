@@ -27,3 +27,19 @@ VANISH_NORM = 1e-7  # a trained parameter's gradient norm below this is vanishin
 
 # --mode: autograd's train_mode / predict_mode for the forward passes (None: Gluon's default)
 MODES = ("train", "predict")
+
+# inspect / diff triage (issue 16)
+SORT_KEYS = ("size", "l2", "abs_max", "std", "name")  # inspect --sort; numbers largest first
+DIFF_SORT_KEYS = ("rel_l2", "max_abs", "cosine", "size", "name")  # diff --sort; worst first
+GROUP_BY = ("layer",)  # inspect --group
+FAIL_ON = ("findings",)  # inspect --fail-on
+OVERVIEW_LARGEST = 5  # arrays listed under "largest" in inspect's overview
+MIN_RUNNING_VAR = 1e-6  # a BatchNorm running variance below this is a finding
+MIN_ABS_GAMMA = 1e-6  # a norm gamma with |gamma| below this is a finding
+SCALE_FACTOR = 100.0  # a weight's std this many times off its peers' median is a finding
+
+# train: named trouble (diagnose.trouble; see its docstring for the measurement behind these)
+TROUBLE_KINDS = ("diverge", "nan", "explode", "dead", "vanish")  # --stop-on names, in order
+DEFAULT_STOP_ON = "diverge,explode,dead,nan"  # the help's example: vanishing is slow, not fatal
+DIVERGE_FACTOR = 3.0  # --diverge-factor: the smoothed loss above this x its best diverges
+LOSS_SMOOTHING = 0.9  # the smoothed loss's weight on the past (about the last ten steps)

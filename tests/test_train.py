@@ -96,10 +96,11 @@ def test_dead_relu_and_vanishing_warning(tmp_path):
     (record,) = report.history
     assert record.layers[0].dead_relu == 1.0 and record.layers[1].dead_relu is None
     assert record.layers[0].grad_l2 == 0.0
-    assert any(
-        "vanishing gradients (norm below 1e-07): dense0_weight (0), dense0_bias (0)" in w
-        for w in record.warnings
-    )
+    # named by its cause: every ReLU of layer 0 is dead from step 1; the zero gradients
+    # behind it are not reported as "vanishing" (issue 16: that named the wrong problem)
+    assert [(e.step, e.kind, e.subject) for e in record.events] == [(1, "dead", "0 (dense0)")]
+    assert record.events[0].message == "layer 0 (dense0): every ReLU is dead (all outputs 0)"
+    assert not any("vanishing" in w for w in record.warnings)
 
 
 def test_json_history_and_jsonl_log(tiny, tmp_path, cli):
@@ -466,9 +467,11 @@ def test_per_step_norm_does_not_overflow_float32():
     assert np.isnan(_grad_square(g))
 
 
-def test_trouble_between_records_is_warned_at_the_next_record(tiny, cli):
-    """A layer's per-step ||g|| above --explode-above on a step without a record is warned
-    (first step of each kind per layer), in the next record, and the norm agrees."""
+def test_trouble_between_records_is_named_at_its_step(tiny, cli):
+    """A layer's per-step ||g|| above --explode-above on a step without a record is named
+    at that step (first step of each kind per layer), carried by the next record, and the
+    norm agrees with the per-step norms. (These events replace the old "(between logged
+    steps)" lines, which said the same thing without a name.)"""
     r = cli("train", tiny, "--samples", "16", "--batch-size", "4", "--epochs", "2",
             "--lr", "3", "--every", "4", "--explode-above", "0.5", "--seed", "0",
             "--format", "json")  # fmt: skip
@@ -476,23 +479,25 @@ def test_trouble_between_records_is_warned_at_the_next_record(tiny, cli):
     per_step = {x["index"]: x["values"] for x in data["grad_l2_per_step"]}
     names = {x["index"]: x["name"] for x in data["grad_l2_per_step"]}
     found = 0
+    previous = 0
     for record in data["history"]:
-        for w in record["warnings"]:
-            if not w.endswith("(between logged steps)"):
+        for e in record["events"]:
+            assert previous < e["step"] <= record["step"]
+            if e["kind"] not in ("explode", "vanish", "nan") or e["subject"] == "loss":
                 continue
-            found += 1
-            step = int(w.split(":")[0].removeprefix("step "))
-            index = int(w.split("layer ")[1].split(" ")[0])
-            assert step % 4 != 0 and step < record["step"]
-            assert f"layer {index} ({names[index]}) ||g||" in w
-            value = per_step[index][step - 1]
-            if " > 0.5 " in w:
-                assert value > 0.5
-            elif " < 1e-07 " in w:
+            found += e["step"] % 4 != 0
+            index = int(e["subject"].split(" ")[0])
+            assert e["subject"] == f"{index} ({names[index]})"
+            value = per_step[index][e["step"] - 1]
+            if e["kind"] == "explode":
+                assert value > 0.5 and e["value"] == pytest.approx(value)
+            elif e["kind"] == "vanish":
                 assert value < 1e-7
             else:
-                assert value is None and " is " in w  # non-finite: null in the JSON
+                assert value is None  # non-finite: null in the JSON
+        previous = record["step"]
     assert found > 0
+    assert [e for r in data["history"] for e in r["events"]] == data["events"]
 
 
 def test_unplanned_stop_record_has_no_update_ratios(tiny, cli):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paraminspect._text import did_you_mean
 from paraminspect.actions.inspect_file import select_keys
-from paraminspect.errors import CheckpointError
+from paraminspect.choices import DIFF_SORT_KEYS
+from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.model.params_file import read_params
 from paraminspect.model.params_io import (
     net_arrays,
@@ -114,6 +115,41 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> Optional[float]:
     return float(np.dot(x, y)) / (na * nb)
 
 
+def _size(row: DiffRow) -> int:
+    shape = row.shape_a if row.shape_a is not None else row.shape_b
+    return math.prod(shape) if shape is not None else 0
+
+
+def sort_diff_rows(rows: Sequence[DiffRow], by: str) -> Tuple[DiffRow, ...]:
+    """Rows most different first: ``rel_l2``/``max_abs`` largest first, ``cosine`` smallest
+    first; ``size`` largest first; ``name`` A to Z. Rows without the number (shape changed,
+    on one side only) come first for the numbers: they differ most. Stable.
+
+    Raises:
+        OptionError: ``by`` is not one of :data:`paraminspect.choices.DIFF_SORT_KEYS`.
+    """
+    if by not in DIFF_SORT_KEYS:
+        raise OptionError(
+            f"unknown sort key '{by}'{did_you_mean(by, DIFF_SORT_KEYS)} "
+            f"(choose from {', '.join(DIFF_SORT_KEYS)})",
+            "--sort",
+        )
+    if by == "name":
+        return tuple(sorted(rows, key=lambda r: r.key))
+    if by == "size":
+        return tuple(sorted(rows, key=lambda r: -_size(r)))
+
+    def number(row: DiffRow) -> Tuple[int, float]:
+        value = getattr(row, by)
+        if by == "cosine" and value is None and row.status in ("equal", "changed", "dtype"):
+            return (2, 0.0)  # an all-zero side: no direction to compare, after the others
+        if value is None or math.isnan(value):
+            return (0, 0.0)
+        return (1, value if by == "cosine" else -value)
+
+    return tuple(sorted(rows, key=number))
+
+
 def diff(
     a: str,
     b: str,
@@ -121,6 +157,8 @@ def diff(
     seed: Optional[int] = None,
     inputs: Optional[Mapping[str, Any]] = None,
     strict: bool = False,
+    sort: Optional[str] = None,
+    top: Optional[int] = None,
 ) -> DiffReport:
     """Compare two parameter files (or models' parameters) key by key.
 
@@ -128,21 +166,40 @@ def diff(
     checkpoint compared with it has its ``arg:``/``aux:`` prefixes dropped, so an exported
     graph and its own params file line up. ``inputs`` (``--input``) feed the model sides.
 
+    Args:
+        a, b: parameter files, spec paths or built-in spec names.
+        select: ``--select`` regex over the keys.
+        seed: ``--seed`` for a spec side.
+        strict: ``--exit-code``: the report's outcome is a failure when they differ.
+        sort: one of :data:`paraminspect.choices.DIFF_SORT_KEYS` (None: key order).
+        top: only the first N rows after ``sort``; the summary still counts every key.
+
     Raises:
         CheckpointError: a side cannot be read or found.
-        OptionError: a ``--select`` that matches no key on either side.
-
-    With ``strict`` (``--exit-code``) the report's outcome is a failure when they differ.
+        OptionError: a ``--select`` that matches no key on either side, a bad ``--sort``
+            or ``--top``.
     """
+    if sort is not None:
+        sort_diff_rows((), sort)
+    if top is not None and top < 1:
+        raise OptionError(f"--top must be 1 or more, not {top}", "--top")
     if select is not None:
         compile_select(select)  # a bad regex fails before any file is read
-    return compare_sides(open_side(a, seed, inputs), open_side(b, seed, inputs), select, strict)
+    sides = open_side(a, seed, inputs), open_side(b, seed, inputs)
+    return compare_sides(*sides, select, strict, sort=sort, top=top)
 
 
 Side = Tuple[DiffSide, Dict[str, np.ndarray], List[str]]
 
 
-def compare_sides(side_a: Side, side_b: Side, select: Optional[str], strict: bool) -> DiffReport:
+def compare_sides(
+    side_a: Side,
+    side_b: Side,
+    select: Optional[str],
+    strict: bool,
+    sort: Optional[str] = None,
+    top: Optional[int] = None,
+) -> DiffReport:
     """The report for two opened sides (files, specs, or the API's Blocks and dicts)."""
     (info_a, arrays_a, log_a), (info_b, arrays_b, log_b) = side_a, side_b
     named = {"symbol", "zoo", "factory", "block"}
@@ -153,9 +210,17 @@ def compare_sides(side_a: Side, side_b: Side, select: Optional[str], strict: boo
     keys = select_keys(keys, select) if keys else []
     rows = tuple(compare(k, arrays_a.get(k), arrays_b.get(k)) for k in keys)
     notes = []
+    ordered = sort_diff_rows(rows, sort) if sort is not None else rows
+    shown = ordered if top is None else ordered[:top]
+    if len(shown) < len(rows):
+        notes.append(
+            f"{len(shown)} of {len(rows)} keys shown (--top {top}); the summary counts all"
+        )
     if rows and all(r.status in ("only_a", "only_b") for r in rows):
         notes.append(
             "the two sides share no key: compare files of the same kind (a spec's keys are "
             "save_parameters keys such as 0.weight)"
         )
-    return DiffReport(info_a, info_b, rows, tuple(notes), tuple(log_a + log_b), strict)
+    return DiffReport(
+        info_a, info_b, rows, tuple(notes), tuple(log_a + log_b), strict, shown=shown, sort=sort
+    )

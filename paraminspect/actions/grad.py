@@ -17,8 +17,10 @@ import numpy as np
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report
-from paraminspect.errors import BuildError
+from paraminspect.diagnose.shares import gradient_shares
+from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
+from paraminspect.model.data import load_data
 from paraminspect.model.losses import (
     check_loss,
     draw_targets,
@@ -95,8 +97,9 @@ def record_and_backward(model: Model, compute_loss: Callable[[], Any]) -> Any:
     return _wrap_mxnet(model, queue)
 
 
-def run_backward(model: Model, loss: str) -> Backward:
-    """Draw targets (after X and the weights), then forward under record, loss, backward.
+def run_backward(model: Model, loss: str, targets: Optional[Any] = None) -> Backward:
+    """Draw targets (after X and the weights; unless ``targets`` are given, the user's
+    ``--targets``), then forward under record, loss, backward.
 
     With dropout layers, one more integer is drawn and ``mx.random.seed`` set to it before
     the recorded forward pass, so the unshared copy can replay the same dropout masks.
@@ -104,7 +107,8 @@ def run_backward(model: Model, loss: str) -> Backward:
     import mxnet as mx
     from mxnet import nd
 
-    targets = draw_targets(loss, output_shape(model.plan))
+    if targets is None:
+        targets = draw_targets(loss, output_shape(model.plan))
     seed = None
     if has_dropout(model):
         seed = int(nd.random.randint(0, 2**31 - 1, shape=(1,)).asscalar())
@@ -151,6 +155,33 @@ def unshared_copy(model: Model) -> Any:
     return copy
 
 
+def sync_copy(model: Model, copy: Any) -> None:
+    """Copy the model's current values into :func:`unshared_copy`'s layers."""
+    for lp in model.plan.layers:
+        for p in lp.params:
+            getattr(copy[lp.index], p.short).set_data(getattr(model.net[lp.index], p.short).data())
+
+
+def batch_contributions(
+    model: Model, copy: Any, loss: str, x: Any, targets: Any
+) -> Dict[Tuple[str, int], np.ndarray]:
+    """Each (shared parameter, using layer) -> that use's gradient on the batch ``x``, from
+    ``copy`` (an :func:`unshared_copy`) synced to the model's current values."""
+    from mxnet import autograd
+
+    sync_copy(model, copy)
+    with autograd.record():
+        value = loss_value(loss, copy(x), targets)
+    value.backward()
+    shorts = {p.name: p.short for p in model.plan.unique_params}
+    return {
+        (name, i): getattr(copy[i], shorts[name]).grad().asnumpy()
+        for name, layers in model.plan.users.items()
+        if len(layers) > 1
+        for i in layers
+    }
+
+
 def contributions(model: Model, loss: str, back: Backward) -> Dict[Tuple[str, int], np.ndarray]:
     """Each (shared parameter, using layer) -> that layer's gradient, from an unshared copy."""
     import mxnet as mx
@@ -189,14 +220,16 @@ def check_shared(
         diff = float(np.max(np.abs(total - accumulated))) if total.size else 0.0
         scale = max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
         tolerance = SHARE_RTOL * scale
+        split = gradient_shares(arrays, accumulated)
+        shares = split.shares if split.shares is not None else (None,) * len(arrays)
         contribs = []
-        for i, a in zip(layers, arrays):
+        for i, a, share in zip(layers, arrays, shares):
             shown = None
             if view.grad:
                 where = f"[{format_index(index)}]" if index is not None else ""
                 label = f"{name}.grad{where} from layer {i}"
                 shown = ArrayView(label, apply_slice(a, index, name) if index is not None else a)
-            contribs.append(Contribution(i, tensor_stats(a), a, shown))
+            contribs.append(Contribution(i, tensor_stats(a), a, shown, share))
         out.append(
             SharedGrad(
                 parameter=name,
@@ -206,6 +239,7 @@ def check_shared(
                 max_abs_diff=diff,
                 tolerance=tolerance,
                 ok=bool(np.isfinite(diff) and diff <= tolerance),
+                shares_note=split.reason,
             )
         )
     return tuple(out)
@@ -220,6 +254,8 @@ def grad(
     save: Optional[SaveRequest] = None,
     inputs: Optional[Mapping[str, Any]] = None,
     mode: Optional[str] = None,
+    data: Optional[str] = None,
+    targets: Optional[str] = None,
 ) -> GradReport:
     """Build ``spec`` as ``show`` does, then forward under record, ``loss``, and backward.
 
@@ -233,9 +269,13 @@ def grad(
         save: write the parameters (not the gradients) after the backward pass.
         inputs, mode: ``--input`` and ``--mode`` for other sources (see
             :mod:`paraminspect.actions.net_grad`, which runs them).
+        data: ``--data X.npy``: the batch to take the gradients on, instead of the drawn X.
+        targets: ``--targets T.npy``: the loss's targets for ``data`` (not for ``sum``).
 
     Raises:
         OptionError: bad --slice, --layer, --select or a loss the output cannot feed.
+        DataError: a bad ``data`` or ``targets`` file (see
+            :func:`paraminspect.model.data.load_data`).
         BuildError: MXNet refused the network or the backward pass.
     """
     from paraminspect.model.selection import select_names
@@ -249,13 +289,24 @@ def grad(
     plan = source.plan
     select_names(plan, view.layers, view.select)
     check_loss(plan, loss)
+    if targets is not None and data is None:
+        raise OptionError("--targets goes with --data X.npy; add --data", "--targets")
+    dataset = None
+    if data is not None:  # checked before MXNet is imported
+        dataset = load_data(
+            data, targets, input_shape=tuple(plan.input_shape),
+            output_shape=output_shape(plan), loss=loss,
+        )  # fmt: skip
     preflight(load, save)
     # With no targets to draw, no dropout and nothing to load, the recorded pass can be the
     # first one (as in a hand-written script); otherwise the book's order: a plain first
     # pass (which finishes deferred initialization), the load, then targets and the
     # recorded pass.
     single = (
-        load is None and loss == "sum" and not any(layer.type == "dropout" for layer in plan.layers)
+        load is None
+        and dataset is None
+        and loss == "sum"
+        and not any(layer.type == "dropout" for layer in plan.layers)
     )
     check_plan_memory(plan, forward=True, backward=True)
     # MXNet runs a backward pass in bulks of up to 15 operators, so all the gradients of a
@@ -267,7 +318,13 @@ def grad(
         os.environ.setdefault("MXNET_EXEC_BULK_EXEC_MAX_NODE_TRAIN_BWD", "1")
     model = source.build(seed=seed, forward=not single, backward=True)
     model.log.extend(apply_load(model, load))
-    back = first_backward(model, loss) if single else run_backward(model, loss)
+    given = None
+    if dataset is not None:
+        from mxnet import nd
+
+        model.X = nd.array(dataset.X)  # after the first pass: shapes are known
+        given = None if dataset.y is None else nd.array(dataset.y)
+    back = first_backward(model, loss) if single else run_backward(model, loss, given)
     if save is not None:
         back.finish(model)  # a failed pass stops the command before a file is written
     model.log.extend(apply_save(model, save))
@@ -293,7 +350,11 @@ def grad(
         base=base,
         loss=loss,
         loss_value=loss_float,
-        target_note=target_note(loss, output_shape(model.plan)),
+        target_note=(
+            target_note(loss, output_shape(model.plan))
+            if dataset is None
+            else f"data {dataset.description}"
+        ),
         weight_l2=weight_l2,
         shared=shared,
         x=model.X.asnumpy(),

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any, Dict, List, Optional, Tuple
+import json
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paraminspect._text import did_you_mean
-from paraminspect.errors import OptionError
+from paraminspect.choices import FAIL_ON, GROUP_BY, OVERVIEW_LARGEST
+from paraminspect.diagnose.duplicates import duplicate_groups
+from paraminspect.diagnose.graph import uses_from_symbol
+from paraminspect.diagnose.kinds import ParamUse
+from paraminspect.diagnose.measures import ArrayStats
+from paraminspect.diagnose.ordering import check_sort_key, sort_keys
+from paraminspect.diagnose.triage import triage
+from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.model.params_file import ParamFile, read_params
 from paraminspect.model.selection import apply_slice, compile_select, format_index, parse_slice
 from paraminspect.reports.checkpoint import (
     FileTotals,
     InspectReport,
     InspectRow,
+    LayerGroup,
 )
 from paraminspect.reports.params import ArrayView
 from paraminspect.stats import tensor_stats
@@ -43,25 +52,96 @@ def select_keys(keys: List[str], select: Optional[str]) -> List[str]:
     return kept
 
 
-def find_duplicates(arrays: Dict[str, np.ndarray]) -> Dict[str, str]:
-    """Key -> the first earlier key whose array has the same shape, dtype and bytes."""
-    first: Dict[Tuple[Any, ...], str] = {}
+def find_duplicates(
+    arrays: Mapping[str, np.ndarray], stats: Optional[Mapping[str, ArrayStats]] = None
+) -> Dict[str, str]:
+    """Key -> the first earlier key whose array has the same shape, dtype and bytes.
+
+    With ``stats`` (:func:`measure_all` of ``arrays``) only arrays whose summary numbers
+    match are hashed: equal bytes give equal numbers, so a 1 GB file hashes almost nothing.
+    """
+    marks = None
+    if stats is not None:
+        marks = {k: (st.l2, st.abs_max, st.mean, st.std, st.nonfinite) for k, st in stats.items()}
     out: Dict[str, str] = {}
-    for key, a in arrays.items():
-        digest = hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).digest()
-        sig = (a.shape, a.dtype.str, digest)
-        if sig in first:
-            # a digest collision is not a proof: confirm byte for byte
-            if np.ascontiguousarray(arrays[first[sig]]).tobytes() == a.tobytes():
-                out[key] = first[sig]
-        else:
-            first[sig] = key
+    for group in duplicate_groups(arrays, marks):
+        for key in group[1:]:
+            out[key] = group[0]
     return out
 
 
-def _is_constant(a: np.ndarray) -> bool:
-    flat = a.reshape(-1)
-    return flat.size > 0 and bool(np.all(flat == flat[0]))
+def read_symbol_uses(path: str) -> Dict[str, ParamUse]:
+    """``--symbol GRAPH``: parameter name -> the op that uses it, from an exported graph.
+
+    Raises:
+        SpecError: the file cannot be read or is not an MXNet graph.
+        CheckpointError: a graph node that the usage walk cannot read.
+    """
+    from paraminspect.model.graph import read_graph
+
+    graph = read_graph(path)  # the one reader and checker of -symbol.json files
+    try:
+        return uses_from_symbol(json.loads(graph.text))
+    except (KeyError, IndexError, TypeError) as e:
+        raise CheckpointError(f"--symbol {path}: malformed graph node ({e!r})") from e
+
+
+def _check_choice(value: Optional[str], allowed: Sequence[str], option: str) -> None:
+    if value is not None and value not in allowed:
+        raise OptionError(
+            f"unknown value '{value}'{did_you_mean(value, allowed)} "
+            f"(choose from {', '.join(allowed)})",
+            option,
+        )
+
+
+def _group_number(members: Sequence[ArrayStats], by: str) -> float:
+    """A layer's number for ``--sort``: total size, combined l2, largest abs_max / std."""
+    if by == "size":
+        return float(sum(st.size for st in members))
+    if by == "l2":
+        return math.sqrt(sum(st.l2 * st.l2 for st in members))
+    return max(float(getattr(st, by)) for st in members)
+
+
+def _order(
+    keys: List[str],
+    measured: Mapping[str, ArrayStats],
+    layers: Mapping[str, str],
+    sort: Optional[str],
+    top: Optional[int],
+    group: Optional[str],
+) -> Tuple[List[str], Tuple[LayerGroup, ...]]:
+    """The shown keys: sorted (``--sort``), grouped (``--group``), cut to ``--top``."""
+    ordered = list(sort_keys([measured[k] for k in keys], sort)) if sort else list(keys)
+    if group is None:
+        return (ordered if top is None else ordered[:top]), ()
+    members: Dict[str, List[str]] = {}
+    for key in ordered:
+        members.setdefault(layers[key], []).append(key)
+    names = list(members)
+    if sort == "name":
+        names.sort()
+    elif sort is not None:
+        by = sort
+
+        def number(name: str) -> Tuple[bool, float]:
+            value = _group_number([measured[k] for k in members[name]], by)
+            return (math.isnan(value), -value if not math.isnan(value) else 0.0)
+
+        names.sort(key=number)
+    if top is not None:
+        names = names[:top]
+    groups = tuple(
+        LayerGroup(
+            name,
+            tuple(members[name]),
+            sum(measured[k].size for k in members[name]),
+            sum(measured[k].nbytes for k in members[name]),
+        )
+        for name in names
+    )
+    return [k for g in groups for k in g.keys], groups
 
 
 def inspect_file(
@@ -72,45 +152,71 @@ def inspect_file(
     stats: bool = False,
     hist: bool = False,
     bins: int = 16,
+    sort: Optional[str] = None,
+    top: Optional[int] = None,
+    group: Optional[str] = None,
     symbol: Optional[str] = None,
+    fail_on: Optional[str] = None,
 ) -> InspectReport:
-    """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates.
+    """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates,
+    an overview and the findings of :func:`paraminspect.diagnose.triage.triage`.
+
+    Args:
+        path: the parameter file.
+        select: ``--select`` regex over the keys (the overview and findings cover them all).
+        values, slice_, stats, hist, bins: what to show per array.
+        sort: one of :data:`paraminspect.choices.SORT_KEYS` (None: file order).
+        top: keep the first N rows (or N layers with ``group``).
+        group: ``layer`` to group the rows by layer.
+        symbol: an exported ``-symbol.json``: kinds and layers from the graph's ops.
+        fail_on: ``findings`` to make any finding the report's failure.
 
     Raises:
-        CheckpointError: the file cannot be read (see
+        CheckpointError: the file (or ``symbol``) cannot be read (see
             :func:`paraminspect.model.params_file.check_file`).
-        OptionError: a bad ``--select`` or ``--slice``.
+        OptionError: a bad ``--select``, ``--slice``, ``--sort``, ``--top``, ``--group`` or
+            ``--fail-on``.
         SpecError: ``symbol`` is not a usable graph.
 
     With ``symbol`` (a ``-symbol.json``), each array lists the op nodes that read it (node,
     op type, slot), and a note counts the arrays no node reads and the parameters the
     file lacks.
     """
+    if sort is not None:
+        check_sort_key(sort)
+    if top is not None and top < 1:
+        raise OptionError(f"--top must be 1 or more, not {top}", "--top")
+    _check_choice(group, GROUP_BY, "--group")
+    _check_choice(fail_on, FAIL_ON, "--fail-on")
     index = parse_slice(slice_) if slice_ is not None else None
     readers = None
     if symbol is not None:
         from paraminspect.model.readers import graph_readers
 
         readers = graph_readers(symbol)
+    uses = read_symbol_uses(symbol) if symbol is not None else None
     pf = read_params(path)
     keys = select_keys(list(pf.arrays), select) if pf.arrays else []
-    dups = find_duplicates(pf.arrays)
+    found = triage(pf.arrays, uses=uses, largest=OVERVIEW_LARGEST)
+    measured = {st.key: st for st in found.rows}
+    dups = find_duplicates(pf.arrays, measured)
+    layers = {k: found.kinds[k].layer for k in pf.arrays}
+    shown, groups = _order(keys, measured, layers, sort, top, group)
     rows = []
-    for key in keys:
+    for key in shown:
         a = pf.arrays[key]
         view = None
         if values:
             label = key + (f"[{format_index(index)}]" if index is not None else "")
             view = ArrayView(label, apply_slice(a, index, key) if index is not None else a)
-        same = dups.get(key)
         drawn = None
         if hist:
             from paraminspect.actions.view import histogram
 
-            shown = apply_slice(a, index, key) if index is not None else a
+            drawn_from = apply_slice(a, index, key) if index is not None else a
             label = key + (f"[{format_index(index)}]" if index is not None else "")
             why = "a parameter file does not say which initializer drew its values"
-            drawn = histogram(shown, bins, "values", label, note=why)
+            drawn = histogram(drawn_from, bins, "values", label, note=why)
         rows.append(
             InspectRow(
                 key=key,
@@ -118,14 +224,17 @@ def inspect_file(
                 dtype=a.dtype.name,
                 size=int(a.size),
                 bytes=int(a.nbytes),
-                same_as=same,
-                constant=same is not None and _is_constant(a),
+                same_as=dups.get(key),
+                constant=measured[key].constant,
                 data=view,
                 stats=tensor_stats(a) if stats else None,
                 hist=drawn,
                 read_by=None
                 if readers is None
                 else tuple(r.describe() for r in readers.get(_strip_role(key), ())),
+                kind=found.kinds[key].kind,
+                layer=layers[key],
+                measured=measured[key],
             )
         )
     totals = FileTotals(
@@ -135,10 +244,24 @@ def inspect_file(
         duplicates=len(dups),
         unique_values=sum(int(a.size) for k, a in pf.arrays.items() if k not in dups),
     )
-    notes = _inspect_notes(pf, dups)
+    notes = _inspect_notes(pf, dups, measured)
     if readers is not None:
         notes += _symbol_notes(pf, readers, symbol or "")
-    return InspectReport(path, pf.size, pf.kind, tuple(rows), totals, notes)
+    return InspectReport(
+        path,
+        pf.size,
+        pf.kind,
+        tuple(rows),
+        totals,
+        notes,
+        overview=found.overview,
+        findings=found.findings,
+        groups=groups,
+        sort=sort,
+        top=top,
+        symbol=symbol,
+        fail_on=fail_on,
+    )
 
 
 def _symbol_notes(pf: ParamFile, readers: Dict[str, Any], symbol: str) -> Tuple[str, ...]:
@@ -153,9 +276,11 @@ def _symbol_notes(pf: ParamFile, readers: Dict[str, Any], symbol: str) -> Tuple[
     return tuple(notes)
 
 
-def _inspect_notes(pf: ParamFile, dups: Dict[str, str]) -> Tuple[str, ...]:
+def _inspect_notes(
+    pf: ParamFile, dups: Dict[str, str], measured: Mapping[str, ArrayStats]
+) -> Tuple[str, ...]:
     notes = []
-    real = [k for k in dups if not _is_constant(pf.arrays[k])]
+    real = [k for k in dups if not measured[k].constant]
     if real:
         notes.append(
             f"{len(real)} array{'s are' if len(real) > 1 else ' is'} saved twice "

@@ -22,8 +22,13 @@ import paraminspect.choices as choices
 from paraminspect._text import did_you_mean
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import histogram, model_info
+from paraminspect.choices import (
+    DIVERGE_FACTOR,
+)
+from paraminspect.diagnose.trouble import Event, TroubleDetector, should_stop
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
+from paraminspect.model.data import Dataset, load_data
 from paraminspect.model.losses import check_loss, loss_value, output_shape
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.sources import open_spec_source, parse_model_ref
@@ -58,10 +63,16 @@ class TrainOptions:
     vanish: float = choices.VANISH_NORM
     hist_bins: Optional[int] = None  # --hist: histogram gradients at each record, N bins
     hist_select: Optional[str] = None  # --select: which parameters (default: all trained)
+    diverge_factor: float = DIVERGE_FACTOR  # --diverge-factor (see diagnose.trouble)
+    stop_on: Tuple[str, ...] = ()  # --stop-on: stop at the first event of these kinds
+    contributions: bool = False  # --contributions: per-use gradient shares at each record
+    data: Optional[str] = None  # --data FILE.npz (X, y) or X.npy: the user's data set
+    targets: Optional[str] = None  # --targets y.npy (with a .npy --data)
 
 
 StepCallback = Callable[[int, int, float], None]  # (step, total steps, batch loss)
 RecordCallback = Callable[[TrainRecord], None]
+EventCallback = Callable[[Event], None]  # named trouble, as soon as it starts
 
 
 def optimizer_names() -> List[str]:
@@ -98,11 +109,14 @@ def validate(opts: TrainOptions) -> None:
             "both vanish and explode",
             "--vanish-below",
         )
+    TroubleDetector(opts.diverge_factor, opts.explode, opts.vanish)  # --diverge-factor
     if opts.hist_bins is not None and opts.hist_bins < 1:
         raise OptionError(f"{opts.hist_bins} is not a positive integer; use e.g. 16", "--bins")
     if opts.hist_select is not None and opts.hist_bins is None:
         raise OptionError("--select chooses what --hist draws; add --hist", "--select")
-    if opts.batch_size > opts.samples:
+    if opts.targets is not None and opts.data is None:
+        raise OptionError("--targets goes with --data X.npy; add --data", "--targets")
+    if opts.data is None and opts.batch_size > opts.samples:
         raise OptionError(
             f"{opts.batch_size} is more than --samples {opts.samples}; use at most {opts.samples}",
             "--batch-size",
@@ -170,6 +184,35 @@ def dead_relu(model: Model, probe: Any) -> Dict[int, float]:
             a = h.asnumpy().reshape(h.shape[0], -1)
             out[lp.index] = float(np.mean(np.all(a == 0, axis=0)))
     return out
+
+
+def layer_names(model: Model) -> Dict[int, str]:
+    """Layer index -> the name trouble is reported under: ``0 (dense0)``."""
+    return {lp.index: f"{lp.index} ({lp.name})" for lp in model.plan.layers}
+
+
+def use_shares(model: Model, copy: Any, loss: str, x: Any, y: Any) -> Dict[str, Any]:
+    """Shared parameter -> :class:`GradientShares` of its current gradient on ``(x, y)``."""
+    from paraminspect.actions.grad import batch_contributions
+    from paraminspect.diagnose.shares import gradient_shares
+
+    parts = batch_contributions(model, copy, loss, x, y)
+    params = model.params
+    return {
+        name: gradient_shares([parts[(name, i)] for i in layers], params[name].grad().asnumpy())
+        for name, layers in model.plan.users.items()
+        if len(layers) > 1
+    }
+
+
+def with_shares(steps: Tuple[SharedStep, ...], shares: Dict[str, Any]) -> Tuple[SharedStep, ...]:
+    """The record's shared steps with each use's share (``--contributions``)."""
+    return tuple(
+        replace(s, shares=shares[s.parameter].shares, shares_note=shares[s.parameter].reason)
+        if s.parameter in shares
+        else s
+        for s in steps
+    )
 
 
 def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
@@ -259,24 +302,6 @@ class StepNorms:
 
     def result(self) -> Dict[int, Tuple[float, ...]]:
         return {index: tuple(values) for index, values in self.values.items()}
-
-    def trouble(
-        self, model: Model, step: int, explode: float, vanish: float
-    ) -> List[Tuple[str, int, str]]:
-        """``(kind, layer, warning)`` for the norms just read: a layer whose ``||g||`` is
-        non-finite, above ``explode`` or below ``vanish`` (the records' thresholds, applied
-        to the layer's norm)."""
-        out = []
-        for index, _ in self.layers:
-            g = self.values[index][-1]
-            name = f"layer {index} ({model.plan.layers[index].name})"
-            if not math.isfinite(g):
-                out.append(("nonfinite", index, f"step {step}: {name} ||g|| is {g}"))
-            elif g > explode:
-                out.append(("explode", index, f"step {step}: {name} ||g|| {g:.3g} > {explode:.3g}"))
-            elif g < vanish:
-                out.append(("vanish", index, f"step {step}: {name} ||g|| {g:.3g} < {vanish:.3g}"))
-        return out
 
 
 def _grad_square(grad: Any) -> float:
@@ -441,6 +466,35 @@ def prepare(
     return model, optimizer
 
 
+def read_data(spec: Optional[str], opts: TrainOptions) -> Optional[Dataset]:
+    """``--data``/``--targets``, checked against the spec's input and output shapes and the
+    loss before anything is built (no MXNet); None for the synthetic data set.
+
+    Raises:
+        DataError, OptionError: see :func:`paraminspect.model.data.load_data`; a
+            ``--batch-size`` larger than the file's samples.
+    """
+    if opts.data is None:
+        return None
+    source = open_spec_source("shared" if spec is None and opts.shared else spec)
+    plan = source.plan
+    check_loss(plan, opts.loss)
+    dataset = load_data(
+        opts.data,
+        opts.targets,
+        input_shape=tuple(plan.input_shape),
+        output_shape=output_shape(plan),
+        loss=opts.loss,
+    )
+    if opts.batch_size > dataset.samples:
+        raise OptionError(
+            f"{opts.batch_size} is more than the {dataset.samples} samples of {opts.data}; "
+            f"use at most {dataset.samples}",
+            "--batch-size",
+        )
+    return dataset
+
+
 def train(
     spec: Optional[str],
     opts: TrainOptions,
@@ -448,6 +502,7 @@ def train(
     on_record: Optional[RecordCallback] = None,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    on_event: Optional[EventCallback] = None,
 ) -> TrainReport:
     """Train ``spec`` and record every logged step (:func:`prepare`, then :func:`fit`).
 
@@ -458,10 +513,15 @@ def train(
         on_record: called with each record as soon as it exists (tables, JSON lines).
         load: start from this parameter file (loaded right after the build).
         save: write the trained parameters at the end (also after a run stopped early, so
-            its last state can be inspected).
+            its last state can be inspected; after ``--stop-on``, the last good ones: the
+            step that went wrong is not applied).
+        on_event: called with each named trouble (:class:`Event`) at the step it starts.
     """
+    dataset = read_data(spec, opts)  # before the build: a bad file costs no MXNet import
+    if dataset is not None:
+        opts = replace(opts, samples=dataset.samples)
     model, optimizer = prepare(spec, opts, load, save)
-    report = fit(model, optimizer, opts, on_step, on_record)
+    report = fit(model, optimizer, opts, on_step, on_record, on_event, dataset)
     saved = apply_save(model, save)
     return replace(report, log=report.log + tuple(saved)) if saved else report
 
@@ -472,8 +532,15 @@ def fit(
     opts: TrainOptions,
     on_step: Optional[StepCallback] = None,
     on_record: Optional[RecordCallback] = None,
+    on_event: Optional[EventCallback] = None,
+    dataset: Optional[Dataset] = None,
 ) -> TrainReport:
-    """Draw the synthetic data set, hybridize, and train ``model`` in place.
+    """Draw the synthetic data set (or take ``dataset``, the user's ``--data``), hybridize,
+    and train ``model`` in place.
+
+    Every step's loss, layer gradient norms and (with ReLU layers) dead fractions on the
+    batch feed a :class:`TroubleDetector` after ``backward`` and before ``trainer.step``, so
+    a ``--stop-on`` event stops the run with the step that went wrong not applied.
 
     Raises:
         OptionError: MXNet refused the optimizer.
@@ -483,7 +550,12 @@ def fit(
     from mxnet import autograd, gluon, nd
 
     loaded = model.loaded
-    x, y, description = synthetic_data(model, opts.loss, opts.samples)
+    if dataset is not None:
+        x, y = nd.array(dataset.X), nd.array(dataset.y)
+        description = dataset.description
+        opts = replace(opts, samples=dataset.samples)
+    else:
+        x, y, description = synthetic_data(model, opts.loss, opts.samples)
     net = model.net
     if opts.hybridize:
         net.hybridize()  # the whole HybridSequential: one cached graph, as a hand-written loop
@@ -500,7 +572,16 @@ def fit(
     total = opts.epochs * n_batches
     initial = data_loss()
     norms = StepNorms(model)
-    between: Dict[Tuple[str, int], str] = {}
+    detector = TroubleDetector(opts.diverge_factor, opts.explode, opts.vanish)
+    names = layer_names(model)
+    has_relu = any(lp.activation == "relu" for lp in model.plan.layers)
+    pending: List[Event] = []  # events since the last record
+    copy = None
+    if opts.contributions and any(len(u) > 1 for u in model.plan.users.values()):
+        from paraminspect.actions.grad import unshared_copy
+
+        copy = unshared_copy(model)
+    stopped_by: Optional[Event] = None
     drawn = hist_names(model.plan, opts)
     start = time.perf_counter()
     history: List[TrainRecord] = []
@@ -528,24 +609,40 @@ def fit(
                 with autograd.record():
                     batch_loss = loss_value(opts.loss, net(xb), yb)
                 batch_loss.backward()
-                trainer.step(1)  # the loss is already the batch mean
                 value = float(batch_loss.asscalar())
                 norms.add()
+                events = detector.observe(
+                    step,
+                    value,
+                    {names[i]: norms.values[i][-1] for i, _ in norms.layers},
+                    {names[i]: f for i, f in dead_relu(model, xb).items()} if has_relu else None,
+                    lr=opts.lr,
+                )
+                pending.extend(events)
+                for event in events:
+                    if on_event is not None:
+                        on_event(event)
+                stopped_by = should_stop(events, opts.stop_on)
+                # shares of this step's gradient, from the weights it was computed at
+                shares = use_shares(model, copy, opts.loss, xb, yb) if copy and log_now else {}
+                if stopped_by is None:
+                    trainer.step(1)  # the loss is already the batch mean
                 window.append(value)
                 if on_step is not None:
                     on_step(step, total, value)
-                if not math.isfinite(value):
+                if stopped_by is not None:
+                    stopped = (
+                        f"stopped at step {step} (epoch {epoch}) on {stopped_by.kind} "
+                        f"(--stop-on): {stopped_by.message}; that step was not applied"
+                    )
+                    log_now = True
+                    before = None  # no update ratios: the step was not taken
+                elif not math.isfinite(value):
                     stopped = (
                         f"the loss became {value} at step {step} (epoch {epoch}); "
                         "training stopped; try a smaller --lr"
                     )
                     log_now = True  # (an unplanned record: no update ratios, see make_record)
-                if not log_now:  # a record checks every parameter itself
-                    # The first step of each kind of trouble in each layer since the last
-                    # record; it goes into the next record's warnings.
-                    for kind, index, line in norms.trouble(model, step, opts.explode, opts.vanish):
-                        if (kind, index) not in between:
-                            between[(kind, index)] = f"{line} (between logged steps)"
                 if log_now:
                     record = make_record(
                         model,
@@ -560,10 +657,16 @@ def fit(
                         (opts.hist_bins or 0, drawn),
                     )
                     window = []
-                    if between:
-                        warns = tuple(between.values()) + record.warnings
+                    if shares:
+                        record = replace(record, shared=with_shares(record.shared, shares))
+                    if pending:
+                        record = replace(record, events=tuple(pending))
+                        pending = []
+                    if detector.diverged_at is not None or detector.dead_layers:
+                        # tiny gradients after a blow-up or behind dead ReLUs are not the
+                        # problem: the events name it (diagnose.trouble's precedence)
+                        warns = tuple(w for w in record.warnings if "vanishing" not in w)
                         record = replace(record, warnings=warns)
-                        between = {}
                     history.append(record)
                     if on_record is not None:
                         on_record(record)
@@ -608,4 +711,6 @@ def fit(
         log=tuple(model.log),
         seconds=seconds,
         step_grad_l2=norms.result(),
+        stop_on=opts.stop_on,
+        stopped_by=stopped_by,
     )

@@ -65,7 +65,7 @@ class Watch:
         self._loss_sum, self._loss_count = 0.0, 0
         self._initial: Optional[float] = None
         self._before: Optional[Dict[str, np.ndarray]] = None
-        self._between: Dict[Tuple[str, int], str] = {}
+        self._between: Dict[Tuple[str, Any], str] = {}
         self._outputs: Dict[int, Any] = {}
         self._hooks: List[Any] = []
         self._start: Optional[float] = None
@@ -119,7 +119,8 @@ class Watch:
 
     def _start_watching(self) -> None:
         """At the first step: the net has run, so shapes are final and the plan is read."""
-        from paraminspect.actions.train import StepNorms
+        from paraminspect.actions.train import StepNorms, layer_names
+        from paraminspect.diagnose.trouble import TroubleDetector
         from paraminspect.model.model import Model
         from paraminspect.model.sources.live import LiveBlockSource
 
@@ -127,6 +128,8 @@ class Watch:
         self._model = Model(source=source, net=self.net, forward_done=True)
         self._model.init = {n: "trained" for n in self.net.collect_params()}
         self._norms = StepNorms(self._model)
+        self._names = layer_names(self._model)
+        self._detector = TroubleDetector(explode_above=self.explode, vanish_below=self.vanish)
         self._hybridized = bool(getattr(self.net, "_active", False))
         self._start = time.perf_counter()
 
@@ -149,10 +152,9 @@ class Watch:
             if len(self._window) >= WINDOW_READ:  # a long gap between records: bound memory
                 self._read_window()
         if step % self.every:
-            for kind, index, line in self._norms.trouble(
-                self._model, step, self.explode, self.vanish
-            ):
-                self._between.setdefault((kind, index), f"{line} (between logged steps)")
+            norms = {self._names[i]: self._norms.values[i][-1] for i, _ in self._norms.layers}
+            for event in self._detector.observe(step, None, norms):
+                self._between.setdefault((event.kind, event.subject), str(event))
             if (step + 1) % self.every == 0:
                 self._before = self._weights()  # the next step is recorded: keep w before it
             return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import click
 
@@ -171,6 +171,47 @@ def bins_option(default: int = DEFAULT_BINS) -> Callable[[Any], Any]:
         metavar="N",
         help="Number of --hist bins.",
     )
+
+
+def sort_option(keys: Sequence[str], what: str) -> Callable[[Any], Any]:
+    """--sort KEY (inspect, diff): ``keys`` from choices.py; ``what`` says how they order."""
+    return click.option(
+        "--sort",
+        type=click.Choice(keys),
+        default=None,
+        help=f"Order the rows by {'|'.join(keys)}: {what} (default: file order).",
+    )
+
+
+def top_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--top N (inspect, diff): only the first N rows after --sort."""
+    return click.option(
+        "--top",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Only the first N rows after --sort (N layers with --group layer), e.g. "
+        "--sort size --top 5.",
+    )(f)
+
+
+def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--data FILE, --targets FILE.npy (train, grad): the user's data, read by
+    paraminspect.model.data (never unpickled)."""
+    f = click.option(
+        "--targets",
+        metavar="FILE.npy",
+        type=click.Path(dir_okay=False),
+        help="With --data X.npy: the targets, one row per sample, e.g. --targets y.npy.",
+    )(f)
+    return click.option(
+        "--data",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Your data instead of the synthetic one: a .npz with arrays X and y, or X.npy "
+        "with --targets y.npy; y is regression targets shaped like the output (l2) or integer "
+        "class labels (softmax-ce). Never unpickled. E.g. --data digits.npz.",
+    )(f)
 
 
 def view_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import click
 
+from paraminspect.choices import DIFF_SORT_KEYS, FAIL_ON, GROUP_BY, SORT_KEYS
 from paraminspect.cli.base import (
     bins_option,
     cli,
@@ -20,7 +21,9 @@ from paraminspect.cli.base import (
     pop_view,
     save_options,
     seed_option,
+    sort_option,
     spec_argument,
+    top_option,
     view_options,
 )
 
@@ -165,19 +168,40 @@ def schema(output: Optional[str]) -> None:
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
 @click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
+@bins_option()
+@sort_option(SORT_KEYS, "largest first, or names A to Z")
+@top_option
+@click.option(
+    "--group",
+    type=click.Choice(GROUP_BY),
+    default=None,
+    help="Group the arrays by the layer they belong to: their name prefix "
+    "(aux:bn3_moving_var -> bn3), or the graph's op with --symbol. E.g. --group layer "
+    "--sort size --top 3: the 3 largest layers.",
+)
 @click.option(
     "--symbol",
     metavar="GRAPH",
     type=click.Path(dir_okay=False),
-    help="An exported -symbol.json: show which op node (and op type, slot) reads each array.",
+    help="An exported -symbol.json: each array's reading op nodes (node, op type, slot), and "
+    "kinds and layers from the ops that use it (a PReLU slope is not a norm gamma; "
+    "fix_gamma BatchNorms are known), e.g. --symbol model-symbol.json.",
 )
-@bins_option()
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default=None,
+    help="Exit 1 when there is any finding (for CI), e.g. --fail-on findings.",
+)
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",
     "paraminspect inspect model-0000.params --symbol model-symbol.json",
+    "paraminspect inspect model-0000.params --sort size --top 5",
+    "paraminspect inspect model-0000.params --symbol model-symbol.json --group layer",
     "paraminspect inspect net.params --select '.*weight' --stats",
     "paraminspect inspect net.params --select 0.weight --values --slice 0,:5",
+    "paraminspect inspect net.params --fail-on findings --format json",
 )
 def inspect_cmd(
     file: str,
@@ -186,22 +210,41 @@ def inspect_cmd(
     slice_: Optional[str],
     stats: bool,
     hist: bool,
-    symbol: Optional[str],
     bins: int,
+    sort: Optional[str],
+    top: Optional[int],
+    group: Optional[str],
+    symbol: Optional[str],
+    fail_on: Optional[str],
     fmt: str,
 ) -> None:
-    """Show every array in an MXNet parameter FILE (no spec needed).
+    """Show every array in an MXNet parameter FILE (no spec needed), with a diagnosis.
 
     FILE is anything mx.nd.save wrote: Gluon save_parameters output (0.weight, ...), Module
-    checkpoints (arg:/aux: keys), plain lists. Arrays saved twice (shared parameters saved
-    without deduplicate=True) are marked with the key they repeat. The file is read with
+    checkpoints (arg:/aux: keys), plain lists. An overview comes first (arrays, values and
+    bytes by kind and dtype; the largest arrays), then the arrays, then the findings over
+    the whole file: NaN/Inf, constant and all-zero arrays, all-zero filters and rows,
+    BatchNorm channels with running variance below 1e-6 or |gamma| below 1e-6, arrays
+    saved twice, and weights whose std is over 100x off their peers'. The file is read with
     mx.nd.load only: arrays, never code.
     """
     from paraminspect.actions.inspect_file import inspect_file
 
-    emit(
-        inspect_file(file, select, values, slice_, stats, hist=hist, bins=bins, symbol=symbol), fmt
+    report = inspect_file(
+        file,
+        select,
+        values,
+        slice_,
+        stats,
+        hist=hist,
+        bins=bins,
+        sort=sort,
+        top=top,
+        group=group,
+        symbol=symbol,
+        fail_on=fail_on,
     )
+    emit(report, fmt)
 
 
 @cli.command(name="diff")
@@ -224,11 +267,17 @@ def inspect_cmd(
     metavar="NAME=SHAPE|FILE.npy",
     help="Input shapes for a side that is an exported graph (see show --input).",
 )
+@sort_option(
+    DIFF_SORT_KEYS,
+    "most different first (cosine smallest first), size largest first, or names A to Z",
+)
+@top_option
 @seed_option
 @format_option
 @examples(
     "paraminspect diff before.params after.params",
     "paraminspect diff model-symbol.json other-0000.params --input data=1x3x112x112",
+    "paraminspect diff before.params after.params --sort rel_l2 --top 5",
     "paraminspect diff mlp trained.params --select '.*weight'",
     "paraminspect diff a.params b.params --exit-code --format json",
 )
@@ -238,6 +287,8 @@ def diff_cmd(
     select: Optional[str],
     exit_code: bool,
     inputs: tuple,
+    sort: Optional[str],
+    top: Optional[int],
     seed: Optional[int],
     fmt: str,
 ) -> None:
@@ -253,5 +304,14 @@ def diff_cmd(
     from paraminspect.actions.diff import diff as run_diff
     from paraminspect.model.inputs import parse_inputs
 
-    report = run_diff(a, b, select=select, seed=seed, inputs=parse_inputs(inputs), strict=exit_code)
+    report = run_diff(
+        a,
+        b,
+        select=select,
+        seed=seed,
+        inputs=parse_inputs(inputs),
+        strict=exit_code,
+        sort=sort,
+        top=top,
+    )
     emit(report, fmt)

@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import click
+from click.core import ParameterSource
 
 import paraminspect.choices as choices
+from paraminspect.choices import (
+    DEFAULT_STOP_ON,
+    DIVERGE_FACTOR,
+    TROUBLE_KINDS,
+)
 from paraminspect.cli.base import (
     bins_option,
     cli,
     consoles,
+    data_options,
     emit,
     examples,
     format_option,
@@ -37,21 +44,31 @@ from paraminspect.cli.base import (
     default="sum",
     show_default=True,
     help="sum: the sum of the outputs (no targets); l2, softmax-ce: against synthetic "
-    "targets drawn after X and the weights (see README).",
+    "targets drawn after X and the weights (see README), or --targets.",
 )
+@data_options
 @seed_option
 @load_options
 @save_options
 @format_option
 @examples(
     "paraminspect grad",
+    "paraminspect grad net.yaml --data X.npy --targets T.npy --loss l2",
     "paraminspect grad shared --loss l2 --seed 1",
     "paraminspect grad --select dense1_bias --grad --format json",
     "paraminspect grad --hist --bins 8 --select dense0_weight",
     "paraminspect grad --load trained.params --loss l2 --seed 1",
     "paraminspect grad model-symbol.json --input data=8x3x112x112 --stats",
 )
-def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
+def grad(
+    spec: Optional[str],
+    loss: str,
+    data: Optional[str],
+    targets: Optional[str],
+    seed: Optional[int],
+    fmt: str,
+    **kwargs: Any,
+) -> None:
     """Forward MODEL under autograd.record(), compute a loss, backward, show the gradients.
 
     Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
@@ -61,13 +78,24 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
 
     --load replaces the weights right after the build (X is still drawn first), so the
     gradients are those of the loaded weights; --save writes the parameters (not the
-    gradients).
+    gradients). --data X.npy (with --targets T.npy for l2 and softmax-ce) takes the
+    gradients on your batch instead of the drawn X.
     """
     from paraminspect.actions.grad import grad as run_grad
 
     load, save = pop_load(kwargs), pop_save(kwargs)
     feed = pop_inputs(kwargs)
-    report = run_grad(spec, pop_view(kwargs), seed=seed, loss=loss, load=load, save=save, **feed)
+    report = run_grad(
+        spec,
+        pop_view(kwargs),
+        seed=seed,
+        loss=loss,
+        load=load,
+        save=save,
+        data=data,
+        targets=targets,
+        **feed,
+    )
     emit(report, fmt)
 
 
@@ -154,6 +182,32 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     metavar="NORM",
     help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
 )
+@data_options
+@click.option(
+    "--contributions",
+    is_flag=True,
+    help="At each logged step (every K with --every K), each use's share <g_i, G>/||G||^2 "
+    "of a shared parameter's gradient G (from an unshared copy; the shares add to 1), e.g. "
+    "train --shared --contributions --every 4.",
+)
+@click.option(
+    "--stop-on",
+    metavar="KINDS",
+    default="none",
+    show_default=True,
+    help=f"Stop at the first named trouble of these kinds ({', '.join(TROUBLE_KINDS)}, or "
+    f"none) and exit 1; the step that went wrong is not applied, so --save writes the last "
+    f"good parameters. E.g. --stop-on {DEFAULT_STOP_ON}.",
+)
+@click.option(
+    "--diverge-factor",
+    type=float,
+    default=DIVERGE_FACTOR,
+    show_default=True,
+    metavar="F",
+    help="The loss diverges when its moving average (weight 0.9 on the past) rises above "
+    "F times its best so far and above its first value, e.g. --diverge-factor 5.",
+)
 @click.option(
     "--hist",
     is_flag=True,
@@ -182,7 +236,10 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "paraminspect train shared --loss softmax-ce --every 4 --plot norms.png",
     "paraminspect train --seed 1 --epochs 3 --save trained.params",
     "paraminspect train --hist --select '.*weight' --bins 24",
-    "paraminspect train --lr 3 --explode-above 100 --vanish-below 0",
+    "paraminspect train --shared --contributions --every 4",
+    "paraminspect train net.yaml --data digits.npz --loss softmax-ce --batch-size 64",
+    "paraminspect train --lr 20 --seed 1   # warning: step 6: loss rose 3.2x since step 5 ...",
+    f"paraminspect train --lr 50 --stop-on {DEFAULT_STOP_ON} --save last-good.params",
 )
 def train(
     spec: Optional[str],
@@ -199,6 +256,11 @@ def train(
     hybridize: bool,
     explode: float,
     vanish: float,
+    data: Optional[str],
+    targets: Optional[str],
+    contributions: bool,
+    stop_on: str,
+    diverge_factor: float,
     hist: bool,
     bins: int,
     select: Optional[str],
@@ -206,12 +268,18 @@ def train(
     fmt: str,
     **kwargs: Any,
 ) -> None:
-    """Train SPEC on a synthetic seeded data set and watch every layer's weights and grads.
+    """Train SPEC on a synthetic seeded data set (or --data) and watch every layer's weights
+    and grads.
 
     After each epoch (or every K steps) a table per layer shows ||w||, ||g||, ||g||/||w||,
     the update ratio ||Δw||/||w|| and the fraction of dead ReLU units; shared parameters are
     checked to be identical in every layer that uses them. At the end: sparklines of each
     layer's gradient norm. A progress bar goes to stderr.
+
+    Trouble is named at the step it starts (stderr warnings, and "events" in the JSON and
+    the --log records): the loss diverging (non-finite, or rising past --diverge-factor
+    times its best), a layer whose ReLUs are all dead on the batch, and exploding,
+    vanishing or NaN gradients (a layer's ||g|| against --explode-above/--vanish-below).
 
     --load starts from a parameter file (loaded right after the build); --save writes the
     trained parameters at the end.
@@ -219,6 +287,7 @@ def train(
     from paraminspect.actions._prologue import preflight
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
+    from paraminspect.diagnose.trouble import parse_stop_on
     from paraminspect.render.jsonl import JsonlLog
     from paraminspect.render.plot import check_plot_target, write_plot
     from paraminspect.render.progress import TrainPrinter
@@ -238,7 +307,19 @@ def train(
         vanish=vanish,
         hist_bins=bins if hist else None,
         hist_select=select,
+        diverge_factor=diverge_factor,
+        stop_on=parse_stop_on(stop_on),
+        contributions=contributions,
+        data=data,
+        targets=targets,
     )
+    ctx = click.get_current_context()
+    if data is not None and ctx.get_parameter_source("samples") != ParameterSource.DEFAULT:
+        raise click.BadParameter(
+            "--samples sizes the synthetic data set; --data uses every sample of its file",
+            ctx=ctx,
+            param_hint="'--samples'",
+        )
     validate(opts)
     if plot_path is not None:
         check_plot_target(plot_path)
@@ -250,7 +331,13 @@ def train(
     printer.shared_focus = shared
     with printer:
         report = run_train(
-            spec, opts, on_step=printer.on_step, on_record=printer.on_record, load=load, save=save
+            spec,
+            opts,
+            on_step=printer.on_step,
+            on_record=printer.on_record,
+            load=load,
+            save=save,
+            on_event=printer.on_event,
         )
     if plot_path is not None and report.history:
         write_plot(report, plot_path)

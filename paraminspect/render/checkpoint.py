@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List, Sequence, Tuple
 
 from rich.console import Console
 from rich.text import Text
 
 from paraminspect.render._common import (
     json_array,
+    json_number,
     key_table,
     new_table,
     number,
@@ -18,6 +19,46 @@ from paraminspect.render._common import (
 from paraminspect.render.hist import hist_block, hist_json
 from paraminspect.render.params import array_block, stats_json
 from paraminspect.stats import STAT_KEYS
+
+MEASURED_SORT_KEYS = ("l2", "abs_max", "std")  # --sort keys shown as a column of their own
+
+
+def _json_value(x: Any) -> Any:
+    """Evidence values for JSON: non-finite floats become null, containers recursively."""
+    if isinstance(x, dict):
+        return {str(k): _json_value(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_value(v) for v in x]
+    return json_number(x)
+
+
+def finding_json(finding: Any) -> Dict[str, Any]:
+    return {
+        "kind": finding.kind,
+        "array": finding.array,
+        "message": finding.message,
+        "evidence": _json_value(finding.evidence),
+    }
+
+
+def overview_json(ov: Any) -> Dict[str, Any]:
+    def counts(rows: Any) -> List[Dict[str, Any]]:
+        return [
+            {"label": r.label, "arrays": r.arrays, "values": r.values, "bytes": r.bytes}
+            for r in rows
+        ]
+
+    return {
+        "arrays": ov.arrays,
+        "values": ov.values,
+        "bytes": ov.bytes,
+        "by_kind": counts(ov.by_kind),
+        "by_dtype": counts(ov.by_dtype),
+        "largest": [
+            {"key": st.key, "shape": list(st.shape), "size": st.size, "bytes": st.nbytes}
+            for st in ov.largest
+        ],
+    }
 
 
 def inspect_json(report: Any) -> Dict[str, Any]:
@@ -33,7 +74,11 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             "bytes": row.bytes,
             "same_as": row.same_as,
             "constant": row.constant,
+            "kind": row.kind,
+            "layer": row.layer,
         }
+        if row.measured is not None and report.sort in MEASURED_SORT_KEYS:
+            obj[report.sort] = json_number(getattr(row.measured, report.sort))
         if row.data is not None:
             obj["data"] = json_array(row.data.values)
         if row.stats is not None:
@@ -43,64 +88,199 @@ def inspect_json(report: Any) -> Dict[str, Any]:
         if row.read_by is not None:
             obj["read_by"] = list(row.read_by)
         arrays.append(obj)
-    return {
+    out: Dict[str, Any] = {
         "command": "inspect",
         "file": {"path": report.path, "size": report.file_size, "kind": report.kind},
+        "symbol": report.symbol,
+        "sort": report.sort,
+        "top": report.top,
+        "overview": overview_json(report.overview) if report.overview is not None else None,
         "arrays": arrays,
-        "totals": {
-            "arrays": t.arrays,
-            "values": t.values,
-            "bytes": t.bytes,
-            "duplicates": t.duplicates,
-            "unique_values": t.unique_values,
-        },
-        "notes": list(report.notes),
     }
+    if report.groups:
+        out["groups"] = [
+            {"layer": g.layer, "keys": list(g.keys), "size": g.size, "bytes": g.bytes}
+            for g in report.groups
+        ]
+    out["findings"] = [finding_json(f) for f in report.findings]
+    out["totals"] = {
+        "arrays": t.arrays,
+        "values": t.values,
+        "bytes": t.bytes,
+        "duplicates": t.duplicates,
+        "unique_values": t.unique_values,
+    }
+    out["notes"] = list(report.notes)
+    return out
+
+
+def print_overview(console: Console, ov: Any, largest: bool = True) -> None:
+    """Counts by kind and by dtype, then (with ``largest``) the largest arrays."""
+    table = new_table("overview")
+    for col in ("", "arrays", "values", "bytes"):
+        table.add_column(col, justify="right" if col else "left", no_wrap=True)
+    for row in ov.by_kind:
+        table.add_row(row.label, f"{row.arrays:,}", f"{row.values:,}", f"{row.bytes:,}")
+    table.add_section()
+    for row in ov.by_dtype:
+        table.add_row(row.label, f"{row.arrays:,}", f"{row.values:,}", f"{row.bytes:,}")
+    table.add_section()
+    table.add_row("total", f"{ov.arrays:,}", f"{ov.values:,}", f"{ov.bytes:,}")
+    console.print(table)
+    if largest and ov.largest:
+        biggest = key_table(("shape", "bytes"), ("shape", "bytes"))
+        biggest.title = f"largest {len(ov.largest)}"
+        for st in ov.largest:
+            biggest.add_row(st.key, shape_text(st.shape), f"{st.nbytes:,}")
+        console.print(biggest)
+
+
+def print_findings(console: Console, findings: Any) -> None:
+    """Each finding on its own line, its kind first; or that there are none."""
+    if not findings:
+        console.print(Text("findings: none"))
+        return
+    n = len(findings)
+    console.print(Text(f"findings ({n}):", style="bold"))
+    for f in findings:
+        console.print(Text(f"  {f.kind}: {f.message}"))
+
+
+def _array_columns(report: Any) -> List[Tuple[str, bool]]:
+    """(name, droppable) of the arrays table's columns after ``key``, in order."""
+    cols: List[Tuple[str, bool]] = [
+        ("shape", False),
+        ("dtype", True),
+        ("size", False),
+        ("bytes", True),
+    ]
+    if report.sort in MEASURED_SORT_KEYS and not any(r.stats is not None for r in report.rows):
+        cols.append((report.sort, False))
+    if any(r.stats is not None for r in report.rows):
+        cols += [(k, k in DROP_FIRST) for k in STAT_KEYS]
+    if any(r.same_as is not None for r in report.rows) or not any(
+        r.stats is not None for r in report.rows
+    ):
+        cols.append(("same as", True))
+    return cols
+
+
+def _cell(row: Any, col: str) -> str:
+    if col == "shape":
+        return shape_text(row.shape)
+    if col == "dtype":
+        return row.dtype
+    if col == "size":
+        return f"{row.size:,}"
+    if col == "bytes":
+        return f"{row.bytes:,}"
+    if col == "same as":
+        if row.same_as is None:
+            return ""
+        return row.same_as + (" (constant)" if row.constant else "")
+    if col in STAT_KEYS:
+        s = row.stats
+        if col == "zeros":
+            return f"{s.zeros:.2%}"
+        if col in ("nan", "inf"):
+            return f"{getattr(s, col):,}"
+        return number(getattr(s, col))
+    return number(float(getattr(row.measured, col)))
+
+
+def _arrays_table(report: Any, columns: Sequence[str]) -> Any:
+    right = ("shape", "size", "bytes", *STAT_KEYS, *MEASURED_SORT_KEYS)
+    table = key_table(columns, right)
+    longest = max([len(r.key) for r in report.rows] + [len(g.layer) + 7 for g in report.groups])
+    table.columns[0].min_width = min(longest, KEY_MIN_WIDTH)
+    rows = {r.key: r for r in report.rows}
+    for group in report.groups or (None,):
+        keys = [r.key for r in report.rows] if group is None else group.keys
+        if group is not None:
+            if group is not report.groups[0]:
+                table.add_section()
+            totals = {"size": f"{group.size:,}", "bytes": f"{group.bytes:,}"}
+            header = Text(f"layer {group.layer}", style="bold")
+            table.add_row(header, *(totals.get(c, "") for c in columns))
+        for key in keys:
+            row = rows[key]
+            table.add_row(("  " if group else "") + row.key, *(_cell(row, c) for c in columns))
+    return table
+
+
+# the order columns go in when the table does not fit: the least telling first
+DROP_FIRST = ("inf", "nan", "zeros", "min", "max", "bytes", "dtype", "l2", "same as")
+KEY_MIN_WIDTH = 24  # a long Module key folds onto more lines down to this width, never cut
+
+
+def _needed_width(report: Any, columns: Sequence[str]) -> int:
+    """The narrowest the arrays table can be without cutting a number: its width when laid
+    out with room to spare, less what the key column can fold (down to KEY_MIN_WIDTH)."""
+    import io
+
+    table = _arrays_table(report, columns)
+    buffer = io.StringIO()
+    Console(file=buffer, width=100_000, color_system=None).print(table)
+    natural = max((len(line.rstrip()) for line in buffer.getvalue().splitlines()), default=0)
+    key_width = max([len(r.key) + (2 if report.groups else 0) for r in report.rows], default=0)
+    key_width = max(key_width, *(len(g.layer) + 6 for g in report.groups), 3)
+    return natural - key_width + min(key_width, KEY_MIN_WIDTH) + 1
+
+
+def print_arrays(console: Console, report: Any) -> None:
+    """The one table of the shown arrays (with --stats, their statistics beside them).
+
+    Columns that do not fit the console's width go, named in a note, rather than any number
+    or name being cut.
+    """
+    cols = _array_columns(report)
+    shown = [name for name, _ in cols]
+    dropped: List[str] = []
+    droppable = sorted((name for name, can in cols if can), key=DROP_FIRST.index)
+    while droppable and _needed_width(report, shown) > console.width:
+        name = droppable.pop(0)
+        shown.remove(name)
+        dropped.append(name)
+    console.print(_arrays_table(report, shown))
+    if dropped:
+        console.print(
+            Text(
+                f"note: {', '.join(reversed(dropped))} column{'s' if len(dropped) > 1 else ''} "
+                "left out to fit the terminal: widen it or use --format json",
+                style="italic",
+            )
+        )
 
 
 def print_inspect(console: Console, report: Any) -> None:
-    """The table view of an ``InspectReport``."""
+    """The table view of an ``InspectReport``: overview, arrays, totals, findings, notes."""
     from paraminspect.reports.checkpoint import KIND_TEXT
 
     t = report.totals
     kind = KIND_TEXT.get(report.kind, report.kind)
     console.print(Text(f"{report.path} ({report.file_size:,} bytes): {kind}"), soft_wrap=True)
-    with_readers = any(r.read_by is not None for r in report.rows)
-    columns = ("shape", "dtype", "size", "bytes", "same as") + (
-        ("read by",) if with_readers else ()
-    )
-    table = key_table(columns, ("shape", "size", "bytes"))
-    if with_readers:  # the readers may wrap; the key beside them keeps its room
-        table.columns[-1].no_wrap = False
-        table.columns[-1].overflow = "fold"
-    for row in report.rows:
-        same = ""
-        if row.same_as is not None:
-            same = row.same_as + (" (constant)" if row.constant else "")
-        cells = [row.key, shape_text(row.shape), row.dtype, f"{row.size:,}", f"{row.bytes:,}", same]
-        if with_readers:
-            cells.append(", ".join(row.read_by or ()) or "-")
-        table.add_row(*cells)
-    console.print(table)
-    if any(r.stats is not None for r in report.rows):
-        stats = new_table("statistics")
-        stats.add_column("key", no_wrap=True)
-        for key in STAT_KEYS:
-            stats.add_column(key, justify="right", overflow="fold")
-        for row in report.rows:
-            s = row.stats
-            cells = [number(getattr(s, k)) for k in STAT_KEYS[:-3]]
-            cells += [f"{s.zeros:.2%}", f"{s.nan:,}", f"{s.inf:,}"]
-            stats.add_row(row.key, *cells)
-        console.print(stats)
+    if report.overview is not None:
+        # --sort size lists the largest arrays already: the overview does not repeat them
+        print_overview(
+            console, report.overview, largest=report.sort != "size" or bool(report.groups)
+        )
+    print_arrays(console, report)
+    how = []
+    if report.sort is not None:
+        how.append(f"sorted by {report.sort}")
+    if report.groups:
+        how.append(f"{len(report.groups)} layer{'s' if len(report.groups) != 1 else ''}")
     shown = f"{len(report.rows)} of {t.arrays} shown; " if len(report.rows) != t.arrays else ""
+    how_text = f" ({', '.join(how)})" if how else ""
     console.print(
         Text(
-            f"{shown}{t.arrays:,} arrays, {t.values:,} values, {t.bytes:,} bytes of data; "
-            f"{t.duplicates} saved twice ({t.unique_values:,} unique values)"
+            f"{shown}{t.arrays:,} arrays{how_text}, {t.values:,} values, {t.bytes:,} bytes of "
+            f"data; {t.duplicates} saved twice ({t.unique_values:,} unique values)"
         ),
         soft_wrap=True,
     )
+    if report.overview is not None:
+        print_findings(console, report.findings)
     print_blocks(console, [array_block(row.data) for row in report.rows if row.data is not None])
     for note in report.notes:
         console.print(Text(f"note: {note}", style="italic"))

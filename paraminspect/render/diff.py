@@ -38,13 +38,14 @@ def diff_json(report: Any) -> Dict[str, Any]:
             "rel_l2": json_number(r.rel_l2),
             "cosine": json_number(r.cosine),
         }
-        for r in report.rows
+        for r in report.listed
     ]
     counts = {s: report.count(s) for s in DIFF_STATUS_TEXT}
     return {
         "command": "diff",
         "a": side(report.a),
         "b": side(report.b),
+        "sort": report.sort,
         "keys": rows,
         "counts": counts,
         "differ": report.differ,
@@ -69,7 +70,7 @@ def print_diff(console: Console, report: Any) -> None:
         ("status", "shape", "dtype", "max_abs", "rel_l2", "cosine"),
         ("shape", "max_abs", "rel_l2", "cosine"),
     )
-    for r in report.rows:
+    for r in report.listed:
         # a key on one side only shows that side's shape and dtype
         sa = None if r.shape_a is None else shape_text(r.shape_a)
         sb = None if r.shape_b is None else shape_text(r.shape_b)

@@ -52,7 +52,11 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
         if s is not None:
             contribs = []
             for c in s.contributions:
-                entry: Dict[str, Any] = {"layer": c.layer, "grad_stats": stats_json(c.stats)}
+                entry: Dict[str, Any] = {
+                    "layer": c.layer,
+                    "share": _num(c.share) if c.share is not None else None,
+                    "grad_stats": stats_json(c.stats),
+                }
                 if c.view is not None and c.view.values is not None:
                     entry["grad"] = json_array(c.view.values)
                 contribs.append(entry)
@@ -61,6 +65,8 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
                 "max_abs_diff": _num(s.max_abs_diff),
                 "tolerance": _num(s.tolerance),
                 "ok": s.ok,
+                "shares_sum": _num(s.shares_sum) if s.shares_sum is not None else None,
+                "shares_note": s.shares_note,
             }
         params.append(p)
     obj["parameters"] = params
@@ -96,6 +102,7 @@ def shared_grad_table(report: GradReport) -> Table:
             table.add_row(
                 s.parameter,
                 f"layer {c.layer}",
+                share_text(c.share),
                 number(c.stats.l2),
                 number(c.stats.mean),
                 number(c.stats.abs_max),
@@ -106,9 +113,12 @@ def shared_grad_table(report: GradReport) -> Table:
             if s.ok
             else f"MISMATCH (max |diff| {s.max_abs_diff:.3g} > {s.tolerance:.3g})"
         )
+        if s.shares_note is not None:
+            verdict += f"; no shares: {s.shares_note}"
         table.add_row(
             s.parameter,
             "accumulated grad()",
+            share_text(s.shares_sum),
             number(s.accumulated.l2),
             number(s.accumulated.mean),
             number(s.accumulated.abs_max),
@@ -118,13 +128,19 @@ def shared_grad_table(report: GradReport) -> Table:
     return table
 
 
+def share_text(share: Optional[float]) -> str:
+    """A use's share of the accumulated gradient, as a percentage (``-`` when undefined)."""
+    return "-" if share is None else f"{share:.1%}"
+
+
 def new_shared_table() -> Table:
     table = new_table(
         "shared gradients: each using layer's contribution (from an unshared copy with the "
-        "same weights) and their sum check"
+        "same weights), its share <g_i, G>/||G||^2 of the accumulated G, and their sum check"
     )
     table.add_column("parameter", no_wrap=True)
     table.add_column("from", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
     for col in ("l2", "mean", "abs_max"):
         table.add_column(col, justify="right")
     table.add_column("sum of contributions = accumulated?")

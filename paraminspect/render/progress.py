@@ -52,6 +52,10 @@ class TrainPrinter:
             self.task = self.progress.add_task("train", total=total, loss="-")
         self.progress.update(self.task, completed=step, loss=f"{loss:.4g}")
 
+    def on_event(self, event: Any) -> None:
+        """Named trouble (diagnose.trouble.Event), on stderr at the step it starts."""
+        self.progress.console.print(Text(f"warning: {event}", style="bold yellow"))
+
     def on_record(self, record: TrainRecord) -> None:
         if self.log is not None:
             self.log.write(record)

@@ -61,10 +61,24 @@ def record_json(r: TrainRecord) -> Dict[str, Any]:
                 "identical": s.identical,
                 "max_abs_diff": _num(s.max_abs_diff),
                 "grad_l2": _num(s.grad_l2),
+                "shares": None if s.shares is None else [_num(x) for x in s.shares],
+                "shares_note": s.shares_note,
             }
             for s in r.shared
         ],
         "warnings": list(r.warnings),
+        "events": [event_json(e) for e in r.events],
+    }
+
+
+def event_json(e: Any) -> Dict[str, Any]:
+    """A named trouble (diagnose.trouble.Event): the step it started, kind, subject, value."""
+    return {
+        "step": e.step,
+        "kind": e.kind,
+        "subject": e.subject,
+        "value": _num(e.value),
+        "message": e.message,
     }
 
 
@@ -105,6 +119,9 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
         "seconds": round(report.seconds, 6),
         "steps_per_second": _num(report.steps_per_second),
         "stopped": report.stopped,
+        "stop_on": list(report.stop_on),
+        "stopped_by": event_json(report.stopped_by) if report.stopped_by is not None else None,
+        "events": [event_json(e) for e in report.events],
         "history": [record_json(r) for r in report.history],
         "grad_l2_per_step": [
             {
@@ -164,9 +181,18 @@ def shared_step_table(r: TrainRecord) -> Table:
     table.add_column("layers")
     table.add_column("weights identical?")
     table.add_column("accumulated ||g||", justify="right")
+    with_shares = any(s.shares is not None or s.shares_note is not None for s in r.shared)
+    if with_shares:
+        table.add_column("each use's share of g (--contributions)")
     for s in r.shared:
         verdict = "yes" if s.identical else f"NO (max |diff| {s.max_abs_diff:.3g})"
-        table.add_row(s.parameter, ", ".join(map(str, s.layers)), verdict, number(s.grad_l2))
+        cells = [s.parameter, ", ".join(map(str, s.layers)), verdict, number(s.grad_l2)]
+        if with_shares:
+            if s.shares is not None:
+                cells.append(", ".join(f"{i}: {x:.1%}" for i, x in zip(s.layers, s.shares)))
+            else:
+                cells.append(f"- ({s.shares_note})" if s.shares_note else "-")
+        table.add_row(*cells)
     return table
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import ArrayView, Histogram
@@ -29,11 +29,24 @@ class InspectRow:
     size: int
     bytes: int
     same_as: Optional[str] = None  # an earlier key with the same shape, dtype and bytes
-    constant: bool = False  # every entry equal (such arrays can match by coincidence)
+    constant: bool = False  # at least two values, all equal (decided for every array)
     data: Optional[ArrayView] = None
     stats: Optional[TensorStats] = None
     hist: Optional[Histogram] = None  # --hist (no expected law: a file holds no initializer)
     read_by: Optional[Tuple[str, ...]] = None  # --symbol: 'node (Op slot)' per reading node
+    kind: str = ""  # one of diagnose.kinds.KINDS: weight, bias, norm, running, other
+    layer: str = ""  # the layer it belongs to (name prefix, or the graph's op with --symbol)
+    measured: Any = None  # diagnose.measures.ArrayStats: what --sort orders by
+
+
+@dataclass(frozen=True)
+class LayerGroup:
+    """``--group layer``: one layer's arrays (keys in the shown order) and their totals."""
+
+    layer: str
+    keys: Tuple[str, ...]
+    size: int
+    bytes: int
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,21 @@ class InspectReport(RichReport):
     rows: Tuple[InspectRow, ...]
     totals: FileTotals
     notes: Tuple[str, ...] = ()
+    overview: Any = None  # diagnose.overview.Overview of every array in the file
+    findings: Tuple[Any, ...] = ()  # diagnose.findings.Finding, over every array in the file
+    groups: Tuple[LayerGroup, ...] = ()  # --group layer, in the shown order
+    sort: Optional[str] = None  # --sort key (None: file order)
+    top: Optional[int] = None  # --top N (rows, or layers with --group)
+    symbol: Optional[str] = None  # --symbol GRAPH the kinds and layers were read from
+    fail_on: Optional[str] = None  # --fail-on findings
+
+    @property
+    def failure(self) -> Optional[str]:
+        """With ``--fail-on findings``, any finding exits 1 with a count."""
+        if self.fail_on == "findings" and self.findings:
+            n = len(self.findings)
+            return f"{n} finding{'s' if n != 1 else ''} (--fail-on findings)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,13 @@ class DiffReport(RichReport):
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = ()
     strict: bool = False  # --exit-code: differences fail the command, like git diff
+    shown: Optional[Tuple[DiffRow, ...]] = None  # --sort/--top: the rows to list (None: rows)
+    sort: Optional[str] = None  # --sort key
+
+    @property
+    def listed(self) -> Tuple[DiffRow, ...]:
+        """The rows to list, in order (the summary and the outcome count every row)."""
+        return self.rows if self.shown is None else self.shown
 
     @property
     def failure(self) -> Optional[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -20,6 +21,7 @@ class Contribution:
     stats: TensorStats
     array: np.ndarray  # the whole contribution (tests and --grad use it)
     view: Optional[ArrayView] = None  # what --grad/--slice print
+    share: Optional[float] = None  # <g_i, G> / ||G||^2 (None when G is 0 or not finite)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +35,13 @@ class SharedGrad:
     max_abs_diff: float  # max |sum of contributions - accumulated gradient|
     tolerance: float
     ok: bool
+    shares_note: Optional[str] = None  # why the shares are undefined (G is 0 or not finite)
+
+    @property
+    def shares_sum(self) -> Optional[float]:
+        """The contributions' shares added up (1 when they add up to the accumulated one)."""
+        shares = [c.share for c in self.contributions]
+        return None if any(x is None for x in shares) else math.fsum(shares)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import Histogram, ModelInfo
@@ -57,6 +57,10 @@ class SharedStep:
     identical: bool  # every using layer's weight array was compared and found equal
     max_abs_diff: float  # largest difference found between the layers' arrays
     grad_l2: float  # the accumulated gradient's norm
+    # --contributions: each use's share <g_i, G>/||G||^2 of the step's gradient G, in the
+    # order of ``layers`` (None: not asked for, or undefined: see shares_note)
+    shares: Optional[Tuple[float, ...]] = None
+    shares_note: Optional[str] = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,6 +75,8 @@ class TrainRecord:
     layers: Tuple[LayerStep, ...]
     shared: Tuple[SharedStep, ...]
     warnings: Tuple[str, ...] = ()
+    # diagnose.trouble.Event: the named trouble that started since the previous record
+    events: Tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,13 @@ class TrainReport(RichReport):
     step_grad_l2: Mapping[int, Tuple[float, ...]] = field(default_factory=dict)
     notes: Tuple[str, ...] = ()
     log: Tuple[str, ...] = field(default=())
+    stop_on: Tuple[str, ...] = ()  # --stop-on kinds
+    stopped_by: Any = None  # the diagnose.trouble.Event that stopped the run (--stop-on)
+
+    @property
+    def events(self) -> Tuple[Any, ...]:
+        """Every named trouble of the run, in order."""
+        return tuple(e for r in self.history for e in r.events)
 
     @property
     def failure(self) -> Optional[str]:

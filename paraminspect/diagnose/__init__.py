@@ -1,0 +1,1 @@
+"""Diagnoses over checkpoints and training runs (numpy only): triage, trouble, shares."""

@@ -1,0 +1,171 @@
+"""Per-array numbers against plain numpy, sorting, top N, the overview, duplicate hashing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from paraminspect.diagnose import duplicates, measures
+from paraminspect.diagnose.kinds import classify_all
+from paraminspect.diagnose.measures import measure, measure_all
+from paraminspect.diagnose.ordering import SORT_KEYS, check_sort_key, sort_keys, sort_rows, top
+from paraminspect.diagnose.overview import make_overview
+from paraminspect.errors import OptionError
+
+
+def test_measure_matches_numpy():
+    a = np.random.default_rng(1).normal(3, 2, (7, 5, 3)).astype(np.float32)
+    m = measure("a", a)
+    x = a.astype(np.float64)
+    assert m.shape == (7, 5, 3) and m.size == 105 and m.nbytes == 420 and m.dtype == "float32"
+    assert m.l2 == pytest.approx(float(np.sqrt((x * x).sum())))
+    assert m.abs_max == pytest.approx(float(np.abs(x).max()))
+    assert m.mean == pytest.approx(float(x.mean()))
+    assert m.std == pytest.approx(float(x.std()))
+    assert not m.constant and not m.zeros and m.nonfinite == 0
+
+
+def test_chunks_merge_to_the_same_numbers(monkeypatch):
+    a = np.random.default_rng(2).normal(1e3, 1e-2, 10_001).astype(np.float32)
+    whole = measure("a", a)
+    monkeypatch.setattr(measures, "CHUNK", 97)
+    chunked = measure("a", a)
+    assert chunked.std == pytest.approx(float(a.astype(np.float64).std()), rel=1e-9)
+    assert chunked.mean == pytest.approx(whole.mean, rel=1e-12)
+    assert chunked.l2 == pytest.approx(whole.l2, rel=1e-12)
+
+
+def test_nonfinite_values_are_counted_and_left_out_of_the_numbers():
+    a = np.array([1.0, np.nan, 3.0, np.inf, -np.inf, np.nan], np.float32)
+    m = measure("a", a)
+    assert (m.nan, m.posinf, m.neginf) == (2, 1, 1)
+    assert m.mean == 2.0 and m.abs_max == 3.0 and not m.constant
+    assert not measure("n", np.full(4, np.nan, np.float32)).constant
+
+
+@pytest.mark.parametrize(
+    ("array", "constant", "zeros"),
+    [
+        (np.ones(5, np.float32), True, False),
+        (np.zeros((2, 3), np.float16), True, True),
+        (np.array([0.0, -0.0]), True, True),
+        (np.array([7]), False, False),  # one value: not called constant
+        (np.zeros(0, np.float32), False, False),
+        (np.array([2**60, 2**60 + 1], np.int64), False, False),  # exact for int64
+        (np.array([True, True]), True, False),
+    ],
+)
+def test_constant_flag(array, constant, zeros):
+    m = measure("a", array)
+    assert (m.constant, m.zeros) == (constant, zeros)
+
+
+rows_strategy = st.lists(
+    hnp.arrays(np.float32, st.integers(0, 6), elements=st.floats(-100, 100, width=32)),
+    max_size=12,
+).map(lambda arrays: list(measure_all({f"k{i}": a for i, a in enumerate(arrays)}).values()))
+
+
+@given(rows_strategy, st.sampled_from(SORT_KEYS))
+def test_sort_is_a_stable_permutation(rows, by):
+    ordered = sort_rows(rows, by)
+    assert sorted(r.key for r in ordered) == sorted(r.key for r in rows)
+    values = [getattr(r, "key" if by == "name" else by) for r in ordered]
+    if by == "name":
+        assert values == sorted(values)
+    else:
+        assert values == sorted(values, reverse=True)
+        position = {r.key: i for i, r in enumerate(rows)}
+        for a, b in zip(ordered, ordered[1:]):  # ties keep the input order
+            if getattr(a, by) == getattr(b, by):
+                assert position[a.key] < position[b.key]
+
+
+def test_nan_sorts_last_and_top():
+    rows = [measure(k, np.array(v, np.float32)) for k, v in [("a", [1, 2]), ("b", [5, 9])]]
+    nan_row = rows[0].__class__(**{**rows[0].__dict__, "key": "c", "std": math.nan})
+    assert sort_keys([nan_row, *rows], "std") == ("b", "a", "c")
+    assert [r.key for r in top(rows, "l2", 1)] == ["b"]
+    assert top(rows, "name", None) == tuple(rows)
+    with pytest.raises(OptionError, match="--top must be 0 or more, not -1"):
+        top(rows, "size", -1)
+
+
+def test_bad_sort_key_says_what_to_use():
+    with pytest.raises(OptionError) as e:
+        check_sort_key("szie")
+    assert str(e.value) == (
+        "unknown sort key 'szie'; did you mean 'size'? (choose from size, l2, abs_max, std, name)"
+    )
+    assert e.value.option == "--sort"
+    with pytest.raises(OptionError, match="unknown sort key 'xyz' \\(choose from"):
+        sort_rows([], "xyz")
+
+
+def test_overview_counts():
+    arrays = {
+        "arg:c_weight": np.zeros((4, 2, 3, 3), np.float32),
+        "arg:c_bias": np.zeros(4, np.float16),
+        "arg:bn_gamma": np.ones(4, np.float32),
+        "aux:bn_moving_var": np.ones(4, np.float32),
+        "misc": np.arange(3, dtype=np.int64),
+    }
+    ov = make_overview(measure_all(arrays), classify_all(arrays), largest=2)
+    assert (ov.arrays, ov.values, ov.bytes) == (5, 72 + 4 + 4 + 4 + 3, 288 + 8 + 16 + 16 + 24)
+    assert [(r.label, r.arrays, r.values, r.bytes) for r in ov.by_kind] == [
+        ("weight", 1, 72, 288),
+        ("bias", 1, 4, 8),
+        ("norm", 1, 4, 16),
+        ("running", 1, 4, 16),
+        ("other", 1, 3, 24),
+    ]
+    assert [(r.label, r.bytes) for r in ov.by_dtype] == [
+        ("float32", 320),
+        ("int64", 24),
+        ("float16", 8),
+    ]
+    assert [r.key for r in ov.largest] == ["arg:c_weight", "arg:c_bias"]
+
+
+def test_duplicate_groups_hash_in_chunks_and_confirm_bytes(monkeypatch):
+    monkeypatch.setattr(duplicates, "HASH_CHUNK", 5)
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    arrays = {
+        "a": base,
+        "b": base.copy(),
+        "t": np.ascontiguousarray(base.T).T,  # same values, not C-contiguous
+        "c": base + 1,
+        "d": base.reshape(4, 3).copy(),  # same bytes, other shape
+        "e": (base + 1).copy(),
+        "nan1": np.full(3, np.nan, np.float32),
+        "nan2": np.full(3, np.nan, np.float32),
+        "empty1": np.zeros(0, np.float32),
+        "empty2": np.zeros(0, np.float32),
+    }
+    assert duplicates.duplicate_groups(arrays) == (("a", "b", "t"), ("c", "e"), ("nan1", "nan2"))
+
+    # a forced digest collision must not merge arrays whose bytes differ
+    monkeypatch.setattr(duplicates, "_digest", lambda data: b"same")
+    assert duplicates.duplicate_groups({"x": base, "y": base + 1, "z": base.copy()}) == (
+        ("x", "z"),
+    )
+
+
+def test_fingerprints_keep_arrays_apart_without_hashing(monkeypatch):
+    base = np.arange(6, dtype=np.float32)
+    arrays = {"a": base, "b": base.copy(), "c": base.copy()}
+    hashed = []
+    real_digest = duplicates._digest
+
+    def counting(data):
+        hashed.append(data.size)
+        return real_digest(data)
+
+    monkeypatch.setattr(duplicates, "_digest", counting)
+    assert duplicates.duplicate_groups(arrays, {"a": 1, "b": 2, "c": 1}) == (("a", "c"),)
+    assert len(hashed) == 2  # b has a fingerprint of its own: never hashed
