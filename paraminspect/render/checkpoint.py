@@ -162,6 +162,8 @@ def _array_columns(report: Any) -> List[Tuple[str, bool]]:
         r.stats is not None for r in report.rows
     ):
         cols.append(("same as", True))
+    if any(r.read_by is not None for r in report.rows):
+        cols.append(("read by", True))  # --symbol: the op nodes that take the array
     return cols
 
 
@@ -174,6 +176,8 @@ def _cell(row: Any, col: str) -> str:
         return f"{row.size:,}"
     if col == "bytes":
         return f"{row.bytes:,}"
+    if col == "read by":
+        return ", ".join(row.read_by or ()) or "-"
     if col == "same as":
         if row.same_as is None:
             return ""
@@ -209,7 +213,7 @@ def _arrays_table(report: Any, columns: Sequence[str]) -> Any:
 
 
 # the order columns go in when the table does not fit: the least telling first
-DROP_FIRST = ("inf", "nan", "zeros", "min", "max", "bytes", "dtype", "l2", "same as")
+DROP_FIRST = ("inf", "nan", "zeros", "min", "max", "bytes", "dtype", "l2", "same as", "read by")
 KEY_MIN_WIDTH = 24  # a long Module key folds onto more lines down to this width, never cut
 
 
