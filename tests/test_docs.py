@@ -110,3 +110,42 @@ def test_readme_command_table_lists_every_command():
     for name in cli.commands:
         assert f"| `paraminspect {name}" in table, f"README's command table lacks {name}"
     assert "_PARAMINSPECT_COMPLETE=bash_source paraminspect" in readme
+
+
+def _all_commands():
+    import click
+
+    from paraminspect.cli import cli
+
+    stack = [("", cli)]
+    while stack:
+        prefix, cmd = stack.pop()
+        yield prefix, cmd
+        if isinstance(cmd, click.Group):
+            stack.extend((f"{prefix} {n}".strip(), c) for n, c in cmd.commands.items())
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_no_help_paragraph_has_runs_of_spaces(width):
+    """Docstring indentation must not leak into --help (nor into docs/CLI.md)."""
+    from click import Context
+
+    for name, cmd in _all_commands():
+        ctx = Context(cmd, info_name=name or "paraminspect", terminal_width=width)
+        text = cmd.get_help(ctx)
+        prose = text.split("\nOptions:", 1)[0].split("\nUsage:", 1)[-1]
+        # Lines of \b (verbatim) blocks, the Examples among them, keep their layout.
+        verbatim = {
+            line.strip()
+            for block in (cmd.help or "").split("\n\n")
+            if block.startswith("\b")
+            for line in block.splitlines()
+        }
+        for line in prose.splitlines()[1:]:
+            if line.strip() in verbatim:
+                continue
+            assert not re.search(r"\S {2,}\S", line), f"{name!r} help: {line!r}"
+            assert not line.startswith("   "), f"{name!r} help paragraph indented: {line!r}"
+        for param in cmd.params:
+            help_ = getattr(param, "help", None) or ""
+            assert not re.search(r"\S {2,}\S", help_), f"{name!r} {param.name}: {help_!r}"

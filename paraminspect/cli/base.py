@@ -240,8 +240,14 @@ def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Append an Examples section to a command's help text."""
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        import inspect
+
         block = "\n".join(f"  {line}" for line in lines)
-        f.__doc__ = (f.__doc__ or "").rstrip() + "\n\n\b\nExamples:\n" + block + "\n"
+        # Dedent the docstring first: click dedents the whole help by its least indented
+        # line, and the unindented Examples block would otherwise keep the body's 4 spaces
+        # (indented paragraphs, and runs of spaces where click rewraps them).
+        body = inspect.cleandoc(f.__doc__ or "")
+        f.__doc__ = body + "\n\n\b\nExamples:\n" + block + "\n"
         return f
 
     return deco
