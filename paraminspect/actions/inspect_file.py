@@ -7,10 +7,15 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from paraminspect._text import did_you_mean
 from paraminspect.errors import OptionError
 from paraminspect.model.params_file import ParamFile, read_params
-from paraminspect.model.selection import apply_slice, compile_select, format_index, parse_slice
+from paraminspect.model.selection import (
+    apply_slice,
+    compile_select,
+    format_index,
+    no_match_hint,
+    parse_slice,
+)
 from paraminspect.reports.checkpoint import (
     FileTotals,
     InspectReport,
@@ -37,7 +42,8 @@ def select_keys(keys: List[str], select: Optional[str]) -> List[str]:
     if not kept:
         sample = ", ".join(keys[:6]) + (f", ... ({len(keys) - 6} more)" if len(keys) > 6 else "")
         raise OptionError(
-            f"no key matches '{select}'{did_you_mean(select, keys)} (keys: {sample or 'none'})",
+            f"no key matches '{select}'{no_match_hint(select, pattern, keys)} "
+            f"(keys: {sample or 'none'})",
             "--select",
         )
     return kept

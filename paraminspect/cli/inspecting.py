@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, Optional
 
 import click
@@ -103,10 +104,25 @@ def show(
 @format_option
 @examples("paraminspect check configs/mlp.yaml", "paraminspect check my_spec.yaml --format json")
 def check(spec: Optional[str], fmt: str) -> None:
-    """Validate SPEC without running MXNet: keys, types, sizes and every sharing link."""
-    from paraminspect.actions.check import check as run_check
+    """Validate SPEC without running MXNet: keys, types, sizes and every sharing link.
 
-    emit(run_check(spec), fmt)
+    Every problem is listed with its line; with --format json an invalid spec prints
+    {"ok": false, "problems": [{"line", "path", "message"}, ...]} (exit 1).
+    """
+    from paraminspect.actions.check import check as run_check
+    from paraminspect.actions.check import invalid_spec
+    from paraminspect.errors import SpecError
+
+    try:
+        report = run_check(spec)
+    except SpecError as e:
+        if fmt != "json":
+            raise
+        if click.get_current_context().find_root().params.get("debug"):
+            traceback.print_exc()
+        emit(invalid_spec(spec, e), fmt)
+        return
+    emit(report, fmt)
 
 
 @cli.command()
