@@ -133,7 +133,7 @@ def grad(spec: Optional[str], loss: str, seed: Optional[int], fmt: str, **kwargs
     "plot_path",
     metavar="FILE.png",
     help="Draw weight and gradient norms per layer over the steps, replacing FILE (needs "
-    "matplotlib: pip install 'paraminspect[plot]').",
+    "matplotlib; the error says how to install it for this environment).",
 )
 @click.option(
     "--explode-above",

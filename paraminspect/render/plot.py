@@ -35,9 +35,41 @@ def check_plot_target(path: str) -> None:
         )
     if importlib.util.find_spec("matplotlib") is None:
         raise ParamInspectError(
-            "--plot needs matplotlib, which is not installed; install it with "
-            "pip install 'paraminspect[plot]' (or pip install matplotlib)"
+            f"--plot needs matplotlib, which is not installed; install it with {plot_install_hint()}"
         )
+
+
+def plot_install_hint() -> str:
+    """The install command that works for how paraminspect itself was installed.
+
+    ``pip install 'paraminspect[plot]'`` resolves only against an index that has the
+    package; a clone installed with ``pip install .`` (or ``-e .``) needs its own folder,
+    and either way the pip of the interpreter running this tool is the one to use.
+    """
+    import json
+    import shlex
+    import sys
+    from importlib import metadata
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    pip = f"{shlex.quote(sys.executable)} -m pip install"
+    package = Path(__file__).resolve().parents[1]
+    if "site-packages" not in package.parts and (package.parent / "pyproject.toml").exists():
+        # an editable install, or a source tree on sys.path: the clone's own folder
+        return f"{pip} -e {shlex.quote(str(package.parent) + '[plot]')}"
+    try:
+        direct = metadata.distribution("paraminspect").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        direct = None
+    info = json.loads(direct) if direct else {}
+    url = info.get("url", "")
+    if url.startswith("file://") and "dir_info" in info:
+        folder = unquote(urlparse(url).path)
+        if (Path(folder) / "pyproject.toml").exists():
+            return f"{pip} {shlex.quote(folder + '[plot]')}"
+        return f"{pip} matplotlib"  # installed from a folder that is gone
+    return f"{pip} 'paraminspect[plot]'"
 
 
 def write_plot(report: TrainReport, path: str) -> None:
