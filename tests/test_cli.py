@@ -133,6 +133,7 @@ def test_show_json_schema(cli):
         "model",
         "parameters",
         "totals",
+        "selection_totals",
         "sharing",
         "notes",
         "log",
