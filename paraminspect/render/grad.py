@@ -64,6 +64,8 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
             }
         params.append(p)
     obj["parameters"] = params
+    if report.ratio_note:
+        obj["notes"] = [*obj["notes"], report.ratio_note]
     obj["log"] = list(report.base.log)
     return obj
 
@@ -84,7 +86,7 @@ def grad_norm_table(report: GradReport) -> Table:
             ", ".join(str(i) for i in row.layers),
             number(g.l2),
             number(report.weight_l2[row.name]),
-            number(report.ratio(row.name, g.l2)),
+            "-" if (ratio := report.ratio(row.name, g.l2)) is None else number(ratio),
         )
     return table
 
@@ -140,6 +142,8 @@ def print_grad(console: Console, report: GradReport) -> None:
         stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)
     )
     console.print(grad_norm_table(report))
+    if report.ratio_note:
+        console.print(Text(f"note: {report.ratio_note}"))
     if any(r.stats is not None for r in base.parameters):
         console.print(
             stats_table(list(base.parameters), "stats", "weight statistics", console.width)
