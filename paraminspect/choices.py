@@ -24,3 +24,5 @@ DEFAULT_OPTIMIZER = "sgd"
 DEFAULT_TRAIN_LOSS = "l2"
 EXPLODE_NORM = 1e3  # a gradient norm above this is reported as exploding
 VANISH_NORM = 1e-7  # a trained parameter's gradient norm below this is vanishing
+
+MAX_SEED = 2**32 - 1  # mx.random.seed takes the seed modulo 2**32: larger ones would collide

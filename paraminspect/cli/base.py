@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 import click
 
 from paraminspect import __version__
-from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS
+from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS, MAX_SEED
 
 
 class PICommand(click.Command):
@@ -107,13 +107,26 @@ def spec_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("spec", required=False, metavar="[SPEC]")(f)
 
 
+def _check_seed(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> Any:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise click.BadParameter(
+            f"{value} is outside 0 to {MAX_SEED:,} (2**32 - 1): MXNet would reduce it modulo "
+            f"2**32 and give the stream of seed {value % 2**32}",
+        )
+    return value
+
+
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--seed",
+        # MXNet reduces a seed modulo 2**32: outside this range two seeds would give one
+        # stream while the report showed the seed that was asked for
         type=int,
+        callback=_check_seed,
         default=None,
-        help="Call mx.random.seed(N) first. Without it, MXNet's default "
-        "stream gives the book's numbers.",
+        metavar="N",
+        help=f"Call mx.random.seed(N) first (0 <= N <= {MAX_SEED:,}). Without it, MXNet's "
+        "default stream gives the book's numbers.",
     )(f)
 
 
