@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from paraminspect._text import did_you_mean
 from paraminspect.choices import DEFAULT_SPEC
 from paraminspect.errors import SpecError
+from paraminspect.fileio import special_file_kind
 from paraminspect.spec.locate import kind_of, located, spec_error
 from paraminspect.spec.messages import _pydantic_error, yaml_error
 from paraminspect.spec.models import Spec
@@ -67,6 +68,8 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         SpecError: no such file or built-in, a directory, too large, or not UTF-8 text.
     """
     source = DEFAULT_SPEC if source is None else source
+    if source == "-":
+        return _read_stdin(), "<stdin>"
     path = Path(source)
     if not path.exists():
         if source in builtin_names():
@@ -78,6 +81,12 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         )
     if path.is_dir():
         raise SpecError(f"{source}: is a directory; give a spec file such as {source}/mlp.yaml")
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise SpecError(
+            f"{source}: is {kind}, not a spec file; to pipe a spec in, give - and use "
+            f"standard input (paraminspect check - < my_spec.yaml)"
+        )
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:
@@ -93,6 +102,19 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         return raw.decode("utf-8"), source
     except UnicodeDecodeError:
         raise SpecError(f"{source}: is not UTF-8 text; save the spec as UTF-8") from None
+
+
+def _read_stdin() -> str:
+    """The spec piped in as ``-`` (at most :data:`MAX_SPEC_BYTES`, UTF-8)."""
+    import sys
+
+    raw = sys.stdin.buffer.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"<stdin>: more than {MAX_SPEC_BYTES:,} bytes is too large for a spec")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("<stdin>: is not UTF-8 text; pipe in a UTF-8 spec") from None
 
 
 def load_spec(source: Optional[str] = None) -> LoadedSpec:
