@@ -35,7 +35,8 @@ def check_plot_target(path: str) -> None:
         )
     if importlib.util.find_spec("matplotlib") is None:
         raise ParamInspectError(
-            f"--plot needs matplotlib, which is not installed; install it with {plot_install_hint()}"
+            "--plot needs matplotlib, which is not installed; install it with "
+            + plot_install_hint()
         )
 
 
