@@ -191,7 +191,7 @@ def test_inspect_shared_parameters(cli, tmp_path, deduplicate):
         assert data["totals"]["unique_values"] == 4 * 8 + 8 + 8 * 8
         assert any("1 array is saved twice" in n for n in data["notes"])
     text = cli("inspect", str(f)).output
-    assert ("1.weight " in text.split("2.weight", 1)[1].splitlines()[0]) != deduplicate
+    assert ("1.weight" in text.split("2.weight", 1)[1].splitlines()[0].split()) != deduplicate
 
 
 def test_inspect_real_module_checkpoint(cli, real_file):

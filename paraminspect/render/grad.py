@@ -123,13 +123,14 @@ def shared_grad_table(report: GradReport) -> Table:
 def new_shared_table() -> Table:
     table = new_table(
         "shared gradients: each using layer's contribution (from an unshared copy with the "
-        "same weights) and their sum check"
+        "same weights) and their sum check",
+        drop_first=("mean",),
     )
     table.add_column("parameter", no_wrap=True)
     table.add_column("from", no_wrap=True)
     for col in ("l2", "mean", "abs_max"):
         table.add_column(col, justify="right")
-    table.add_column("sum of contributions = accumulated?")
+    table.add_column("sum = accumulated?")
     return table
 
 

@@ -101,7 +101,6 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
     seed = f", seed {m.seed}" if m.seed is not None else ""
     title = f"{m.name} ({m.source}): input {shape_text(m.input_shape)}, {state}{seed}"
     table = new_table(title)
-    table.min_width = min(len(title), width)  # the title on one line when the console allows
     rows = report.parameters
     narrow = width < NARROW
     columns = ["layer", "parameter", "shape", "dtype", "size", "grad_req", "init", "layers"]
