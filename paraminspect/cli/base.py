@@ -5,6 +5,7 @@ Heavy imports (MXNet, pydantic, rich) happen inside the commands, so ``--help`` 
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from typing import Any, Callable, Optional
@@ -84,7 +85,44 @@ class LazyConsole:
             self._console = Console(
                 stderr=self._stderr, no_color=self._no_color or None, highlight=False, width=width
             )
+            if not self._stderr:  # data: no trailing spaces (stderr has the live progress bar)
+                self._console.file = NoTrailingSpaces(sys.stdout)
         return self._console
+
+
+class NoTrailingSpaces:
+    """A text stream that drops the spaces at the end of every line written through it.
+
+    rich pads table cells and wrapped text to their width; piped into a file or ``diff``,
+    those spaces are noise. Spaces at the end of a write are held back until it is known
+    whether a newline follows them.
+    """
+
+    _AT_EOL = re.compile(r" +((?:\x1b\[[0-9;]*m)*)\n")
+    _AT_END = re.compile(r" +(?:\x1b\[[0-9;]*m)*$")
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        text = self._AT_EOL.sub(r"\1\n", self._pending + text)
+        held = self._AT_END.search(text)
+        self._pending = text[held.start() :] if held else ""
+        self._stream.write(text[: held.start()] if held else text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close_line(self) -> None:
+        """Write what was held back (the end of output that did not end a line)."""
+        if self._pending:
+            self._stream.write(self._pending)
+            self._pending = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class Consoles:
