@@ -149,3 +149,53 @@ def test_no_help_paragraph_has_runs_of_spaces(width):
         for param in cmd.params:
             help_ = getattr(param, "help", None) or ""
             assert not re.search(r"\S {2,}\S", help_), f"{name!r} {param.name}: {help_!r}"
+
+
+DOCS_WITH_OUTPUT = ["README.md", "docs/reference.md", "docs/spec.md", "docs/guide.md"]
+
+
+@pytest.mark.parametrize("name", DOCS_WITH_OUTPUT)
+def test_documented_outputs_match_a_real_run(name, request):
+    """Every ``$ paraminspect ...`` block shows what the command prints (timing excepted)."""
+    from tests import doc_blocks
+
+    path = ROOT / name
+    if request.config.getoption("--update-golden"):
+        doc_blocks.update_file(path)
+    problems = doc_blocks.check_file(path)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_readme_is_short_and_keeps_the_quick_start():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 260
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/paraminspect show\n"
+        "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/python -m pytest\n"
+    ) in readme
+    assert "../shared/seed" not in readme
+    assert "zh-v1.d2l.ai/chapter_deep-learning-computation/parameters.html" in readme
+    assert "## Architecture" in readme
+    for name in ("reference", "spec", "guide", "performance", "development"):
+        assert f"docs/{name}.md" in readme and (ROOT / "docs" / f"{name}.md").exists()
+
+
+def _commands(text):
+    return set(re.findall(r"`(paraminspect [^`]+)`", text)) | set(
+        re.findall(r"^(python3 -m venv .*)$", text, re.M)
+    )
+
+
+def test_chinese_readme_uses_the_english_readmes_commands():
+    zh = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    en = (ROOT / "README.md").read_text(encoding="utf-8")
+    for title in (
+        "4.2.1 访问模型参数",
+        "4.2.2 初始化模型参数",
+        "4.2.3 自定义初始化方法",
+        "4.2.4 共享模型参数",
+    ):
+        assert title in zh
+    zh_commands = _commands(zh)
+    assert len(zh_commands) >= 14
+    assert zh_commands <= _commands(en), zh_commands - _commands(en)
