@@ -128,3 +128,18 @@ def special_file_kind(path: PathLike) -> Optional[str]:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"  # pragma: no cover
+
+
+def refuse_inside_package(path: PathLike) -> None:
+    """Refuse to write into the installed package (its configs, through a clone's symlink).
+
+    Raises:
+        OutputError: ``path`` resolves to a place inside the ``paraminspect`` package.
+    """
+    package = Path(__file__).resolve().parent
+    target = Path(path).resolve()
+    if target == package or package in target.parents:
+        raise OutputError(
+            f"refusing to write {quote(str(path))}: it is inside the installed paraminspect "
+            f"package ({package}); write it elsewhere (e.g. -o spec.schema.json)"
+        )

@@ -52,13 +52,13 @@ def test_check_ok(cli):
             ["check", "nope"],
             1,
             "Error: spec 'nope' not found: no such file and no built-in spec of "
-            "that name (built-ins: chapter4_2, deep_tanh, mlp, shared)",
+            "that name (built-ins: chapter4_2, deep_tanh, huge, mlp, shared)",
         ),
         (
             ["check", "mpl"],
             1,
             "Error: spec 'mpl' not found: no such file and no built-in spec of "
-            "that name; did you mean 'mlp'? (built-ins: chapter4_2, deep_tanh, mlp, shared)",
+            "that name; did you mean 'mlp'? (built-ins: chapter4_2, deep_tanh, huge, mlp, shared)",
         ),
         (
             ["show", "--slice", "0,:a"],

@@ -19,7 +19,9 @@ from tests.conftest import ROOT
 
 def test_shipped_schema_is_current():
     shipped = json.loads((ROOT / "paraminspect" / "configs" / "spec.schema.json").read_text())
-    assert shipped == json_schema(), "run: paraminspect schema -o configs/spec.schema.json"
+    assert shipped == json_schema(), (
+        "run: paraminspect schema > paraminspect/configs/spec.schema.json"
+    )
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -199,3 +201,66 @@ def test_chinese_readme_uses_the_english_readmes_commands():
     zh_commands = _commands(zh)
     assert len(zh_commands) >= 14
     assert zh_commands <= _commands(en), zh_commands - _commands(en)
+
+
+def test_specs_lists_the_built_ins_and_prints_one(cli):
+    r = cli("specs")
+    assert r.exit_code == 0
+    names = [line.split()[0] for line in r.output.splitlines()]
+    assert names == builtin_names() and "huge" in names
+    assert "huge         10 billion parameters (37 GiB of float32)" in r.output
+    r = cli("specs", "shared")
+    assert r.exit_code == 0 and r.output == read_spec_text("shared")[0]
+    r = cli("specs", "shard")
+    assert r.exit_code == 1
+    assert "Error: no built-in spec 'shard'; did you mean 'shared'?" in r.output
+
+
+def test_schema_refuses_to_write_inside_the_package(cli):
+    target = ROOT / "paraminspect" / "configs" / "spec.schema.json"
+    before = target.read_bytes()
+    r = cli("schema", "-o", str(target))
+    assert r.exit_code == 1
+    assert "refusing to write" in r.output and "inside the installed paraminspect package" in (
+        r.output
+    )
+    assert target.read_bytes() == before
+
+
+def test_help_examples_need_no_clone(tmp_path):
+    """Every --help example names built-ins or files it makes itself: it runs anywhere."""
+    from click import Context
+
+    for name, cmd in _all_commands():
+        text = cmd.get_help(Context(cmd, info_name=name or "paraminspect"))
+        for line in re.findall(r"^ +(paraminspect .*)$", text, re.M):
+            assert "configs/" not in line and "benchmarks/" not in line, line
+    for command in ("paraminspect show huge --shapes-only", "paraminspect check mlp",
+                    "paraminspect specs mlp > my_spec.yaml && paraminspect check my_spec.yaml"):  # fmt: skip
+        env = dict(
+            os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+        )
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True)
+        assert proc.returncode == 0, (command, proc.stderr)
+
+
+def test_completion_offers_built_in_specs_and_methods():
+    from paraminspect.cli import cli
+    from paraminspect.cli.base import complete_method, complete_spec
+
+    assert [i.value for i in complete_spec(None, None, "sh")][:1] == ["shared"]
+    assert complete_method(None, None, "x") == ["xavier"]
+    env = dict(
+        os.environ,
+        _PARAMINSPECT_COMPLETE="bash_complete",
+        COMP_WORDS="paraminspect show sh",
+        COMP_CWORD="2",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "from paraminspect.cli import cli; cli(prog_name='paraminspect')"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "plain,shared" in proc.stdout.splitlines()
+    assert cli.commands["init"]  # --method completes too (checked above)

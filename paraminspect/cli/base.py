@@ -141,8 +141,25 @@ def consoles() -> Consoles:
 # --------------------------------------------------------------------------- shared options
 
 
+def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion for SPEC: the built-in names, then files."""
+    from click.shell_completion import CompletionItem
+
+    from paraminspect.spec.load import builtin_names
+
+    items = [CompletionItem(n) for n in builtin_names() if n.startswith(incomplete)]
+    return [*items, CompletionItem(incomplete, type="file")]
+
+
+def complete_method(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion for --method / --compare: the initializer catalog's names."""
+    from paraminspect.init.catalog import CATALOG
+
+    return [n for n in CATALOG if n.startswith(incomplete)]
+
+
 def spec_argument(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.argument("spec", required=False, metavar="[SPEC]")(f)
+    return click.argument("spec", required=False, metavar="[SPEC]", shell_complete=complete_spec)(f)
 
 
 def _check_seed(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> Any:

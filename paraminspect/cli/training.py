@@ -21,6 +21,7 @@ from paraminspect.choices import (
 from paraminspect.cli.base import (
     bins_option,
     cli,
+    complete_method,
     consoles,
     emit,
     examples,
@@ -272,6 +273,7 @@ def train(
 @click.option(
     "--method",
     metavar="NAME",
+    shell_complete=complete_method,
     help="Initialize with this catalog initializer (net-wide, instead of the spec's init) "
     "before the forward pass.",
 )
