@@ -43,3 +43,5 @@ TROUBLE_KINDS = ("diverge", "nan", "explode", "dead", "vanish")  # --stop-on nam
 DEFAULT_STOP_ON = "diverge,explode,dead,nan"  # the help's example: vanishing is slow, not fatal
 DIVERGE_FACTOR = 3.0  # --diverge-factor: the smoothed loss above this x its best diverges
 LOSS_SMOOTHING = 0.9  # the smoothed loss's weight on the past (about the last ten steps)
+
+MAX_SEED = 2**32 - 1  # mx.random.seed takes the seed modulo 2**32: larger ones would collide

@@ -6,13 +6,29 @@ and every other :class:`ParamInspectError` into a one-line ``Error:`` message (e
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
 
 class ParamInspectError(Exception):
     """Base class: a problem the user can fix, reported as one line without a traceback."""
 
 
+@dataclass(frozen=True)
+class SpecProblem:
+    """One problem of a spec: its line (None if unknown), key path (``layers[0]``) and text."""
+
+    line: Optional[int]
+    path: str
+    message: str
+
+
 class SpecError(ParamInspectError):
-    """A spec file is missing, malformed or invalid."""
+    """A spec file is missing, malformed or invalid (``problems``: each one, for JSON)."""
+
+    def __init__(self, message: str, problems: Sequence[SpecProblem] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems) or (SpecProblem(None, "", message),)
 
 
 class OptionError(ParamInspectError):

@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 from paraminspect._text import quote
 from paraminspect.errors import OutputError
@@ -103,3 +103,43 @@ def write_text_atomic(path: PathLike, text: str, force: bool = True) -> int:
             f.write(text)
 
     return atomic_write(path, write, force=force)
+
+
+def special_file_kind(path: PathLike) -> Optional[str]:
+    """What ``path`` is when it exists but is not a regular file or folder, else None.
+
+    Reading a FIFO blocks until something writes to it, and a device such as /dev/zero
+    never ends: both must be refused before they are opened.
+    """
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"  # pragma: no cover
+
+
+def refuse_inside_package(path: PathLike) -> None:
+    """Refuse to write into the installed package (its configs, through a clone's symlink).
+
+    Raises:
+        OutputError: ``path`` resolves to a place inside the ``paraminspect`` package.
+    """
+    package = Path(__file__).resolve().parent
+    target = Path(path).resolve()
+    if target == package or package in target.parents:
+        raise OutputError(
+            f"refusing to write {quote(str(path))}: it is inside the installed paraminspect "
+            f"package ({package}); write it elsewhere (e.g. -o spec.schema.json)"
+        )

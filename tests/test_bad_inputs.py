@@ -19,9 +19,46 @@ CASES = [
         "input: [2, 20\nlayers: x\n",
         ["check", "{spec}"],
         1,
-        "{spec}:2: invalid YAML: while parsing a flow sequence, expected ',' or ']', but got ':'",
+        "{spec}:1: invalid YAML: the '[' opened on this line is never closed (YAML gave up at "
+        "line 2); close it with ']', with ',' between items",
     ),
-    ("tab-indent", "input:\n\tshape: [2, 20]\n", ["check", "{spec}"], 1, "{spec}:2: invalid YAML"),
+    (
+        "tab-indent",
+        "input:\n\tshape: [2, 20]\n",
+        ["check", "{spec}"],
+        1,
+        "{spec}:2: invalid YAML: a tab character (column 1): YAML indents with spaces only; "
+        "replace it with spaces",
+    ),
+    (
+        "item-indented-more",
+        L + "  - units: 8\n   - units: 4\n",
+        ["check", "{spec}"],
+        1,
+        "{spec}:4: invalid YAML: this '-' item is indented more than the list it continues "
+        "(line 3); line its '-' up with the other items",
+    ),
+    (
+        "unclosed-at-end",
+        L + "  - {units: 8\n",
+        ["check", "{spec}"],
+        1,
+        "{spec}:3: invalid YAML: the '{' opened on this line is never closed (YAML gave up at "
+        "line 4); close it with '}', with ',' between items",
+    ),
+    (
+        "several-problems",
+        L + "  - {unit: 8, activation: relu}\n  - {units: -1, activaton: relu}\n",
+        ["check", "{spec}"],
+        1,
+        "{spec}: 4 problems:\n"
+        "  {spec}:3: layers[0]: unknown key 'unit'; did you mean 'units'? (allowed: type, name, "
+        "units, activation, use_bias, share, init, rate, momentum, epsilon)\n"
+        "  {spec}:3: layers[0]: a dense layer needs 'units' (e.g. {units: 256, activation: relu})\n"
+        "  {spec}:4: layers[1].units: must be >= 1, got -1\n"
+        "  {spec}:4: layers[1]: unknown key 'activaton'; did you mean 'activation'? (allowed: "
+        "type, name, units, activation, use_bias, share, init, rate, momentum, epsilon)",
+    ),
     (
         "empty-file",
         "",
@@ -943,7 +980,11 @@ def test_bad_input(cli, tmp_path, case):
     assert "Traceback" not in r.output
     error_lines = [line for line in r.output.splitlines() if line.startswith("Error:")]
     assert len(error_lines) == 1, r.output
-    assert fill(message) in error_lines[0]
+    # a spec with several problems lists one indented line each under its Error: line
+    lines = r.output.splitlines()
+    start = lines.index(error_lines[0])
+    block = [lines[start], *(x for x in lines[start + 1 :] if x.startswith("  "))]
+    assert fill(message) in "\n".join(block)
     assert sorted(os.listdir(tmp_path)) == before  # nothing written, nothing half-written
     assert not any(p.name.endswith(".tmp") for p in Path(tmp_path).rglob("*"))
     assert sorted(os.listdir(tmp_path / "d")) == []

@@ -709,7 +709,7 @@ def test_diff_errors(cli, tmp_path):
     assert r.exit_code == 1
     assert r.output == (
         "Error: 'mpl' not found: no such parameter file and no built-in spec of that name; "
-        "did you mean 'mlp'? (built-ins: chapter4_2, deep_tanh, mlp, shared)\n"
+        "did you mean 'mlp'? (built-ins: chapter4_2, deep_tanh, huge, mlp, shared)\n"
     )
     r = cli("diff", "mlp", "mlp", "--select", "conv")
     assert r.exit_code == 2

@@ -52,13 +52,13 @@ def test_check_ok(cli):
             ["check", "nope"],
             1,
             "Error: spec 'nope' not found: no such file and no built-in spec of "
-            "that name (built-ins: chapter4_2, deep_tanh, mlp, shared)",
+            "that name (built-ins: chapter4_2, deep_tanh, huge, mlp, shared)",
         ),
         (
             ["check", "mpl"],
             1,
             "Error: spec 'mpl' not found: no such file and no built-in spec of "
-            "that name; did you mean 'mlp'? (built-ins: chapter4_2, deep_tanh, mlp, shared)",
+            "that name; did you mean 'mlp'? (built-ins: chapter4_2, deep_tanh, huge, mlp, shared)",
         ),
         (
             ["show", "--slice", "0,:a"],
@@ -133,6 +133,7 @@ def test_show_json_schema(cli):
         "model",
         "parameters",
         "totals",
+        "selection_totals",
         "sharing",
         "notes",
         "log",
@@ -266,8 +267,8 @@ def test_narrow_terminal_keeps_every_digit_shown():
 
 
 def test_narrow_parameter_table_keeps_columns_that_vary(tmp_path):
-    """A column is only left out at 80 columns when it says nothing: batch norm's running
-    statistics keep grad_req."""
+    """A column that says nothing goes first at 80 columns: batch norm's running statistics
+    keep grad_req (dtype, all float32, goes), and what still does not fit is named."""
     import io
 
     from rich.console import Console
@@ -284,8 +285,10 @@ def test_narrow_parameter_table_keeps_columns_that_vary(tmp_path):
     console.print(param_table(show(str(spec), ViewOptions(), seed=0), 80))
     text = console.file.getvalue()
     header = next(line for line in text.splitlines() if line.split()[:1] == ["layer"])
-    assert header.split() == ["layer", "parameter", "shape", "size", "grad_req", "init", "layers"]
+    assert header.split() == ["layer", "parameter", "shape", "size", "grad_req", "init"]
     assert "null" in text and "write" in text
+    # the column that does not fit is named, never dropped silently
+    assert "(not shown at 80 columns: layers; a wider terminal or --format json shows it)" in text
 
 
 def _run(*args):

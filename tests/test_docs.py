@@ -19,7 +19,9 @@ from tests.conftest import ROOT
 
 def test_shipped_schema_is_current():
     shipped = json.loads((ROOT / "paraminspect" / "configs" / "spec.schema.json").read_text())
-    assert shipped == json_schema(), "run: paraminspect schema -o configs/spec.schema.json"
+    assert shipped == json_schema(), (
+        "run: paraminspect schema > paraminspect/configs/spec.schema.json"
+    )
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -110,3 +112,161 @@ def test_readme_command_table_lists_every_command():
     for name in cli.commands:
         assert f"| `paraminspect {name}" in table, f"README's command table lacks {name}"
     assert "_PARAMINSPECT_COMPLETE=bash_source paraminspect" in readme
+
+
+def _all_commands():
+    import click
+
+    from paraminspect.cli import cli
+
+    stack = [("", cli)]
+    while stack:
+        prefix, cmd = stack.pop()
+        yield prefix, cmd
+        if isinstance(cmd, click.Group):
+            stack.extend((f"{prefix} {n}".strip(), c) for n, c in cmd.commands.items())
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_no_help_paragraph_has_runs_of_spaces(width):
+    """Docstring indentation must not leak into --help (nor into docs/CLI.md)."""
+    from click import Context
+
+    for name, cmd in _all_commands():
+        ctx = Context(cmd, info_name=name or "paraminspect", terminal_width=width)
+        text = cmd.get_help(ctx)
+        prose = text.split("\nOptions:", 1)[0].split("\nUsage:", 1)[-1]
+        # Lines of \b (verbatim) blocks, the Examples among them, keep their layout.
+        verbatim = {
+            line.strip()
+            for block in (cmd.help or "").split("\n\n")
+            if block.startswith("\b")
+            for line in block.splitlines()
+        }
+        for line in prose.splitlines()[1:]:
+            if line.strip() in verbatim:
+                continue
+            assert not re.search(r"\S {2,}\S", line), f"{name!r} help: {line!r}"
+            assert not line.startswith("   "), f"{name!r} help paragraph indented: {line!r}"
+        for param in cmd.params:
+            help_ = getattr(param, "help", None) or ""
+            assert not re.search(r"\S {2,}\S", help_), f"{name!r} {param.name}: {help_!r}"
+
+
+DOCS_WITH_OUTPUT = [
+    "README.md",
+    "docs/reference.md",
+    "docs/spec.md",
+    "docs/guide.md",
+    "docs/models.md",
+]
+
+
+@pytest.mark.parametrize("name", DOCS_WITH_OUTPUT)
+def test_documented_outputs_match_a_real_run(name, request):
+    """Every ``$ paraminspect ...`` block shows what the command prints (timing excepted)."""
+    from tests import doc_blocks
+
+    path = ROOT / name
+    if request.config.getoption("--update-golden"):
+        doc_blocks.update_file(path)
+    problems = doc_blocks.check_file(path)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_readme_is_short_and_keeps_the_quick_start():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 260
+    assert (
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/paraminspect show\n"
+        "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/python -m pytest\n"
+    ) in readme
+    assert "../shared/seed" not in readme
+    assert "zh-v1.d2l.ai/chapter_deep-learning-computation/parameters.html" in readme
+    assert "## Architecture" in readme
+    for name in ("reference", "spec", "guide", "performance", "development"):
+        assert f"docs/{name}.md" in readme and (ROOT / "docs" / f"{name}.md").exists()
+
+
+def _commands(text):
+    return set(re.findall(r"`(paraminspect [^`]+)`", text)) | set(
+        re.findall(r"^(python3 -m venv .*)$", text, re.M)
+    )
+
+
+def test_chinese_readme_uses_the_english_readmes_commands():
+    zh = (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+    en = (ROOT / "README.md").read_text(encoding="utf-8")
+    for title in (
+        "4.2.1 访问模型参数",
+        "4.2.2 初始化模型参数",
+        "4.2.3 自定义初始化方法",
+        "4.2.4 共享模型参数",
+    ):
+        assert title in zh
+    zh_commands = _commands(zh)
+    assert len(zh_commands) >= 14
+    assert zh_commands <= _commands(en), zh_commands - _commands(en)
+
+
+def test_specs_lists_the_built_ins_and_prints_one(cli):
+    r = cli("specs")
+    assert r.exit_code == 0
+    names = [line.split()[0] for line in r.output.splitlines()]
+    assert names == builtin_names() and "huge" in names
+    assert "huge         10 billion parameters (37 GiB of float32)" in r.output
+    r = cli("specs", "shared")
+    assert r.exit_code == 0 and r.output == read_spec_text("shared")[0]
+    r = cli("specs", "shard")
+    assert r.exit_code == 1
+    assert "Error: no built-in spec 'shard'; did you mean 'shared'?" in r.output
+
+
+def test_schema_refuses_to_write_inside_the_package(cli):
+    target = ROOT / "paraminspect" / "configs" / "spec.schema.json"
+    before = target.read_bytes()
+    r = cli("schema", "-o", str(target))
+    assert r.exit_code == 1
+    assert "refusing to write" in r.output and "inside the installed paraminspect package" in (
+        r.output
+    )
+    assert target.read_bytes() == before
+
+
+def test_help_examples_need_no_clone(tmp_path):
+    """Every --help example names built-ins or files it makes itself: it runs anywhere."""
+    from click import Context
+
+    for name, cmd in _all_commands():
+        text = cmd.get_help(Context(cmd, info_name=name or "paraminspect"))
+        for line in re.findall(r"^ +(paraminspect .*)$", text, re.M):
+            assert "configs/" not in line and "benchmarks/" not in line, line
+    for command in ("paraminspect show huge --shapes-only", "paraminspect check mlp",
+                    "paraminspect specs mlp > my_spec.yaml && paraminspect check my_spec.yaml"):  # fmt: skip
+        env = dict(
+            os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+        )
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True)
+        assert proc.returncode == 0, (command, proc.stderr)
+
+
+def test_completion_offers_built_in_specs_and_methods():
+    from paraminspect.cli import cli
+    from paraminspect.cli.base import complete_method, complete_spec
+
+    assert [i.value for i in complete_spec(None, None, "sh")][:1] == ["shared"]
+    assert complete_method(None, None, "x") == ["xavier"]
+    env = dict(
+        os.environ,
+        _PARAMINSPECT_COMPLETE="bash_complete",
+        COMP_WORDS="paraminspect show sh",
+        COMP_CWORD="2",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "from paraminspect.cli import cli; cli(prog_name='paraminspect')"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "plain,shared" in proc.stdout.splitlines()
+    assert cli.commands["init"]  # --method completes too (checked above)

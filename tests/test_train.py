@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 
 from paraminspect.actions.train import TrainOptions, fit, prepare
 from paraminspect.actions.train import train as run_train
+from tests.conftest import ROOT
 
 TINY = """\
 name: tiny
@@ -204,7 +206,7 @@ def test_plot_without_matplotlib(cli, monkeypatch, tmp_path):
     assert r.exit_code == 1
     assert r.output.strip().splitlines()[-1] == (
         "Error: --plot needs matplotlib, which is not installed; install it with "
-        "pip install 'paraminspect[plot]' (or pip install matplotlib)"
+        f"{shlex.quote(sys.executable)} -m pip install -e {shlex.quote(str(ROOT) + '[plot]')}"
     )
 
 

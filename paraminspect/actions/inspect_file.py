@@ -18,7 +18,13 @@ from paraminspect.diagnose.ordering import check_sort_key, sort_keys
 from paraminspect.diagnose.triage import triage
 from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.model.params_file import ParamFile, read_params
-from paraminspect.model.selection import apply_slice, compile_select, format_index, parse_slice
+from paraminspect.model.selection import (
+    apply_slice,
+    compile_select,
+    format_index,
+    no_match_hint,
+    parse_slice,
+)
 from paraminspect.reports.checkpoint import (
     FileTotals,
     InspectReport,
@@ -46,7 +52,8 @@ def select_keys(keys: List[str], select: Optional[str]) -> List[str]:
     if not kept:
         sample = ", ".join(keys[:6]) + (f", ... ({len(keys) - 6} more)" if len(keys) > 6 else "")
         raise OptionError(
-            f"no key matches '{select}'{did_you_mean(select, keys)} (keys: {sample or 'none'})",
+            f"no key matches '{select}'{no_match_hint(select, pattern, keys)} "
+            f"(keys: {sample or 'none'})",
             "--select",
         )
     return kept

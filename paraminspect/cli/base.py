@@ -5,6 +5,7 @@ Heavy imports (MXNet, pydantic, rich) happen inside the commands, so ``--help`` 
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from typing import Any, Callable, Dict, Optional, Sequence
@@ -12,7 +13,7 @@ from typing import Any, Callable, Dict, Optional, Sequence
 import click
 
 from paraminspect import __version__
-from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS, MODES
+from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS, MAX_SEED, MODES
 
 
 class PICommand(click.Command):
@@ -84,7 +85,44 @@ class LazyConsole:
             self._console = Console(
                 stderr=self._stderr, no_color=self._no_color or None, highlight=False, width=width
             )
+            if not self._stderr:  # data: no trailing spaces (stderr has the live progress bar)
+                self._console.file = NoTrailingSpaces(sys.stdout)
         return self._console
+
+
+class NoTrailingSpaces:
+    """A text stream that drops the spaces at the end of every line written through it.
+
+    rich pads table cells and wrapped text to their width; piped into a file or ``diff``,
+    those spaces are noise. Spaces at the end of a write are held back until it is known
+    whether a newline follows them.
+    """
+
+    _AT_EOL = re.compile(r" +((?:\x1b\[[0-9;]*m)*)\n")
+    _AT_END = re.compile(r" +(?:\x1b\[[0-9;]*m)*$")
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        text = self._AT_EOL.sub(r"\1\n", self._pending + text)
+        held = self._AT_END.search(text)
+        self._pending = text[held.start() :] if held else ""
+        self._stream.write(text[: held.start()] if held else text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close_line(self) -> None:
+        """Write what was held back (the end of output that did not end a line)."""
+        if self._pending:
+            self._stream.write(self._pending)
+            self._pending = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class Consoles:
@@ -103,14 +141,44 @@ def consoles() -> Consoles:
 # --------------------------------------------------------------------------- shared options
 
 
+def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion for SPEC / MODEL: built-in names, ``zoo:`` names, then files."""
+    from click.shell_completion import CompletionItem
+
+    from paraminspect.model.sources.zoo import zoo_names
+    from paraminspect.spec.load import builtin_names
+
+    names = [*builtin_names(), *(f"zoo:{n}" for n in zoo_names())]
+    items = [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    return [*items, CompletionItem(incomplete, type="file")]
+
+
+def complete_method(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion for --method / --compare: the initializer catalog's names."""
+    from paraminspect.init.catalog import CATALOG
+
+    return [n for n in CATALOG if n.startswith(incomplete)]
+
+
 def spec_argument(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.argument("spec", required=False, metavar="[SPEC]")(f)
+    return click.argument("spec", required=False, metavar="[SPEC]", shell_complete=complete_spec)(f)
+
+
+def _check_seed(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> Any:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise click.BadParameter(
+            f"{value} is outside 0 to {MAX_SEED:,} (2**32 - 1): MXNet would reduce it modulo "
+            f"2**32 and give the stream of seed {value % 2**32}",
+        )
+    return value
 
 
 def model_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     """MODEL: a spec, ``PATH-symbol.json``, ``zoo:NAME[,k=v]`` or ``FILE.py:FUNC``; with
     the options that say how to feed it (``--input``, ``--mode``)."""
-    return click.argument("spec", required=False, metavar="[MODEL]")(feed_options(f))
+    return click.argument("spec", required=False, metavar="[MODEL]", shell_complete=complete_spec)(
+        feed_options(f)
+    )
 
 
 def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,10 +211,14 @@ def pop_inputs(kwargs: dict) -> Dict[str, Any]:
 def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--seed",
+        # MXNet reduces a seed modulo 2**32: outside this range two seeds would give one
+        # stream while the report showed the seed that was asked for
         type=int,
+        callback=_check_seed,
         default=None,
-        help="Call mx.random.seed(N) first. Without it, MXNet's default "
-        "stream gives the book's numbers.",
+        metavar="N",
+        help=f"Call mx.random.seed(N) first (0 <= N <= {MAX_SEED:,}). Without it, MXNet's "
+        "default stream gives the book's numbers.",
     )(f)
 
 
@@ -314,8 +386,14 @@ def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Append an Examples section to a command's help text."""
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        import inspect
+
         block = "\n".join(f"  {line}" for line in lines)
-        f.__doc__ = (f.__doc__ or "").rstrip() + "\n\n\b\nExamples:\n" + block + "\n"
+        # Dedent the docstring first: click dedents the whole help by its least indented
+        # line, and the unindented Examples block would otherwise keep the body's 4 spaces
+        # (indented paragraphs, and runs of spaces where click rewraps them).
+        body = inspect.cleandoc(f.__doc__ or "")
+        f.__doc__ = body + "\n\n\b\nExamples:\n" + block + "\n"
         return f
 
     return deco

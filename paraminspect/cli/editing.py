@@ -8,6 +8,7 @@ import click
 
 from paraminspect.cli.base import (
     cli,
+    complete_method,
     emit,
     examples,
     feed_options,
@@ -54,6 +55,7 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--method",
     metavar="NAME",
+    shell_complete=complete_method,
     help="An initializer: uniform, normal, constant, one, zero, xavier, msraprelu, "
     "orthogonal, bilinear, lstmbias, myinit (see --list).",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import Any, Optional
 
 import click
@@ -10,6 +11,7 @@ from paraminspect.choices import DIFF_SORT_KEYS, FAIL_ON, GROUP_BY, SORT_KEYS
 from paraminspect.cli.base import (
     bins_option,
     cli,
+    complete_spec,
     emit,
     examples,
     format_option,
@@ -56,7 +58,7 @@ from paraminspect.cli.base import (
 @format_option
 @examples(
     "paraminspect show",
-    "paraminspect show benchmarks/specs/huge.yaml --shapes-only",
+    "paraminspect show huge --shapes-only",
     "paraminspect show --select dense0_weight --values --slice 0",
     "paraminspect show --layer 1 --select '.*bias' --values",
     "paraminspect show shared --stats --format json",
@@ -110,12 +112,30 @@ def show(
 @cli.command()
 @spec_argument
 @format_option
-@examples("paraminspect check configs/mlp.yaml", "paraminspect check my_spec.yaml --format json")
+@examples(
+    "paraminspect check mlp",
+    "paraminspect specs mlp > my_spec.yaml && paraminspect check my_spec.yaml --format json",
+)
 def check(spec: Optional[str], fmt: str) -> None:
-    """Validate SPEC without running MXNet: keys, types, sizes and every sharing link."""
-    from paraminspect.actions.check import check as run_check
+    """Validate SPEC without running MXNet: keys, types, sizes and every sharing link.
 
-    emit(run_check(spec), fmt)
+    Every problem is listed with its line; with --format json an invalid spec prints
+    {"ok": false, "problems": [{"line", "path", "message"}, ...]} (exit 1).
+    """
+    from paraminspect.actions.check import check as run_check
+    from paraminspect.actions.check import invalid_spec
+    from paraminspect.errors import SpecError
+
+    try:
+        report = run_check(spec)
+    except SpecError as e:
+        if fmt != "json":
+            raise
+        if click.get_current_context().find_root().params.get("debug"):
+            traceback.print_exc()
+        emit(invalid_spec(spec, e), fmt)
+        return
+    emit(report, fmt)
 
 
 @cli.command()
@@ -125,9 +145,7 @@ def check(spec: Optional[str], fmt: str) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the schema to this file (atomically) instead of stdout.",
 )
-@examples(
-    "paraminspect schema > spec.schema.json", "paraminspect schema -o configs/spec.schema.json"
-)
+@examples("paraminspect schema > spec.schema.json", "paraminspect schema -o spec.schema.json")
 def schema(output: Optional[str]) -> None:
     """Print the JSON Schema of the spec format (generated from the validation models).
 
@@ -144,8 +162,9 @@ def schema(output: Optional[str]) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from paraminspect.fileio import write_text_atomic
+    from paraminspect.fileio import refuse_inside_package, write_text_atomic
 
+    refuse_inside_package(output)
     write_text_atomic(output, text, force=True)  # -o replaces its target, like > does
     click.echo(f"wrote {output}", err=True)
 
@@ -315,3 +334,37 @@ def diff_cmd(
         top=top,
     )
     emit(report, fmt)
+
+
+@cli.command()
+@click.argument("name", required=False, shell_complete=complete_spec)
+@examples("paraminspect specs", "paraminspect specs shared > my_spec.yaml")
+def specs(name: Optional[str]) -> None:
+    """List the built-in specs, one line each; with NAME, print that spec to copy and edit.
+
+    A built-in name works as SPEC anywhere (paraminspect show shared), from any folder.
+    """
+    from paraminspect.spec.load import builtin_names, read_spec_text
+
+    if name is None:
+        for builtin in builtin_names():
+            text, _ = read_spec_text(builtin)
+            click.echo(f"{builtin:<12} {_first_comment(text)}")
+        return
+    if name not in builtin_names():
+        from paraminspect._text import did_you_mean
+        from paraminspect.errors import SpecError
+
+        raise SpecError(
+            f"no built-in spec '{name}'{did_you_mean(name, builtin_names())} "
+            f"(built-ins: {', '.join(builtin_names())})"
+        )
+    click.echo(read_spec_text(name)[0], nl=False)
+
+
+def _first_comment(text: str) -> str:
+    """The spec's description: its first comment line after the schema line."""
+    for line in text.splitlines()[1:]:
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""

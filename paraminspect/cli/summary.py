@@ -9,6 +9,7 @@ import click
 from paraminspect.cli.base import (
     bins_option,
     cli,
+    complete_method,
     emit,
     examples,
     format_option,
@@ -44,6 +45,7 @@ from paraminspect.cli.base import (
 @click.option(
     "--method",
     metavar="NAME",
+    shell_complete=complete_method,
     help="Initialize with this catalog initializer (net-wide, instead of the spec's init) "
     "before the forward pass.",
 )

@@ -162,7 +162,7 @@ def grad(
     "plot_path",
     metavar="FILE.png",
     help="Draw weight and gradient norms per layer over the steps, replacing FILE (needs "
-    "matplotlib: pip install 'paraminspect[plot]').",
+    "matplotlib; the error says how to install it for this environment).",
 )
 @click.option(
     "--explode-above",

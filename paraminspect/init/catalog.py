@@ -135,6 +135,35 @@ CATALOG: Dict[str, InitMethod] = {
 
 _ALIASES = {alias: m.name for m in CATALOG.values() for alias in m.aliases}
 
+# Initializers that accept only one number of dimensions (MXNet fails deep inside otherwise).
+_EXACT_NDIM = {"bilinear": 4}
+
+
+def fits_ndim(method_name: str, ndim: int) -> bool:
+    """Whether ``method_name`` can initialize an array of ``ndim`` dimensions."""
+    m = CATALOG[method_name]
+    if method_name in _EXACT_NDIM:
+        return ndim == _EXACT_NDIM[method_name]
+    return ndim >= 2 or not m.weight_only
+
+
+def shape_problem(method_name: str, ndim: int, what: str) -> Optional[str]:
+    """Why ``method_name`` cannot initialize ``what`` (an ``ndim``-D array), or None.
+
+    The message names the initializers that can, so a spec error says what to write.
+    """
+    if fits_ndim(method_name, ndim):
+        return None
+    allowed = ", ".join(n for n in CATALOG if fits_ndim(n, ndim))
+    if method_name in _EXACT_NDIM:
+        need = f"a {_EXACT_NDIM[method_name]}-D array"
+    else:
+        need = "at least 2 dimensions (fan_in, fan_out)"
+    return (
+        f"{method_name} needs {need}, but {what} is {ndim}-D; "
+        f"initializers for it: {allowed} (see paraminspect init --list)"
+    )
+
 
 def canonical_method(name: str) -> str:
     """Return the catalog name for ``name`` (aliases such as ``ones`` included).

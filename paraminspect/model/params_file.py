@@ -19,6 +19,7 @@ from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError
 from paraminspect.fileio import atomic_write as atomic_write
 from paraminspect.fileio import check_target as check_target
+from paraminspect.fileio import special_file_kind
 
 LIST_MAGIC = 0x112
 
@@ -175,6 +176,12 @@ def _open_for_reading(path: str) -> Tuple[BinaryIO, int]:
         raise CheckpointError(f"cannot read {quote(path)}: no such file{where}")
     if p.is_dir():
         raise CheckpointError(f"cannot read {quote(path)}: it is a folder, not a parameter file")
+    kind = special_file_kind(p)
+    if kind is not None:
+        raise CheckpointError(
+            f"cannot read {quote(path)}: it is {kind}, not a parameter file "
+            "(give a file written by save_parameters or mx.nd.save)"
+        )
     try:
         f = open(p, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as e:

@@ -122,12 +122,46 @@ def apply_slice(array: np.ndarray, index: Index, name: str) -> np.ndarray:
     return np.asarray(array[index])
 
 
+def _glob_as_regex(pattern: str) -> str:
+    """``*weight`` -> ``.*weight``, ``dense?_*`` -> ``dense._.*`` (what a glob user meant)."""
+    return re.sub(r"(?<!\.)\*", ".*", pattern.replace("?", "."))
+
+
 def compile_select(pattern: str) -> re.Pattern[str]:
-    """Compile a ``--select`` regex (matched like ``collect_params``: ``re.match``)."""
+    """Compile a ``--select`` regex (matched like ``collect_params``: ``re.match``).
+
+    Raises:
+        OptionError: not a regular expression; a glob such as ``*weight`` gets the regex
+            it most likely meant.
+    """
     try:
         return re.compile(pattern)
     except re.error as e:
-        raise OptionError(f"invalid regular expression '{pattern}': {e}", "--select") from None
+        hint = ""
+        if "*" in pattern or "?" in pattern:
+            hint = (
+                f"; --select takes a regular expression, not a glob: write "
+                f"'{_glob_as_regex(pattern)}'"
+            )
+        raise OptionError(
+            f"invalid regular expression '{pattern}': {e}{hint}", "--select"
+        ) from None
+
+
+def no_match_hint(select: str, pattern: re.Pattern[str], names: Sequence[str]) -> str:
+    """Why ``select`` matched none of ``names`` and what to write instead.
+
+    The usual slip is a name's tail (``weight``): ``re.match`` anchors at the start, so say
+    that and suggest ``.*weight``, which is what ``collect_params('.*weight')`` does.
+    """
+    inside = [n for n in names if pattern.search(n)]
+    if inside:
+        shown = ", ".join(inside[:4]) + (", ..." if len(inside) > 4 else "")
+        return (
+            f"; --select uses re.match, which anchors at the start of the name: "
+            f"write '.*{select}' to match it anywhere ({shown})"
+        )
+    return did_you_mean(select, names)
 
 
 def layer_params(layout: Layout, index: int) -> List[str]:
@@ -206,7 +240,7 @@ def select_names(
         if not kept:
             raise OptionError(
                 f"no parameter matches '{select}'"
-                f"{did_you_mean(select, names)} (names: {', '.join(names)})",
+                f"{no_match_hint(select, pattern, names)} (names: {', '.join(names)})",
                 "--select",
             )
         names = kept

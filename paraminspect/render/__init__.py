@@ -23,6 +23,7 @@ RENDERERS: Dict[str, Tuple[str, str, str]] = {
     "InspectReport": ("paraminspect.render.checkpoint", "print_inspect_report", "inspect_json"),
     "DiffReport": ("paraminspect.render.diff", "print_diff", "diff_json"),
     "CheckReport": ("paraminspect.render.spec_check", "print_check", "check_report_json"),
+    "InvalidSpecReport": ("paraminspect.render.spec_check", "print_invalid", "invalid_report_json"),
     "CatalogReport": ("paraminspect.render.catalog", "print_catalog", "catalog_report_json"),
 }
 

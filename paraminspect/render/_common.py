@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from typing import Any, Iterable, List, Sequence
 
 import numpy as np
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -74,11 +78,147 @@ def print_json(console: Console, obj: Any) -> None:
     write_json(console, obj)
 
 
-def new_table(title: str) -> Table:
-    """The house style: a light rule under the header, no outer padding, folding cells."""
-    return Table(
-        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
+def new_table(title: str, drop_first: Sequence[str] = (), see: str = "") -> Table:
+    """The house style: a light rule under the header, no outer padding, laid out to fit.
+
+    Args:
+        title: printed above the table, wrapped only at phrase boundaries.
+        drop_first: headers of the columns to leave out first when the console is too
+            narrow for every column (then the others, right to left; never the first).
+        see: how else to see a dropped column, besides a wider terminal and --format json.
+    """
+    return FitTable(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        drop_first=drop_first,
+        see=see,
     )
+
+
+class FitTable(Table):
+    """A table laid out from the console's measured width: no number or word is ever cut.
+
+    Every column gets at least its longest word (a no-wrap column: its longest cell); when
+    even that does not fit, whole columns are left out and a note under the table names
+    them and how to see them. Lines carry no trailing spaces (piped output stays clean).
+    """
+
+    def __init__(self, *args: Any, drop_first: Sequence[str] = (), see: str = "", **kw: Any):
+        super().__init__(*args, **kw)
+        self.drop_first = tuple(drop_first)
+        self.see = see
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        table = Table.__new__(Table)  # a plain Table: rendering it must not come back here
+        table.__dict__.update(self.__dict__)
+        table.columns = [copy.copy(c) for c in self.columns]
+        table.title = None
+        dropped = _fit_columns(table, self.drop_first, console, options, width)
+        for title_line in phrase_lines(str(self.title or ""), width):
+            yield Segment(title_line, console.get_style("table.title"))
+            yield Segment.line()
+        for line in console.render_lines(table, options, pad=False, new_lines=False):
+            yield from _rstrip(line)
+            yield Segment.line()
+        if dropped:
+            how = " or ".join(x for x in ("a wider terminal", "--format json", self.see) if x)
+            them = "it" if len(dropped) == 1 else "them"
+            note = f"(not shown at {width} columns: {', '.join(dropped)}; {how} shows {them})"
+            for note_line in phrase_lines(note, width):
+                yield Segment(note_line, Style(dim=True))
+                yield Segment.line()
+
+
+def _fit_columns(
+    table: Table,
+    drop_first: Sequence[str],
+    console: Console,
+    options: ConsoleOptions,
+    width: int,
+) -> List[str]:
+    """Leave out columns until every word fits, then share the spare room; the headers of
+    the columns left out, in table order."""
+
+    def measure() -> List[Measurement]:
+        for i, column in enumerate(table.columns):
+            column._index = i
+        wide = options.update_width(1 << 16)
+        out = []
+        for c in table.columns:
+            m = table._measure_column(console, wide, c)
+            # rich measures a cell's minimum as its longest word even when the column may
+            # not wrap; such a column needs its whole widest cell
+            out.append(Measurement(m.maximum, m.maximum) if c.no_wrap else m)
+        return out
+
+    ranges = measure()
+    position = {str(c.header): i for i, c in enumerate(table.columns)}
+    order = [c for name in drop_first for c in table.columns if str(c.header) == name]
+    order += [c for c in reversed(table.columns[1:]) if c not in order]
+    dropped = []
+    while sum(r.minimum for r in ranges) + table._extra_width > width and order:
+        column = order.pop(0)
+        dropped.append(str(column.header))
+        table.columns.remove(column)
+        ranges = measure()
+    room = width - table._extra_width
+    if sum(r.maximum for r in ranges) <= room:
+        return sorted(dropped, key=position.__getitem__)
+    widths = [r.minimum for r in ranges]
+    spare = room - sum(widths)
+    # the columns that want least more get it first, so as many as possible need no wrap
+    for i in sorted(range(len(widths)), key=lambda i: ranges[i].maximum - ranges[i].minimum):
+        give = min(spare, ranges[i].maximum - widths[i])
+        widths[i] += give
+        spare -= give
+    for i, column in enumerate(table.columns):
+        column.width = max(1, widths[i] - table._get_padding_width(i))
+    return sorted(dropped, key=position.__getitem__)
+
+
+def _rstrip(line: List[Segment]) -> List[Segment]:
+    """A rendered line without its trailing spaces."""
+    line = list(line)
+    while line and not line[-1].control and not line[-1].text.rstrip():
+        line.pop()
+    if line and not line[-1].control:
+        last = line[-1]
+        line[-1] = Segment(last.text.rstrip(), last.style)
+    return line
+
+
+def phrase_lines(text: str, width: int) -> List[str]:
+    """``text`` in lines of at most ``width``, broken after ': ', '; ' or ', ' (a phrase's
+    end) where possible, else between words; a word longer than ``width`` stays whole."""
+    if not text:
+        return []
+    lines: List[str] = []
+    while len(text) > width:
+        cut = -1
+        # the strongest phrase break that leaves a fair first line: ':' or ';', then ',',
+        # then before '('; the line keeps its punctuation
+        for group in ((": ", "; "), (", ",), (" (",)):
+            for sep in group:
+                keep = 0 if sep == " (" else 1
+                at = text.rfind(sep, 0, width + 1 - keep)
+                if at > width // 3:
+                    cut = max(cut, at + keep)
+            if cut >= 0:
+                break
+        if cut < 0:
+            cut = text.rfind(" ", 0, width + 1)
+        if cut <= 0:
+            cut = text.find(" ", width)
+            if cut < 0:
+                break
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    lines.append(text)
+    return lines
 
 
 def key_table(columns: Sequence[str], right: Sequence[str]) -> Table:

@@ -70,6 +70,8 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
             }
         params.append(p)
     obj["parameters"] = params
+    if report.ratio_note:
+        obj["notes"] = [*obj["notes"], report.ratio_note]
     obj["log"] = list(report.base.log)
     return obj
 
@@ -90,7 +92,7 @@ def grad_norm_table(report: GradReport) -> Table:
             ", ".join(str(i) for i in row.layers),
             number(g.l2),
             number(report.weight_l2[row.name]),
-            number(report.ratio(row.name, g.l2)),
+            "-" if (ratio := report.ratio(row.name, g.l2)) is None else number(ratio),
         )
     return table
 
@@ -136,14 +138,15 @@ def share_text(share: Optional[float]) -> str:
 def new_shared_table() -> Table:
     table = new_table(
         "shared gradients: each using layer's contribution (from an unshared copy with the "
-        "same weights), its share <g_i, G>/||G||^2 of the accumulated G, and their sum check"
+        "same weights), its share <g_i,\u00a0G>/||G||^2 of the accumulated G, and their sum check",
+        drop_first=("mean", "abs_max"),
     )
     table.add_column("parameter", no_wrap=True)
     table.add_column("from", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     for col in ("l2", "mean", "abs_max"):
         table.add_column(col, justify="right")
-    table.add_column("sum of contributions = accumulated?")
+    table.add_column("sum = accumulated?")
     return table
 
 
@@ -156,6 +159,8 @@ def print_grad(console: Console, report: GradReport) -> None:
         stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)
     )
     console.print(grad_norm_table(report))
+    if report.ratio_note:
+        console.print(Text(f"note: {report.ratio_note}"))
     if any(r.stats is not None for r in base.parameters):
         console.print(
             stats_table(list(base.parameters), "stats", "weight statistics", console.width)

@@ -21,7 +21,7 @@ from paraminspect.render._common import (
     source_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
-from paraminspect.reports.params import ArrayView, ParamReport, ParamRow
+from paraminspect.reports.params import ArrayView, ParamReport, ParamRow, Totals
 from paraminspect.stats import STAT_KEYS, TensorStats
 
 
@@ -58,6 +58,7 @@ def param_json(row: ParamRow) -> Dict[str, Any]:
 def report_json(report: ParamReport) -> Dict[str, Any]:
     """The documented JSON schema of ``show`` (see README, "JSON output")."""
     m = report.model
+    sub = selection_totals(report)
     return {
         "command": report.command,
         "model": {
@@ -79,13 +80,8 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
             ],
         },
         "parameters": [param_json(r) for r in report.parameters],
-        "totals": {
-            "total": report.totals.total,
-            "unique": report.totals.unique,
-            "trainable": report.totals.trainable,
-            "non_trainable": report.totals.non_trainable,
-            "bytes": report.totals.bytes,
-        },
+        "totals": _totals_json(report.totals),
+        "selection_totals": None if sub is None else _totals_json(sub),
         "sharing": [{"parameter": g.parameter, "layers": list(g.layers)} for g in report.sharing],
         "notes": list(report.notes),
         "warnings": list(report.warnings),
@@ -108,7 +104,6 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
     where = source_text(m.kind, m.source)
     title = f"{m.name} ({where}): input {shape_text(m.input_shape)}, {state}{seed}"
     table = new_table(title)
-    table.min_width = min(len(title), width)  # the title on one line when the console allows
     rows = report.parameters
     narrow = width < NARROW
     columns = ["layer", "parameter", "shape", "dtype", "size", "grad_req", "init", "layers"]
@@ -172,14 +167,47 @@ def stats_table(rows: List[ParamRow], attr: str, title: str, width: int = NARROW
     return table
 
 
+def _totals_json(t: Totals) -> Dict[str, int]:
+    return {
+        "total": t.total,
+        "unique": t.unique,
+        "trainable": t.trainable,
+        "non_trainable": t.non_trainable,
+        "bytes": t.bytes,
+    }
+
+
+def selection_totals(report: ParamReport) -> Optional[Totals]:
+    """The shown parameters' own totals when ``--layer``/``--select`` left some out, else
+    None (the whole net's totals then describe exactly what is shown)."""
+    import numpy as np
+
+    rows = report.parameters
+    if sum(r.size for r in rows) == report.totals.unique and len(rows) > 0:
+        return None
+    trainable = sum(r.size for r in rows if r.grad_req != "null")
+    return Totals(
+        total=sum(r.size * max(1, len(r.layers)) for r in rows),
+        unique=sum(r.size for r in rows),
+        trainable=trainable,
+        non_trainable=sum(r.size for r in rows) - trainable,
+        bytes=sum(r.size * np.dtype(r.dtype).itemsize for r in rows),
+    )
+
+
 def totals_table(report: ParamReport) -> Table:
-    t = report.totals
-    table = new_table("totals")
+    """The whole net's totals, and under a selection the selected parameters' subtotal
+    (so the numbers never silently describe something other than the rows above)."""
+    sub = selection_totals(report)
+    table = new_table("totals" if sub is None else "totals: whole net and the selection")
+    if sub is not None:
+        table.add_column("of", justify="left")
     for col in ("total (each use)", "unique", "trainable", "non-trainable", "bytes"):
         table.add_column(col, justify="right")
-    table.add_row(
-        f"{t.total:,}", f"{t.unique:,}", f"{t.trainable:,}", f"{t.non_trainable:,}", f"{t.bytes:,}"
-    )
+    rows = [("whole net", report.totals)] + ([] if sub is None else [("selection", sub)])
+    for label, t in rows:
+        cells = [f"{t.total:,}", f"{t.unique:,}", f"{t.trainable:,}", f"{t.non_trainable:,}"]
+        table.add_row(*([label] if sub is not None else []), *cells, f"{t.bytes:,}")
     return table
 
 

@@ -36,13 +36,46 @@ def check_plot_target(path: str) -> None:
     if importlib.util.find_spec("matplotlib") is None:
         raise ParamInspectError(
             "--plot needs matplotlib, which is not installed; install it with "
-            "pip install 'paraminspect[plot]' (or pip install matplotlib)"
+            + plot_install_hint()
         )
 
 
+def plot_install_hint() -> str:
+    """The install command that works for how paraminspect itself was installed.
+
+    ``pip install 'paraminspect[plot]'`` resolves only against an index that has the
+    package; a clone installed with ``pip install .`` (or ``-e .``) needs its own folder,
+    and either way the pip of the interpreter running this tool is the one to use.
+    """
+    import json
+    import shlex
+    import sys
+    from importlib import metadata
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    pip = f"{shlex.quote(sys.executable)} -m pip install"
+    package = Path(__file__).resolve().parents[1]
+    if "site-packages" not in package.parts and (package.parent / "pyproject.toml").exists():
+        # an editable install, or a source tree on sys.path: the clone's own folder
+        return f"{pip} -e {shlex.quote(str(package.parent) + '[plot]')}"
+    try:
+        direct = metadata.distribution("paraminspect").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        direct = None
+    info = json.loads(direct) if direct else {}
+    url = info.get("url", "")
+    if url.startswith("file://") and "dir_info" in info:
+        folder = unquote(urlparse(url).path)
+        if (Path(folder) / "pyproject.toml").exists():
+            return f"{pip} {shlex.quote(folder + '[plot]')}"
+        return f"{pip} matplotlib"  # installed from a folder that is gone
+    return f"{pip} 'paraminspect[plot]'"
+
+
 def write_plot(report: TrainReport, path: str) -> None:
-    """Weight norms per layer at each record and gradient norms at every step, written
-    atomically."""
+    """The loss, weight norms per layer at each record and gradient norms at every step
+    (the title says which steps each panel has), written atomically."""
     import matplotlib
 
     from paraminspect.fileio import atomic_write
@@ -57,26 +90,57 @@ def write_plot(report: TrainReport, path: str) -> None:
     grads: Mapping[int, Sequence[Optional[float]]] = report.step_grad_l2 or layer_series(
         report, "grad_l2"
     )
-    fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    # The loss: the mean batch loss between records and the whole data set's after each.
+    axes[0].plot(recorded, [r.loss for r in report.history], marker="o", label="batch loss")
+    axes[0].plot(recorded, [r.data_loss for r in report.history], marker="s", label="data set")
+    axes[0].set_ylabel(f"{report.settings.loss} loss")
+    axes[0].grid(True, alpha=0.3)
+    axes[0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    grad_xs = every_step if report.step_grad_l2 else recorded
     for ax, series, xs, axis_label in (
-        (axes[0], weights, recorded, "||w|| (weight l2), at each record"),
-        (axes[1], grads, every_step if report.step_grad_l2 else recorded, "||g|| (gradient l2)"),
+        (axes[1], weights, recorded, "||w|| (weight l2)"),
+        (axes[2], grads, grad_xs, "||g|| (gradient l2)"),
     ):
         dense = len(xs) > 50  # markers only while they stay apart
         for index, values in series.items():
             ys = [float("nan") if v is None else v for v in values]
             info = report.model.layers[index]
             sharer = info.shares_with is not None
-            name = f"{index} ({info.name})" + (f" = layer {info.shares_with}" if sharer else "")
-            # A sharing layer draws over its source's line: dash it so both stay visible.
+            name = f"{index} ({info.name})" + (
+                f": the same parameter as layer {info.shares_with}" if sharer else ""
+            )
+            # A sharing layer's line covers its owner's exactly: dash it so both stay visible.
             style = "--" if sharer else "-"
-            ax.plot(xs, ys, marker=None if dense else "o", linestyle=style, label=name)
+            ax.plot(
+                xs,
+                ys,
+                marker=None if dense else "o",
+                linestyle=style,
+                label=name,
+                # hollow, larger markers let the owner's show through the sharer's
+                markerfacecolor="none" if sharer else None,
+                markersize=9 if sharer else 5,
+            )
         ax.set_ylabel(axis_label)
         ax.grid(True, alpha=0.3)
-    axes[1].set_yscale("log")
-    axes[1].set_xlabel("step")
-    axes[0].legend(fontsize="small")
-    fig.suptitle(f"{report.model.name}: norms per layer ({report.settings.loss} loss)")
+    axes[2].set_yscale("log")
+    axes[2].set_xlabel("step")
+    # the legend sits right of the panels, never over a curve
+    axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if grad_xs is recorded:
+        steps_note = f"weights and gradients at the {len(recorded)} logged steps"
+    else:
+        steps_note = (
+            f"weights at the {len(recorded)} logged steps (a copy of every weight costs too "
+            f"much each step); gradient norms at all {report.steps} steps"
+        )
+    fig.suptitle(
+        f"{report.model.name}: loss and norms per layer ({report.settings.loss} loss)\n"
+        f"{steps_note}",
+        fontsize="medium",
+    )
+    fig.tight_layout(rect=(0, 0, 0.78, 1))
     image_format = os.path.splitext(path)[1].lower().lstrip(".")
     try:
         # the temporary file ends in .tmp, so matplotlib is told the format

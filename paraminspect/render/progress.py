@@ -62,6 +62,14 @@ class TrainPrinter:
         for w in record.warnings:
             self.progress.console.print(Text(f"warning: {w}", style="yellow"))
         if self.fmt == "table":
+            # stdout and stderr share the terminal: take the bar off its line first, or the
+            # table's first line would be glued to it; it comes back on a fresh line below
+            live = self.progress.live.is_started
+            if live:
+                self.progress.stop()
             self.out.print(record_table(record, self.shared_focus))
             if record.shared:
                 self.out.print(shared_step_table(record))
+            self.out.file.flush()
+            if live:
+                self.progress.start()

@@ -24,3 +24,17 @@ def check_report_json(report: Any) -> Dict[str, Any]:
         "unique": p.unique_count,
         "bytes": p.param_bytes,
     }
+
+
+def print_invalid(console: Any, report: Any) -> None:
+    """Nothing on stdout: the ``Error:`` message on stderr lists every problem."""
+
+
+def invalid_report_json(report: Any) -> Dict[str, Any]:
+    return {
+        "ok": False,
+        "source": report.source,
+        "problems": [
+            {"line": p.line, "path": p.path, "message": p.message} for p in report.problems
+        ],
+    }

@@ -57,12 +57,23 @@ class GradReport(WrapsParamReport, RichReport):
     x: np.ndarray  # the input batch the gradients are for
     targets: Optional[np.ndarray]
 
-    def ratio(self, name: str, grad_l2: float) -> float:
-        """``||g|| / ||w||`` (inf for a zero weight with a non-zero gradient, nan for 0/0)."""
+    def ratio(self, name: str, grad_l2: float) -> Optional[float]:
+        """``||g|| / ||w||``; None for an all-zero weight, whose ratio means nothing."""
         w = self.weight_l2[name]
         if w == 0:
-            return float("nan") if grad_l2 == 0 else float("inf")
+            return None
         return grad_l2 / w
+
+    @property
+    def ratio_note(self) -> str:
+        """Why some ``||g||/||w||`` are missing ('' when none is)."""
+        zero = [r.name for r in self.base.parameters if self.weight_l2.get(r.name) == 0]
+        if not zero:
+            return ""
+        return (
+            f"||g||/||w|| is - for {', '.join(zero)}: every weight is 0 (a Dense bias starts "
+            "at zero), so there is no scale to compare the gradient with"
+        )
 
     @property
     def failed(self) -> Tuple[SharedGrad, ...]:

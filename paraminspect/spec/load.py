@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from paraminspect._text import did_you_mean
 from paraminspect.choices import DEFAULT_SPEC
 from paraminspect.errors import SpecError
-from paraminspect.spec.locate import kind_of, located
-from paraminspect.spec.messages import _pydantic_message, _yaml_message
+from paraminspect.fileio import special_file_kind
+from paraminspect.spec.locate import kind_of, located, spec_error
+from paraminspect.spec.messages import _pydantic_error, yaml_error
 from paraminspect.spec.models import Spec
-from paraminspect.spec.steps import check_raw_steps
+from paraminspect.spec.steps import step_problems
 
 MAX_SPEC_BYTES = 1 << 20  # 1 MiB: a spec is a few dozen lines
 
@@ -67,6 +68,8 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         SpecError: no such file or built-in, a directory, too large, or not UTF-8 text.
     """
     source = DEFAULT_SPEC if source is None else source
+    if source == "-":
+        return _read_stdin(), "<stdin>"
     path = Path(source)
     if not path.exists():
         if source in builtin_names():
@@ -78,6 +81,12 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         )
     if path.is_dir():
         raise SpecError(f"{source}: is a directory; give a spec file such as {source}/mlp.yaml")
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise SpecError(
+            f"{source}: is {kind}, not a spec file; to pipe a spec in, give - and use "
+            f"standard input (paraminspect check - < my_spec.yaml)"
+        )
     try:
         size = path.stat().st_size
         if size > MAX_SPEC_BYTES:
@@ -93,6 +102,19 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         return raw.decode("utf-8"), source
     except UnicodeDecodeError:
         raise SpecError(f"{source}: is not UTF-8 text; save the spec as UTF-8") from None
+
+
+def _read_stdin() -> str:
+    """The spec piped in as ``-`` (at most :data:`MAX_SPEC_BYTES`, UTF-8)."""
+    import sys
+
+    raw = sys.stdin.buffer.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"<stdin>: more than {MAX_SPEC_BYTES:,} bytes is too large for a spec")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("<stdin>: is not UTF-8 text; pipe in a UTF-8 spec") from None
 
 
 def load_spec(source: Optional[str] = None) -> LoadedSpec:
@@ -116,7 +138,7 @@ def parse_spec(text: str, label: str = "<spec>") -> LoadedSpec:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
-        raise SpecError(_yaml_message(label, e)) from None
+        raise yaml_error(label, e) from None
     if node is None:
         raise SpecError(f"{label}: the spec is empty; it needs at least 'input' and 'layers'")
     lines: Dict[Tuple[Union[str, int], ...], int] = {}
@@ -124,17 +146,23 @@ def parse_spec(text: str, label: str = "<spec>") -> LoadedSpec:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:  # pragma: no cover - compose already parsed it
-        raise SpecError(_yaml_message(label, e)) from None
+        raise yaml_error(label, e) from None
     if not isinstance(data, dict):
         raise SpecError(
             f"{label}:{node.start_mark.line + 1}: the spec must be a mapping with keys "
             f"'input' and 'layers', got {kind_of(data)}"
         )
-    check_raw_steps(data, label, lines)
+    # Every problem at once: the steps' own checks, then pydantic's over the rest (bad steps
+    # are left out of that pass, or pydantic would report them again in its own words).
+    bad_steps = step_problems(data, lines)
     try:
-        spec = Spec.model_validate(data)
+        spec = Spec.model_validate(
+            {k: v for k, v in data.items() if k != "steps"} if bad_steps else data
+        )
     except ValidationError as e:
-        raise SpecError(_pydantic_message(label, lines, e)) from None
+        raise _pydantic_error(label, lines, e, bad_steps) from None
+    if bad_steps:
+        raise spec_error(label, bad_steps)
     loaded = LoadedSpec(spec=spec, source=label, lines=lines)
     return loaded
 

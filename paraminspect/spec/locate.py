@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
+
+from paraminspect.errors import SpecError, SpecProblem
 
 
 def kind_of(value: Any) -> str:
@@ -29,3 +31,23 @@ def format_path(path: Tuple[Union[str, int], ...]) -> str:
 def located(label: str, line: Optional[int], path: Tuple[Union[str, int], ...], msg: str) -> str:
     where = f"{label}:{line}" if line else label
     return f"{where}: {format_path(path)}: {msg}" if path else f"{where}: {msg}"
+
+
+Path = Tuple[Union[str, int], ...]
+
+
+def problem(line: Optional[int], path: Path, msg: str) -> SpecProblem:
+    return SpecProblem(line, format_path(path), msg)
+
+
+def spec_error(label: str, problems: Sequence[SpecProblem]) -> SpecError:
+    """One SpecError for every problem: one line for one, else a count and a line each."""
+
+    def one(p: SpecProblem) -> str:
+        where = f"{label}:{p.line}" if p.line else label
+        return f"{where}: {p.path}: {p.message}" if p.path else f"{where}: {p.message}"
+
+    if len(problems) == 1:
+        return SpecError(one(problems[0]), problems)
+    lines = "\n".join(f"  {one(p)}" for p in problems)
+    return SpecError(f"{label}: {len(problems)} problems:\n{lines}", problems)

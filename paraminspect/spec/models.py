@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from paraminspect._text import did_you_mean
+from paraminspect.init.catalog import shape_problem
 from paraminspect.spec.fields import (
     ACTIVATIONS,
     COMMON_KEYS,
@@ -53,6 +54,21 @@ class LayerSpec(BaseModel):
     rate: Optional[float] = Field(default=None, ge=0.0, lt=1.0)
     momentum: float = Field(default=0.9, ge=0.0, le=1.0)
     epsilon: float = Field(default=1e-5, gt=0.0)
+
+    @field_validator("init")
+    @classmethod
+    def _init_fits_shapes(
+        cls, value: Optional[Dict[str, InitSpec]]
+    ) -> Optional[Dict[str, InitSpec]]:
+        # A dense weight is 2-D; a bias, gamma, beta or running statistic is 1-D. Xavier on
+        # a bias would otherwise reach MXNet and fail there.
+        for key, init in (value or {}).items():
+            ndim = 2 if key == "weight" else 1
+            what = "a dense weight" if key == "weight" else f"a {key} vector"
+            problem = shape_problem(init.method, ndim, what)
+            if problem:
+                raise ValueError(f"{key}: {problem}")
+        return value
 
     @field_validator("type")
     @classmethod
@@ -118,6 +134,16 @@ class Spec(BaseModel):
     init: Optional[InitSpec] = None
     layers: List[LayerSpec] = Field(min_length=1, max_length=MAX_LAYERS)
     steps: List[StepSpec] = Field(default_factory=list, max_length=MAX_STEPS)
+
+    @field_validator("init")
+    @classmethod
+    def _net_init_fits_weights(cls, value: Optional[InitSpec]) -> Optional[InitSpec]:
+        # A net-wide init reaches every weight (biases keep zeros): dense weights are 2-D.
+        if value is not None:
+            problem = shape_problem(value.method, 2, "a dense weight")
+            if problem:
+                raise ValueError(problem)
+        return value
 
 
 Spec.model_rebuild()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Literal, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from paraminspect._text import did_you_mean
 from paraminspect.choices import SET_OPS
-from paraminspect.errors import InitializerError, SpecError
+from paraminspect.errors import InitializerError, SpecProblem
 from paraminspect.init.catalog import CATALOG, canonical_method, resolve_params
-from paraminspect.spec.locate import format_path, kind_of, located
+from paraminspect.spec.locate import format_path, kind_of, problem, spec_error
 
 STEP_KINDS = ("init", "set")
 
@@ -237,11 +237,21 @@ def check_raw_steps(
     """Check ``steps:`` before pydantic does, so errors name the exact key and line.
 
     Raises:
-        SpecError: ``file:line: steps[i].init.sigam: ...``.
+        SpecError: ``file:line: steps[i].init.sigam: ...`` (every step's problem).
     """
+    problems = step_problems(data, lines)
+    if problems:
+        raise spec_error(label, problems)
+
+
+def step_problems(
+    data: Dict[str, Any], lines: Dict[Tuple[Union[str, int], ...], int]
+) -> List[SpecProblem]:
+    """The problem of each bad step of ``steps:``, with its line and key path."""
     steps = data.get("steps")
     if not isinstance(steps, list):
-        return  # absent, or pydantic reports "must be a list"
+        return []  # absent, or pydantic reports "must be a list"
+    out: List[SpecProblem] = []
     for i, raw in enumerate(steps):
         try:
             normalize_step(raw)
@@ -250,4 +260,5 @@ def check_raw_steps(
             line = next(
                 (lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), None
             )
-            raise SpecError(located(label, line, path, e.message)) from None
+            out.append(problem(line, path, e.message))
+    return out
