@@ -136,7 +136,10 @@ def test_live_block_show_counts_shared_once():
     d = pi.show(net, np.ones((2, 4), dtype="float32")).to_dict()
     names = [p["name"] for p in d["parameters"]]
     assert len(names) == len(set(names)) == 6  # the shared pair once
-    assert {tuple(g["layers"]) for g in d["sharing"]} == {(1, 2)}
+    # layers are the Layout's (every child block, a Dense's Activation too): by path
+    paths = {x["index"]: x["name"] for x in d["model"]["layers"]}
+    users = {tuple(g["layers"]) for g in d["sharing"]}
+    assert users == {(2, 4)} and (paths[2], paths[4]) == (shared.name, net[2].name)
 
 
 def test_diff_of_a_block_and_its_own_dict_is_equal():
