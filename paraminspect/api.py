@@ -51,10 +51,6 @@ def _source(model: Any, inputs: Sequence[Any], what: str) -> Any:
     return open_source(model)
 
 
-def _is_live(source: Any) -> bool:
-    return getattr(source, "kind", None) == "block"
-
-
 def load(source: Any, inputs: Optional[Sequence[Any]] = None) -> Any:
     """The model a CLI MODEL argument names, to pass to the other functions.
 
@@ -140,41 +136,45 @@ def show(
 def summary(
     model: Any = None,
     *inputs: Any,
+    depth: Optional[int] = None,
+    hist: bool = False,
+    compare: Sequence[str] = (),
+    shapes_only: bool = False,
     batch: Optional[int] = None,
     method: Optional[str] = None,
     params: Sequence[str] = (),
-    compare: Sequence[str] = (),
     hybridize: bool = False,
-    hist: bool = False,
     bins: int = DEFAULT_BINS,
     seed: Optional[int] = None,
 ) -> Any:
     """The per-layer summary, as ``paraminspect summary``.
 
+    Args:
+        model: a MODEL (None: ``mlp``) or a live Block (nested, hybridized or not);
+            ``inputs`` follow a Block.
+        depth: nested blocks: the first ``depth`` levels of the tree (torchinfo's depth).
+        shapes_only: shapes, counts and MACs by shape inference, nothing run.
+        hist, compare, batch, method, params, hybridize: a spec's options, as the CLI's.
+
     Returns:
         A :class:`~paraminspect.reports.summary.SummaryReport`.
 
     Raises:
-        OptionError: a bad ``method``/``params``/``compare``; a live Block (not yet: the
-            summary reads a spec's plan).
+        OptionError: a bad option value, or one that does not apply to this kind of model.
     """
-    source = _source(model, inputs, "pi.summary")
-    if _is_live(source):
-        raise OptionError(
-            f"pi.summary of {source.label}: a live Block's summary needs its layer shapes, "
-            "which only a spec gives for now; use pi.show on the Block, or a spec"
-        )
     from paraminspect.actions.summary import summary as run_summary
 
     return run_summary(
-        source,
+        _source(model, inputs, "pi.summary"),
         seed=seed,
         batch=batch,
         method=method,
         params=tuple(params),
-        compare=tuple(compare),
+        compare=tuple(compare or ()),
         hybridize=hybridize,
         hist_bins=bins if hist else None,
+        shapes_only=shapes_only,
+        depth=depth,
     )
 
 
