@@ -29,15 +29,16 @@ def _layers(layer: Layers) -> tuple:
 
 
 def _source(model: Any, inputs: Sequence[Any], what: str) -> Any:
-    """A Source for ``model``: a live Block wrapped with its inputs, anything else opened as
-    the CLI opens a MODEL argument."""
-    from paraminspect.model.sources import open_source
-    from paraminspect.model.sources.live import LiveBlockSource, is_block
+    """A Source for ``model``: a live Block opened with its inputs (as ``net(*inputs)`` takes
+    them), anything else opened as the CLI opens a MODEL argument."""
+    from paraminspect.model.sources import is_block, open_source
 
+    if getattr(model, "kind", None) == "block" and inputs:  # pi.load(net): new inputs
+        model = model.block
     if is_block(model):
-        return LiveBlockSource(model, inputs)
-    if isinstance(model, LiveBlockSource):
-        return LiveBlockSource(model.net, inputs) if inputs else model
+        from paraminspect.model.sources.block_args import named_inputs
+
+        return open_source(model, named_inputs(model, inputs, what))
     if model is not None and not isinstance(model, str) and not hasattr(model, "build"):
         raise OptionError(
             f"{what} takes a Gluon Block, a MODEL name or path (e.g. 'mlp'), or what "
@@ -48,10 +49,6 @@ def _source(model: Any, inputs: Sequence[Any], what: str) -> Any:
             f"{what}: inputs go with a live Block; a spec draws its own (see its input:)"
         )
     return open_source(model)
-
-
-def _is_live(source: Any) -> bool:
-    return getattr(source, "kind", None) == "block"
 
 
 def load(source: Any, inputs: Optional[Sequence[Any]] = None) -> Any:
@@ -93,6 +90,7 @@ def show(
     seed: Optional[int] = None,
     before_forward: bool = False,
     shapes_only: bool = False,
+    check: bool = False,
 ) -> Any:
     """The parameter table, as ``paraminspect show``.
 
@@ -102,9 +100,11 @@ def show(
         select: a regex the parameter names must match.
         values, grad, stats, hist: what to show of each parameter (``--values`` ...).
         slice: a numpy slice of the values shown (``"0"``, ``"0,:3"``).
+        check: every parameter's values against its initializer's theory (``--check``).
 
     Returns:
-        A :class:`~paraminspect.reports.params.ParamReport`.
+        A :class:`~paraminspect.reports.params.ParamReport`; with ``check``, the
+        :class:`~paraminspect.reports.edit.EditReport` ``show --check`` renders.
 
     Raises:
         OptionError: a bad option value, a wrong input, not a Block.
@@ -121,57 +121,60 @@ def show(
         bins=bins,
     )
     source = _source(model, inputs, "pi.show")
-    if not _is_live(source):
-        from paraminspect.actions.show import show as run_show
+    if check:
+        from paraminspect.actions.init import show_check
 
-        return run_show(
-            source, view, seed=seed, before_forward=before_forward, shapes_only=shapes_only
-        )
-    from paraminspect.actions.view import collect_report
+        for flag, on in (("before_forward", before_forward), ("shapes_only", shapes_only)):
+            if on:
+                raise OptionError(f"check needs values: drop {flag}", "--check")
+        return show_check(source, view, seed=seed)
+    from paraminspect.actions.show import show as run_show
 
-    view.index()
-    built = source.build(seed=seed, forward=not before_forward)
-    return collect_report(built, view, command="show", seed=seed)
+    return run_show(source, view, seed=seed, before_forward=before_forward, shapes_only=shapes_only)
 
 
 def summary(
     model: Any = None,
     *inputs: Any,
+    depth: Optional[int] = None,
+    hist: bool = False,
+    compare: Sequence[str] = (),
+    shapes_only: bool = False,
     batch: Optional[int] = None,
     method: Optional[str] = None,
     params: Sequence[str] = (),
-    compare: Sequence[str] = (),
     hybridize: bool = False,
-    hist: bool = False,
     bins: int = DEFAULT_BINS,
     seed: Optional[int] = None,
 ) -> Any:
     """The per-layer summary, as ``paraminspect summary``.
 
+    Args:
+        model: a MODEL (None: ``mlp``) or a live Block (nested, hybridized or not);
+            ``inputs`` follow a Block.
+        depth: nested blocks: the first ``depth`` levels of the tree (torchinfo's depth).
+        shapes_only: shapes, counts and MACs by shape inference, nothing run.
+        hist, compare, batch, method, params, hybridize: a spec's options, as the CLI's.
+
     Returns:
         A :class:`~paraminspect.reports.summary.SummaryReport`.
 
     Raises:
-        OptionError: a bad ``method``/``params``/``compare``; a live Block (not yet: the
-            summary reads a spec's plan).
+        OptionError: a bad option value, or one that does not apply to this kind of model.
     """
-    source = _source(model, inputs, "pi.summary")
-    if _is_live(source):
-        raise OptionError(
-            f"pi.summary of {source.label}: a live Block's summary needs its layer shapes, "
-            "which only a spec gives for now; use pi.show on the Block, or a spec"
-        )
     from paraminspect.actions.summary import summary as run_summary
 
     return run_summary(
-        source,
+        _source(model, inputs, "pi.summary"),
         seed=seed,
         batch=batch,
         method=method,
         params=tuple(params),
-        compare=tuple(compare),
+        compare=tuple(compare or ()),
         hybridize=hybridize,
         hist_bins=bins if hist else None,
+        shapes_only=shapes_only,
+        depth=depth,
     )
 
 
@@ -222,38 +225,30 @@ def grad(
     _check_loss_name(loss)
     view = _view(layer=layer, select=select, grad=values, slice=slice, stats=stats, values=False)
     source = _source(model, inputs, "pi.grad")
-    if not _is_live(source) and isinstance(loss, str):
+    if source.kind != "spec":
+        from paraminspect.actions.net_grad import net_grad
+
+        return net_grad(source, view, seed=seed, loss=loss)
+    if isinstance(loss, str):
         from paraminspect.actions.grad import grad as run_grad
 
         return run_grad(source, view, seed=seed, loss=loss)
-    built = source.build(seed=seed, forward=not _is_live(source) or bool(source.inputs))
-    return _grad_on(built, loss, view, seed)
+    return _spec_grad_with(source.build(seed=seed), loss, view, seed)
 
 
-def _grad_on(model: Any, loss: Loss, view: Any, seed: Optional[int]) -> Any:
-    """Backward on a built model with any loss (a live Block, or a spec with a function)."""
+def _spec_grad_with(model: Any, loss: Callable[[Any], Any], view: Any, seed: Optional[int]) -> Any:
+    """Backward on a built spec with the user's loss function of the outputs."""
     import dataclasses
 
     from mxnet import autograd
 
     from paraminspect.actions.view import collect_report
-    from paraminspect.model.losses import draw_targets, loss_value, target_note
     from paraminspect.reports.grad import GradReport
     from paraminspect.stats import ndarray_l2
 
-    source = model.source
-    inputs = source.inputs if _is_live(source) else [model.X]
-    if not inputs:
-        raise OptionError(f"pi.grad needs inputs for {source.label}")
-    out_shape = None
-    targets = None
     try:
-        if isinstance(loss, str) and loss != "sum":
-            out_shape = tuple(model.net(*inputs).shape)
-            targets = draw_targets(loss, out_shape)
         with autograd.record():
-            outputs = model.net(*inputs)
-            value = loss(outputs) if callable(loss) else loss_value(loss, outputs, targets)
+            value = loss(model.net(model.X))
         value.backward()
         loss_float = float(value.sum().asscalar())
     except Exception as e:
@@ -262,27 +257,20 @@ def _grad_on(model: Any, loss: Loss, view: Any, seed: Optional[int]) -> Any:
         if not isinstance(e, (MXNetError, RuntimeError, ValueError, TypeError)):
             raise
         raise BuildError(
-            f"the backward pass failed for {source.label}: {str(e).splitlines()[0]}"
+            f"the backward pass failed for {model.source.label}: {str(e).splitlines()[0]}"
         ) from e
-    model.forward_done = True
-    if _is_live(source):
-        source._plan = None
     full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
     base = collect_report(model, full, command="grad", seed=seed)
     params = model.params
-    name = loss if isinstance(loss, str) else getattr(loss, "__name__", "custom")
-    note = target_note(loss, out_shape) if isinstance(loss, str) and out_shape else ""
     return GradReport(
         base=base,
-        loss=name,
+        loss=getattr(loss, "__name__", "custom"),
         loss_value=loss_float,
-        target_note=note or "loss computed by the given function of the outputs"
-        if callable(loss)
-        else note,
+        target_note="loss computed by the given function of the outputs",
         weight_l2={row.name: ndarray_l2(params[row.name].data()) for row in base.parameters},
         shared=(),
-        x=inputs[0].asnumpy(),
-        targets=None if targets is None else targets.asnumpy(),
+        x=model.X.asnumpy(),
+        targets=None,
     )
 
 
@@ -313,7 +301,7 @@ def _side(value: Any, label: str) -> Any:
     """``(DiffSide, arrays, log)`` of a path, a Block or a dict of arrays."""
     import numpy as np
 
-    from paraminspect.model.sources.live import is_block
+    from paraminspect.model.sources import is_block
     from paraminspect.reports.checkpoint import DiffSide
 
     if isinstance(value, str):

@@ -61,3 +61,7 @@ class CheckFailed(ParamInspectError):
 
 class OutputError(ParamInspectError):
     """An output file (--save, -o, --plot) cannot be written where the command was asked to."""
+
+
+class NotApplicableError(OptionError):
+    """An option that does not apply to this kind of model (the CLI's usage error, exit 2)."""

@@ -13,7 +13,7 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 
-from paraminspect.actions.summary import activation_stats
+from paraminspect.actions.spec_summary import activation_stats
 from paraminspect.init.catalog import parse_param_pairs
 from paraminspect.render.sparkline import log_range, log_sparkline
 from tests.conftest import render_to_text

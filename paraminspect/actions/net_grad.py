@@ -5,13 +5,18 @@ loss on every output (summed over the outputs), and ``backward()``. ``--mode`` s
 ``record(train_mode=...)``; without it, Gluon's default inside ``record`` (train mode).
 Per-use contributions of parameters read by several nodes or blocks come from
 :mod:`paraminspect.model.per_use` (each use gets its own copy of the variable in the
-graph; a HybridBlock is traced into its graph first).
+graph; a Block is traced into its graph first, which works for any HybridBlock and for
+containers of them such as ``nn.Sequential``).
+
+``loss`` is one of the CLI's names or, from the API, a function of the outputs (the one
+output, or a tuple of several) returning the loss NDArray; a loss that is not a scalar is
+back-propagated as MXNet does, with a head gradient of ones (as if summed).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -29,6 +34,9 @@ from paraminspect.model.source import Source
 from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
 from paraminspect.reports.params import ArrayView
 from paraminspect.stats import ndarray_l2, tensor_stats
+
+Loss = Union[str, Callable[[Any], Any]]
+LossOf = Callable[[Sequence[Any]], Any]
 
 
 def _outputs(out: Any) -> List[Any]:
@@ -64,7 +72,16 @@ def net_target_note(loss: str, shapes: Sequence[Tuple[int, ...]]) -> str:
     )
 
 
-def _loss_of(loss: str, targets: Sequence[Optional[Any]]) -> Any:
+def _user_loss(loss: Callable[[Any], Any]) -> LossOf:
+    """The user's function of the outputs, fed the one output or a tuple of several."""
+
+    def compute(outs: Sequence[Any]) -> Any:
+        return loss(outs[0] if len(outs) == 1 else tuple(outs))
+
+    return compute
+
+
+def _loss_of(loss: str, targets: Sequence[Optional[Any]]) -> LossOf:
     def compute(outs: Sequence[Any]) -> Any:
         total = None
         for y, t in zip(outs, targets):
@@ -82,33 +99,42 @@ def _graph_of(model: Model) -> Tuple[Any, List[str]]:
     names = [d.name for d in model.layout.inputs]
     if isinstance(model.net, mx.gluon.SymbolBlock):
         return model.net._cached_graph[1], names
-    out = model.net(*[mx.sym.var(n) for n in names])
+    try:
+        out = model.net(*[mx.sym.var(n) for n in names])
+    except Exception as e:  # a forward that only works on NDArrays (asnumpy, Python control)
+        raise _NoGraph(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
     return (mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out), names
+
+
+class _NoGraph(Exception):
+    """The Block cannot be called on symbols, so it has no graph to split."""
 
 
 def per_use_check(
     model: Model,
     view: ViewOptions,
-    loss: str,
-    targets: Sequence[Optional[Any]],
+    loss_of: LossOf,
     train_mode: bool,
 ) -> Tuple[Tuple[SharedGrad, ...], List[str]]:
-    """Each shared parameter's per-use gradients and the check that they add up."""
-    import mxnet as mx
+    """Each shared parameter's per-use gradients and the check that they add up.
 
+    ``loss_of`` maps the outputs to the same loss the accumulated pass back-propagated.
+    """
     from paraminspect.model.per_use import use_gradients
 
     layout = model.layout
     shared = [p.name for p in layout.params if len(p.users) > 1 and p.trainable]
     if not shared:
         return (), []
-    if not isinstance(model.net, mx.gluon.HybridBlock):
-        return (), ["per-use contributions need a HybridBlock (its graph); this Block is not one"]
-    symbol, names = _graph_of(model)
+    try:
+        symbol, names = _graph_of(model)
+    except _NoGraph as e:
+        return (), [
+            f"per-use contributions need the net's graph, but it cannot be traced on "
+            f"symbols ({e}); the accumulated gradients are shown"
+        ]
     xs = model.X if isinstance(model.X, tuple) else (model.X,)
-    parts = use_gradients(
-        symbol, names, model.params, shared, xs, _loss_of(loss, targets), train_mode
-    )
+    parts = use_gradients(symbol, names, model.params, shared, xs, loss_of, train_mode)
     by_node = {x.name: x.index for x in layout.layers}
     index = view.index()
     out, notes = [], []
@@ -154,11 +180,13 @@ def net_grad(
     source: Source,
     view: ViewOptions,
     seed: Optional[int] = None,
-    loss: str = "sum",
+    loss: Loss = "sum",
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
 ) -> GradReport:
     """``grad`` on any non-spec source (see the module docstring).
+
+    The gradients stay in the parameters' buffers afterwards, as ``backward()`` leaves them.
 
     Raises:
         OptionError: bad selection or a loss the outputs cannot feed.
@@ -168,7 +196,7 @@ def net_grad(
     from mxnet import autograd
 
     view.index()
-    if loss not in LOSSES:
+    if isinstance(loss, str) and loss not in LOSSES:
         check_net_loss(loss, [])
     preflight(load, save)
     if view.layers or view.select is not None:
@@ -187,23 +215,35 @@ def net_grad(
         with autograd.record(train_mode=train_mode):
             outs = _outputs(model.net(*xs))
         shapes = [tuple(y.shape) for y in outs]
-        check_net_loss(loss, shapes)
-        targets = [draw_targets(loss, s) for s in shapes]
+        targets: List[Optional[Any]] = [None] * len(outs)
+        if isinstance(loss, str):
+            check_net_loss(loss, shapes)
+            targets = [draw_targets(loss, s) for s in shapes]
+            loss_of = _loss_of(loss, targets)
+        else:
+            loss_of = _user_loss(loss)
         with autograd.record(train_mode=train_mode):
-            value = _loss_of(loss, targets)(outs)
+            value = loss_of(outs)
         value.backward()
         model.forward_done = True
-        loss_float = float(value.asscalar())
+        loss_float = float(value.sum().asscalar())
     except mx.base.MXNetError as e:
         from paraminspect.model.graph import mxnet_reason
 
         raise BuildError(f"the backward pass failed for {source.label}: {mxnet_reason(e)}") from e
+    except (RuntimeError, ValueError, TypeError, AttributeError) as e:
+        if isinstance(loss, str):
+            raise
+        raise BuildError(  # the user's loss function failed: its error in one line
+            f"the loss function failed for {source.label}: {type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}"
+        ) from e
     model.log.append(mode_note(mode, recording=True))
     model.log.extend(apply_save(model, save))
     full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
     base = collect_report(model, full, command="grad", seed=seed)
     shown = {row.name for row in base.parameters}
-    checked, notes = per_use_check(model, view, loss, targets, train_mode)
+    checked, notes = per_use_check(model, view, loss_of, train_mode)
     if notes:
         base = dataclasses.replace(base, notes=base.notes + tuple(notes))
     params = model.params
@@ -217,9 +257,11 @@ def net_grad(
     }
     return GradReport(
         base=base,
-        loss=loss,
+        loss=loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
         loss_value=loss_float,
-        target_note=net_target_note(loss, shapes),
+        target_note=net_target_note(loss, shapes)
+        if isinstance(loss, str)
+        else "loss computed by the given function of the outputs",
         weight_l2=weight_l2,
         shared=tuple(s for s in checked if s.parameter in shown),
         x=xs[0].asnumpy(),

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from paraminspect.actions.summary import activation_stats
+from paraminspect.actions.spec_summary import activation_stats
 from paraminspect.errors import OptionError, ResourceError
 from paraminspect.model.layout import DTYPE_BYTES, LayerDesc, Layout
 from paraminspect.model.model import Model

@@ -48,7 +48,7 @@ class Watch:
         optimizer: str = "?",
         batch_size: int = 0,
     ) -> None:
-        from paraminspect.model.sources.live import is_block
+        from paraminspect.model.sources import is_block
 
         if not is_block(net):
             raise OptionError(f"pi.watch takes a Gluon Block, got {type(net).__name__}")
@@ -102,29 +102,29 @@ class Watch:
 
     def _hook_relu_layers(self) -> None:
         """Keep each ReLU layer's latest output (a reference) from the loop's forward pass;
-        the layers are numbered as the live plan numbers them."""
+        the layers are numbered as the net's Layout numbers them (as ``pi.show`` does)."""
         from mxnet.ndarray import NDArray
 
-        from paraminspect.model.sources.live import activation, own_blocks
+        from paraminspect.model.sources.block import describe_block, walk_blocks
 
-        layers = [block for _, block in own_blocks(self.net) if block._reg_params]
-        for index, block in enumerate(layers):
-            if activation(block) == "relu":
+        layout = describe_block(self.net, {})  # no inputs: nothing is run or allocated
+        for layer, node in zip(layout.layers, walk_blocks(self.net)):
+            if layer.params and layer.activation == "relu":
 
-                def keep(block: Any, args: Any, out: Any, index: int = index) -> None:
+                def keep(block: Any, args: Any, out: Any, index: int = layer.index) -> None:
                     if isinstance(out, NDArray):  # not the Symbol of a hybridize trace
                         self._outputs[index] = out
 
-                self._hooks.append(block.register_forward_hook(keep))
+                self._hooks.append(node.block.register_forward_hook(keep))
 
     def _start_watching(self) -> None:
         """At the first step: the net has run, so shapes are final and the plan is read."""
         from paraminspect.actions.train import StepNorms, layer_names
         from paraminspect.diagnose.trouble import TroubleDetector
         from paraminspect.model.model import Model
-        from paraminspect.model.sources.live import LiveBlockSource
+        from paraminspect.model.sources.net import RunningBlockSource
 
-        source = LiveBlockSource.running(self.net)
+        source = RunningBlockSource.of(self.net)
         self._model = Model(source=source, net=self.net, forward_done=True)
         self._model.init = {n: "trained" for n in self.net.collect_params()}
         self._norms = StepNorms(self._model)

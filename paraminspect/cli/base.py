@@ -20,11 +20,15 @@ class PICommand(click.Command):
     """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from paraminspect.errors import OptionError, ParamInspectError
+        from paraminspect.errors import NotApplicableError, OptionError, ParamInspectError
 
         debug = bool(ctx.find_root().params.get("debug"))
         try:
             return super().invoke(ctx)
+        except NotApplicableError as e:
+            if debug:
+                traceback.print_exc()
+            raise click.UsageError(str(e), ctx=ctx) from e
         except OptionError as e:
             if debug:
                 traceback.print_exc()

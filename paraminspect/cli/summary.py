@@ -110,33 +110,8 @@ def summary(
     sigmoid outputs, nan / inf, and a sparkline of the std across depth. Nets too large to
     allocate get shapes, counts and MACs from the spec alone.
     """
-    from paraminspect.model.inputs import parse_inputs
-    from paraminspect.model.sources import parse_model_ref
-
-    if spec is not None and parse_model_ref(spec) != "spec":
-        from paraminspect.actions.net_summary import net_summary
-        from paraminspect.model.sources import open_source
-
-        for flag, on in (
-            ("--batch", batch),
-            ("--method", method),
-            ("--compare", compare),
-            ("--hybridize", hybridize),
-            ("--hist", hist),
-        ):
-            if on:
-                raise click.UsageError(
-                    f"{flag} applies to YAML specs; for {spec} give the batch in --input"
-                )
-        source = open_source(spec, parse_inputs(inputs), mode=mode)
-        emit(net_summary(source, seed, shapes_only, depth), fmt)
-        return
-    if shapes_only or depth is not None or inputs or mode:
-        raise click.UsageError(
-            "--shapes-only, --depth, --input and --mode apply to exported graphs, zoo: and "
-            "FILE.py:FUNC models; a YAML spec's summary is always computed from its plan"
-        )
     from paraminspect.actions.summary import summary as run_summary
+    from paraminspect.model.inputs import parse_inputs
 
     report = run_summary(
         spec,
@@ -147,5 +122,9 @@ def summary(
         compare=compare,
         hybridize=hybridize,
         hist_bins=bins if hist else None,
+        shapes_only=shapes_only,
+        depth=depth,
+        inputs=parse_inputs(inputs),
+        mode=mode,
     )
     emit(report, fmt)

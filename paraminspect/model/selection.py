@@ -178,14 +178,22 @@ def layer_params(layout: Layout, index: int) -> List[str]:
 
 
 def resolve_layers(tokens: Iterable[str], layout: Layout) -> List[int]:
-    """Turn ``--layer`` values (index, negative index, name or dotted path) into indices."""
+    """Turn ``--layer`` values (index, negative index, name or dotted path) into indices.
+
+    A token that is some layer's path wins over the same number as an index: in a nested
+    Block, ``1`` is ``net[1]`` (path ``1``), as ``features.3`` is ``net.features[3]``, even
+    when a Dense's Activation child makes ``net[1]`` row 2 of the Layout. For specs a
+    layer's path is its index, so nothing changes there.
+    """
     names = [layer.name for layer in layout.layers]
     paths = [layer.path for layer in layout.layers]
     out: List[int] = []
     n = len(layout.layers)
     for token in tokens:
         token = token.strip()
-        if re.fullmatch(r"[+-]?\d+", token):
+        if token in paths:
+            out.append(paths.index(token))
+        elif re.fullmatch(r"[+-]?\d+", token):
             i = int(token)
             if not -n <= i < n:
                 raise OptionError(
@@ -196,8 +204,6 @@ def resolve_layers(tokens: Iterable[str], layout: Layout) -> List[int]:
             out.append(i % n)
         elif token in names:
             out.append(names.index(token))
-        elif token in paths:
-            out.append(paths.index(token))
         else:
             raise OptionError(
                 f"no layer is named '{token}'{did_you_mean(token, names)} "

@@ -136,7 +136,10 @@ def test_live_block_show_counts_shared_once():
     d = pi.show(net, np.ones((2, 4), dtype="float32")).to_dict()
     names = [p["name"] for p in d["parameters"]]
     assert len(names) == len(set(names)) == 6  # the shared pair once
-    assert {tuple(g["layers"]) for g in d["sharing"]} == {(1, 2)}
+    # layers are the Layout's (every child block, a Dense's Activation too): by path
+    paths = {x["index"]: x["name"] for x in d["model"]["layers"]}
+    users = {tuple(g["layers"]) for g in d["sharing"]}
+    assert users == {(2, 4)} and (paths[2], paths[4]) == (shared.name, net[2].name)
 
 
 def test_diff_of_a_block_and_its_own_dict_is_equal():
@@ -219,10 +222,61 @@ def test_unknown_option_values_fail_as_in_the_cli(cli, call, message):
     assert "did you mean" in str(info.value)
 
 
-def test_summary_of_a_live_block_says_what_to_do():
-    net = _mlp()
-    with pytest.raises(OptionError, match=r"use pi\.show on the Block, or a spec"):
-        pi.summary(net, (2, 20))
+def _nested(hybridize: bool):
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    class Block2(nn.HybridBlock):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            with self.name_scope():
+                self.body = nn.HybridSequential()
+                self.body.add(nn.Conv2D(4, 3, padding=1, in_channels=3), nn.Activation("relu"))
+                self.head = nn.Dense(5, in_units=4 * 6 * 6)
+
+        def hybrid_forward(self, F, x):
+            return self.head(self.body(x))
+
+    mx.random.seed(5)
+    net = Block2(prefix="nest_")
+    net.initialize()
+    if hybridize:
+        net.hybridize()
+    return net
+
+
+# Not yet hybridized: a hybridized parent runs its children inside one cached graph, where
+# the forward hooks that measure each child's output do not fire (see the report).
+@pytest.mark.parametrize("hybridize", [False])
+def test_summary_of_a_nested_live_block_against_raw_mxnet(hybridize):
+    from mxnet import nd
+
+    net = _nested(hybridize)
+    x = nd.random.uniform(shape=(2, 3, 6, 6))
+    d = pi.summary(net, x).to_dict()
+    rows = {r["name"]: r for r in d["layers"]}
+    assert list(rows) == ["body", "body.0", "body.1", "head"]
+    conv = net.body[0](x)  # raw MXNet: the conv's own output
+    assert tuple(rows["body.0"]["output_shape"]) == conv.shape == (2, 4, 6, 6)
+    assert rows["body.0"]["macs"] == 2 * 4 * 6 * 6 * 3 * 3 * 3  # out values x in_ch x kernel
+    assert rows["head"]["macs"] == 2 * 5 * 144
+    relu = net.body(x).asnumpy()
+    assert rows["body.1"]["stats"]["std"] == pytest.approx(float(relu.std()), rel=1e-5)
+    unique = sum(p.data().size for p in net.collect_params().values())
+    assert d["totals"]["unique"] == unique
+    top = pi.summary(net, x, depth=1).to_dict()
+    assert [r["name"] for r in top["layers"]] == ["body", "head"]
+    static = pi.summary(net, (2, 3, 6, 6), shapes_only=True).to_dict()
+    assert static["ran"] is False and static["totals"] == d["totals"]
+
+
+def test_summary_options_of_the_other_kind_are_refused():
+    from paraminspect.errors import NotApplicableError
+
+    with pytest.raises(NotApplicableError, match=r"--method applies to YAML specs"):
+        pi.summary(_mlp(), (2, 20), method="xavier")
+    with pytest.raises(NotApplicableError, match=r"--shapes-only, --depth"):
+        pi.summary("mlp", depth=1)
 
 
 def test_inspect_and_diff_to_dict_equal_cli_json(cli, tmp_path):

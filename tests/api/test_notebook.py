@@ -44,5 +44,8 @@ def test_notebook_executes_and_shows_the_books_parameters_and_numbers():
     assert "0.06700657 -0.00369488  0.0418822" in page
     assert "-4.3659673  8.5773945  9.986376" in page
     assert "0.06700657" in "\n".join(plain)  # the text/plain fallback has them too
-    # In[14]: the shared layer's parameters, mapped to both layers
-    assert "1 (dense" in page and "2 (dense" in page
+    # In[14]: the shared layer's parameters, mapped to both layers: net2[1] and net2[2]
+    # are rows 2 and 4 of the Block's layers (each Dense(activation=) has an Activation child)
+    assert "2 (dense2), 4 (dense4)" in page
+    # and pi.grad splits the shared gradient into its two uses, with the sum check
+    assert "sum of contributions" in page and "accumulated grad()" in page

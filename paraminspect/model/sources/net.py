@@ -17,6 +17,7 @@ from paraminspect.errors import OptionError
 from paraminspect.model.layout import InputDesc, Layout
 
 if TYPE_CHECKING:
+    from paraminspect.model.layout_plan import LayoutPlan
     from paraminspect.model.model import Model
     from paraminspect.model.params_io import LoadRequest
 
@@ -193,6 +194,25 @@ class BlockSource(NetSource):
         if fresh:
             notes.append(f"{self.ref}: {plural(len(fresh), 'parameter')} initialized fresh")
         return net, layout, notes
+
+
+@dataclass
+class RunningBlockSource(BlockSource):
+    """A Block the user trains in their own loop (``pi.watch``): no inputs, never built.
+
+    Its Layout is read from the parameters as they are (the loop has run, so their shapes
+    are final); ``plan`` is the Layout's plan-shaped view for ``train``'s step readers.
+    """
+
+    @classmethod
+    def of(cls, net: Any) -> RunningBlockSource:
+        return cls(f"block:{net.name}", {}, None, block=net)
+
+    @property
+    def plan(self) -> LayoutPlan:
+        from paraminspect.model.layout_plan import layout_plan
+
+        return layout_plan(self.layout)
 
 
 def block_inputs(
