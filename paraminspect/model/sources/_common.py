@@ -9,6 +9,7 @@ from paraminspect.model.layout import InputDesc, Shape
 
 InputsArg = Optional[Mapping[str, Union[InputDesc, Shape]]]
 DEFAULT_INIT = "uniform(scale=0.07)"  # what Gluon's initialize() uses without an argument
+USER_INIT = "your initialize()"  # a live Block's values: MXNet keeps no record of the init
 
 
 def normalize_inputs(inputs: InputsArg) -> Dict[str, InputDesc]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 from paraminspect._text import plural, quote
 from paraminspect.errors import OptionError
 from paraminspect.model.layout import InputDesc, Layout
+from paraminspect.model.sources._common import DEFAULT_INIT, USER_INIT
 
 if TYPE_CHECKING:
     from paraminspect.model.layout_plan import LayoutPlan
@@ -189,7 +190,13 @@ class BlockSource(NetSource):
         ]
         for p in fresh:
             p.initialize(default_init=mx.init.Uniform())
-        layout = measure_block(net, self.inputs, self.arrays or None, source=self.ref)
+        # A live Block's values come from the user's own initialize(init): MXNet keeps no
+        # record of that init, so only parameters with one of their own (a bias's zeros) or
+        # initialized here can name theirs.
+        default = DEFAULT_INIT if len(fresh) == len(net.collect_params().keys()) else USER_INIT
+        layout = measure_block(
+            net, self.inputs, self.arrays or None, default_init=default, source=self.ref
+        )
         notes = []
         if fresh:
             notes.append(f"{self.ref}: {plural(len(fresh), 'parameter')} initialized fresh")
