@@ -119,7 +119,8 @@ class Watch:
 
     def _start_watching(self) -> None:
         """At the first step: the net has run, so shapes are final and the plan is read."""
-        from paraminspect.actions.train.norms import StepNorms, layer_names
+        from paraminspect.actions.train.layers import layer_names
+        from paraminspect.actions.train.norms import StepNorms
         from paraminspect.diagnose.trouble import TroubleDetector
         from paraminspect.model.model import Model
         from paraminspect.model.sources.live import LiveBlockSource

@@ -9,8 +9,9 @@ synthetic teacher and the user's data), :mod:`.norms` (what is read at every ste
 from __future__ import annotations
 
 from paraminspect.actions.train.data import read_data, synthetic_data
+from paraminspect.actions.train.layers import layer_names, train_layers
 from paraminspect.actions.train.loop import PROBE_SAMPLES, fit, prepare, train
-from paraminspect.actions.train.norms import StepNorms, _grad_square, dead_relu, layer_names
+from paraminspect.actions.train.norms import StepNorms, _grad_square
 from paraminspect.actions.train.options import (
     EventCallback,
     RecordCallback,
@@ -28,11 +29,13 @@ from paraminspect.actions.train.records import (
     use_shares,
     with_shares,
 )
+from paraminspect.actions.train.relu import ReluProbe, dead_relu
 
 __all__ = [
     "PROBE_SAMPLES",
     "EventCallback",
     "RecordCallback",
+    "ReluProbe",
     "StepCallback",
     "StepNorms",
     "TrainOptions",
@@ -50,6 +53,7 @@ __all__ = [
     "shared_steps",
     "synthetic_data",
     "train",
+    "train_layers",
     "use_shares",
     "validate",
     "with_shares",

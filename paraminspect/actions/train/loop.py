@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import replace
-from typing import List, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
-from paraminspect.actions.train.data import read_data, synthetic_data
-from paraminspect.actions.train.norms import StepNorms, dead_relu, layer_names
+from paraminspect.actions.train.data import model_output_shape, read_data, synthetic_data
+from paraminspect.actions.train.layers import layer_names, shared_users
+from paraminspect.actions.train.norms import StepNorms
 from paraminspect.actions.train.options import (
     EventCallback,
     RecordCallback,
@@ -23,6 +24,7 @@ from paraminspect.actions.train.options import (
     validate,
 )
 from paraminspect.actions.train.records import make_record, use_shares, with_shares
+from paraminspect.actions.train.relu import ReluProbe
 from paraminspect.actions.view import model_info
 from paraminspect.diagnose.trouble import Event, TroubleDetector, should_stop
 from paraminspect.errors import BuildError, OptionError
@@ -30,7 +32,7 @@ from paraminspect.model.build import Model
 from paraminspect.model.data import Dataset
 from paraminspect.model.losses import check_loss, loss_value
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.model.sources import open_spec_source, parse_model_ref
+from paraminspect.model.sources import open_source, parse_model_ref
 from paraminspect.reports.train import (
     TrainRecord,
     TrainReport,
@@ -41,63 +43,82 @@ PROBE_SAMPLES = 256  # dead ReLU units are counted over the first samples of the
 
 
 def prepare(
-    spec: Optional[str],
+    spec: Any,
     opts: TrainOptions,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> Tuple[Model, str]:
     """Validate everything, then build ``spec`` (``shared`` when ``opts.shared`` and no spec)
     and load ``load`` into it. ``save`` is only checked here (before the build).
+
+    Args:
+        spec: any MODEL (a spec, ``PATH-symbol.json``, ``zoo:NAME``, ``FILE.py:FUNC``, a
+            Block); ``inputs`` and ``mode`` feed a source that is not a spec (``--input``,
+            ``--mode``).
 
     Returns:
         The built model (first forward pass done) and the registered optimizer name.
 
     Raises:
-        OptionError: bad settings, unknown optimizer, ``--shared`` on a spec without sharing.
+        OptionError: bad settings, unknown optimizer, ``--shared`` on a model without
+            sharing, a graph ending in a loss op, a model with several inputs or outputs.
         OutputError, CheckpointError: a refused ``save`` target, a bad ``load`` file.
         BuildError: MXNet refused the network.
     """
     validate(opts)
-    if spec is not None and parse_model_ref(spec) != "spec":
-        if parse_model_ref(spec) == "symbol":
-            from paraminspect.model.trainable import check_trainable
+    ref = "shared" if spec is None and opts.shared else spec
+    kind = "spec" if ref is None else (parse_model_ref(ref) if isinstance(ref, str) else "block")
+    if kind == "symbol":
+        from paraminspect.model.trainable import check_trainable
 
-            check_trainable(spec)
+        check_trainable(ref)
+    source = open_source(ref, inputs, load, mode)
+    layout = source.layout
+    if kind == "spec":
+        check_loss(source.plan, opts.loss)  # type: ignore[attr-defined]
+    elif len(layout.inputs) != 1:
         raise OptionError(
-            f"train runs YAML specs only for now; {spec} can be inspected with show, "
-            "summary and grad (training other sources is not implemented yet)",
+            f"{source.label} has {len(layout.inputs)} inputs "
+            f"({', '.join(d.name for d in layout.inputs)}); train draws data for a model "
+            "with one input (several are not implemented yet); use grad for this model",
             "MODEL",
         )
-    source = open_spec_source("shared" if spec is None and opts.shared else spec)
-    loaded, plan = source.loaded, source.plan
-    check_loss(plan, opts.loss)
-    if opts.shared and not any(len(v) > 1 for v in plan.users.values()):
+    if opts.shared and not any(len(v) > 1 for v in layout.users.values()):
         raise OptionError(
-            f"{loaded.source} has no shared parameters; add `share:` to a layer, or run "
+            f"{source.label} has no shared parameters; add `share:` to a layer, or run "
             "`paraminspect train --shared` for the built-in shared spec",
             "--shared",
         )
-    hist_names(plan, opts)  # a bad --select fails before MXNet is imported
+    hist_names(layout, opts)  # a bad --select fails before MXNet is imported
     optimizer = check_optimizer(opts.optimizer)
     preflight(load, save)
     model = source.build(seed=opts.seed, forward=True, backward=True)
     model.log.extend(apply_load(model, load))
+    if kind != "spec":
+        from paraminspect.actions.net_grad import check_net_loss
+
+        check_net_loss(opts.loss, [model_output_shape(model, model.X)])
     return model, optimizer
 
 
 def train(
-    spec: Optional[str],
+    spec: Any,
     opts: TrainOptions,
     on_step: Optional[StepCallback] = None,
     on_record: Optional[RecordCallback] = None,
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
     on_event: Optional[EventCallback] = None,
+    inputs: Optional[Mapping[str, Any]] = None,
+    mode: Optional[str] = None,
 ) -> TrainReport:
     """Train ``spec`` and record every logged step (:func:`prepare`, then :func:`fit`).
 
     Args:
-        spec: a path or built-in name; None means ``shared`` with ``--shared``, else ``mlp``.
+        spec: any MODEL (see :func:`prepare`); None means ``shared`` with ``--shared``,
+            else ``mlp``.
         opts: the run's settings.
         on_step: called after every optimizer step (progress bars).
         on_record: called with each record as soon as it exists (tables, JSON lines).
@@ -106,11 +127,14 @@ def train(
             its last state can be inspected; after ``--stop-on``, the last good ones: the
             step that went wrong is not applied).
         on_event: called with each named trouble (:class:`Event`) at the step it starts.
+        inputs, mode: ``--input`` and ``--mode`` for a model that is not a spec.
     """
-    dataset = read_data(spec, opts)  # before the build: a bad file costs no MXNet import
+    dataset = read_data(
+        spec, opts, inputs, mode
+    )  # before the build: a bad file costs no MXNet import
     if dataset is not None:
         opts = replace(opts, samples=dataset.samples)
-    model, optimizer = prepare(spec, opts, load, save)
+    model, optimizer = prepare(spec, opts, load, save, inputs, mode)
     report = fit(model, optimizer, opts, on_step, on_record, on_event, dataset)
     saved = apply_save(model, save)
     return replace(report, log=report.log + tuple(saved)) if saved else report
@@ -139,7 +163,8 @@ def fit(
     import mxnet as mx
     from mxnet import autograd, gluon, nd
 
-    loaded = model.loaded
+    label = model.source.label
+    train_mode = getattr(model.source, "mode", None) != "predict"
     if dataset is not None:
         x, y = nd.array(dataset.X), nd.array(dataset.y)
         description = dataset.description
@@ -164,15 +189,15 @@ def fit(
     norms = StepNorms(model)
     detector = TroubleDetector(opts.diverge_factor, opts.explode, opts.vanish)
     names = layer_names(model)
-    has_relu = any(lp.activation == "relu" for lp in model.plan.layers)
+    relu = ReluProbe(model)
     pending: List[Event] = []  # events since the last record
     copy = None
-    if opts.contributions and any(len(u) > 1 for u in model.plan.users.values()):
+    if opts.contributions and shared_users(model):
         from paraminspect.actions.grad import unshared_copy
 
         copy = unshared_copy(model)
     stopped_by: Optional[Event] = None
-    drawn = hist_names(model.plan, opts)
+    drawn = hist_names(model.layout, opts)
     start = time.perf_counter()
     history: List[TrainRecord] = []
     window: List[float] = []
@@ -196,16 +221,17 @@ def fit(
                     if log_now
                     else None
                 )
-                with autograd.record():
+                with autograd.record(train_mode=train_mode):
                     batch_loss = loss_value(opts.loss, net(xb), yb)
                 batch_loss.backward()
                 value = float(batch_loss.asscalar())
                 norms.add()
+                dead = relu(xb) if relu.indices else None
                 events = detector.observe(
                     step,
                     value,
                     {names[i]: norms.values[i][-1] for i, _ in norms.layers},
-                    {names[i]: f for i, f in dead_relu(model, xb).items()} if has_relu else None,
+                    {names[i]: f for i, f in dead.items()} if dead is not None else None,
                     lr=opts.lr,
                 )
                 pending.extend(events)
@@ -245,6 +271,7 @@ def fit(
                         opts.explode,
                         opts.vanish,
                         (opts.hist_bins or 0, drawn),
+                        dead=relu(probe),
                     )
                     window = []
                     if shares:
@@ -266,7 +293,7 @@ def fit(
                 break
     except mx.base.MXNetError as e:
         raise BuildError(
-            f"training failed at step {step} for {loaded.source}: {str(e).splitlines()[0]}"
+            f"training failed at step {step} for {label}: {str(e).splitlines()[0]}"
         ) from e
     seconds = time.perf_counter() - start
     notes = [
@@ -275,6 +302,8 @@ def fit(
         f"{n_batches} batches of up to {opts.batch_size} per epoch; "
         + ("the layers are hybridized" if opts.hybridize else "imperative (not hybridized)"),
     ]
+    if relu.note:
+        notes.append(relu.note)
     settings = TrainSettings(
         samples=opts.samples,
         batch_size=opts.batch_size,

@@ -1,5 +1,5 @@
-"""What ``train`` reads at every step: each layer's gradient norm and dead ReLU fraction,
-the numbers the trouble detector is fed (cheap enough to run at every step)."""
+"""What ``train`` reads at every step: each layer's gradient norm, the number the trouble
+detector is fed with the dead ReLU fractions (:mod:`.relu`)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,9 @@ from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
+from paraminspect.actions.train.layers import train_layers
 from paraminspect.model.build import Model
 from paraminspect.stats import host_view, ndarray_l2
-
-
-def dead_relu(model: Model, probe: Any) -> Dict[int, float]:
-    """Layer -> fraction of its ReLU units that output 0 for every probe sample.
-
-    Runs the layers one by one (each hybridized child works on its own), outside
-    ``autograd.record()``, so dropout is off and batch norm uses its running statistics.
-    """
-    out: Dict[int, float] = {}
-    h = probe
-    for lp in model.plan.layers:
-        h = model.net[lp.index](h)
-        if lp.activation == "relu":
-            a = h.asnumpy().reshape(h.shape[0], -1)
-            out[lp.index] = float(np.mean(np.all(a == 0, axis=0)))
-    return out
-
-
-def layer_names(model: Model) -> Dict[int, str]:
-    """Layer index -> the name trouble is reported under: ``0 (dense0)``."""
-    return {lp.index: f"{lp.index} ({lp.name})" for lp in model.plan.layers}
 
 
 class StepNorms:
@@ -45,8 +25,8 @@ class StepNorms:
     def __init__(self, model: Model) -> None:
         params = model.params
         trained = {
-            lp.index: [p.name for p in lp.params if params[p.name].grad_req != "null"]
-            for lp in model.plan.layers
+            lp.index: [name for name in lp.params if params[name].grad_req != "null"]
+            for lp in train_layers(model)
         }
         self.layers = [(index, names) for index, names in trained.items() if names]
         self.params = {name: params[name] for _, names in self.layers for name in names}

@@ -119,7 +119,7 @@ def check_optimizer(name: str) -> str:
     return key
 
 
-def hist_names(plan: Any, opts: TrainOptions) -> frozenset:
+def hist_names(layout: Any, opts: TrainOptions) -> frozenset:
     """The trained parameters ``--hist`` draws: those ``--select`` matches, else all.
 
     Raises:
@@ -129,8 +129,8 @@ def hist_names(plan: Any, opts: TrainOptions) -> frozenset:
 
     if opts.hist_bins is None:
         return frozenset()
-    names = select_names(plan, (), opts.hist_select)
-    trained = [p.name for p in plan.unique_params if p.grad_req != "null"]
+    names = select_names(layout, (), opts.hist_select)
+    trained = [p.name for p in layout.params if p.grad_req != "null"]
     chosen = [n for n in names if n in trained]
     if not chosen:
         raise OptionError(

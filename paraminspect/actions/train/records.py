@@ -11,7 +11,8 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import numpy as np
 
 import paraminspect.choices as choices
-from paraminspect.actions.train.norms import dead_relu
+from paraminspect.actions.train.layers import shared_users, train_layers
+from paraminspect.actions.train.relu import dead_relu
 from paraminspect.actions.view import histogram
 from paraminspect.model.build import Model
 from paraminspect.reports.train import (
@@ -20,7 +21,7 @@ from paraminspect.reports.train import (
     SharedStep,
     TrainRecord,
 )
-from paraminspect.stats import tensor_stats
+from paraminspect.stats import ndarray_l2, tensor_stats
 
 
 def use_shares(model: Model, copy: Any, loss: str, x: Any, y: Any) -> Dict[str, Any]:
@@ -32,8 +33,7 @@ def use_shares(model: Model, copy: Any, loss: str, x: Any, y: Any) -> Dict[str, 
     params = model.params
     return {
         name: gradient_shares([parts[(name, i)] for i in layers], params[name].grad().asnumpy())
-        for name, layers in model.plan.users.items()
-        if len(layers) > 1
+        for name, layers in shared_users(model).items()
     }
 
 
@@ -48,13 +48,22 @@ def with_shares(steps: Tuple[SharedStep, ...], shares: Dict[str, Any]) -> Tuple[
 
 
 def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
-    """Compare the arrays each using layer holds for every shared parameter."""
+    """Compare the arrays each using layer holds for every shared parameter.
+
+    A spec's layers each hold the parameter as an attribute, so their arrays are read and
+    compared; other sources share one Parameter object between its users (Gluon's
+    ``params=``, or one graph variable read by several nodes): identical by construction.
+    """
+    params = model.params
+    if model.source.kind != "spec":
+        return tuple(
+            SharedStep(name, layers, True, 0.0, ndarray_l2(params[name].grad()))
+            for name, layers in shared_users(model).items()
+            if params[name].grad_req != "null"
+        )
     out = []
     shorts = {p.name: p.short for p in model.plan.unique_params}
-    params = model.params
-    for name, layers in model.plan.users.items():
-        if len(layers) < 2:
-            continue
+    for name, layers in shared_users(model).items():
         arrays = [getattr(model.net[i], shorts[name]).data().asnumpy() for i in layers]
         diff = max(float(np.max(np.abs(a - arrays[0]))) if a.size else 0.0 for a in arrays)
         identical = all(np.array_equal(a, arrays[0]) for a in arrays[1:])
@@ -127,11 +136,11 @@ def make_record(
     run stopped at a step it had not planned to log): update ratios are then NaN.
     ``explode``, ``vanish``: the warning thresholds of :func:`grad_warnings`; ``hist``:
     bins and the parameters whose gradient gets a histogram. ``dead`` (dead ReLU fractions by
-    layer) and ``shared`` are computed from ``probe`` and the Sequential's layers unless given
+    layer) and ``shared`` are computed from ``probe`` and the model's layers unless given
     (the watcher of a user's own loop measures them on its own net).
     """
     params = model.params
-    users = model.plan.users
+    users = model.layout.users
     steps: Dict[str, ParamStep] = {}
     delta: Dict[str, float] = {}
     for name, p in params.items():
@@ -152,8 +161,8 @@ def make_record(
     if dead is None:
         dead = dead_relu(model, probe)
     layers = []
-    for lp in model.plan.layers:
-        trained = [p.name for p in lp.params if p.grad_req != "null"]
+    for lp in train_layers(model):
+        trained = [n for n in lp.params if params[n].grad_req != "null"]
         if not trained:
             layers.append(
                 LayerStep(lp.index, lp.name, (), None, None, None, dead.get(lp.index), None)
