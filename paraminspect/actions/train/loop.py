@@ -24,7 +24,7 @@ from paraminspect.actions.train.options import (
     validate,
 )
 from paraminspect.actions.train.records import make_record, use_shares, with_shares
-from paraminspect.actions.train.relu import ReluProbe
+from paraminspect.actions.train.relu import ReluProbe, StepDeadRelu
 from paraminspect.actions.view import model_info
 from paraminspect.diagnose.trouble import Event, TroubleDetector, should_stop
 from paraminspect.errors import BuildError, OptionError
@@ -190,6 +190,7 @@ def fit(
     detector = TroubleDetector(opts.diverge_factor, opts.explode, opts.vanish)
     names = layer_names(model)
     relu = ReluProbe(model)
+    step_dead = StepDeadRelu(relu, norms)  # only at steps where a layer can be dead
     pending: List[Event] = []  # events since the last record
     copy = None
     if opts.contributions and shared_users(model):
@@ -226,7 +227,7 @@ def fit(
                 batch_loss.backward()
                 value = float(batch_loss.asscalar())
                 norms.add()
-                dead = relu(xb) if relu.indices else None
+                dead = step_dead(xb)
                 events = detector.observe(
                     step,
                     value,
