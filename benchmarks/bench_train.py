@@ -35,14 +35,15 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
     from mxnet import autograd, gluon
 
     from paraminspect.actions.train import (
+        ReluProbe,
         StepNorms,
         TrainOptions,
-        dead_relu,
         layer_names,
         make_record,
         prepare,
         synthetic_data,
     )
+    from paraminspect.actions.train.relu import StepDeadRelu
     from paraminspect.diagnose.trouble import TroubleDetector
     from paraminspect.model.losses import loss_value
 
@@ -81,19 +82,35 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
     norms = StepNorms(model)
     detector = TroubleDetector()
     names = layer_names(model)
+    probe_relu = ReluProbe(model)
+    gated = StepDeadRelu(probe_relu, norms)  # as `train` builds it
+    ungated = StepDeadRelu(probe_relu, norms, gate=False)  # the probe at every step
 
-    def progress() -> None:  # what `train` does at every step besides the step itself
+    def per_step(dead_relu: StepDeadRelu) -> None:
         norms.add()  # every layer's gradient norm
         step_no = next(count)
-        detector.observe(  # named trouble: the norms, and dead ReLUs on the batch
+        dead = dead_relu(xb)  # dead ReLUs on the batch, where they can be 1.0
+        detector.observe(  # named trouble: the norms and the dead fractions
             step_no,
             0.5,
             {names[i]: norms.values[i][-1] for i, _ in norms.layers},
-            {names[i]: f for i, f in dead_relu(model, xb).items()},
+            {names[i]: f for i, f in dead.items()} if dead is not None else None,
         )
         printer.on_step(step_no, 10**9, 0.5)
 
-    for f in (step, record, data_loss, progress):  # warm up (hybridized graphs, caches)
+    def progress() -> None:  # what `train` does at every step besides the step itself
+        per_step(gated)
+
+    def progress_ungated() -> None:  # the same, measuring dead ReLUs at every step
+        per_step(ungated)
+
+    for f in (
+        step,
+        record,
+        data_loss,
+        progress,
+        progress_ungated,
+    ):  # warm up (hybridized graphs, caches)
         f()
     out = {}
     cases = (
@@ -101,6 +118,7 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
         ("record", record, 50),
         ("data", data_loss, 10),
         ("progress", progress, steps),
+        ("ungated", progress_ungated, steps),
     )
     with printer:  # the progress bar running, as in `train`
         for name, f, n in cases:
@@ -111,9 +129,12 @@ def per_step_costs(samples: int, batch_size: int, steps: int = 200) -> None:
                 times.append(time.perf_counter() - t)
             out[name] = statistics.median(times)
     print(
-        f"per-step work besides the step (every layer's ||g||, the progress bar): "
-        f"{out['progress'] * 1e3:.3f} ms = {out['progress'] / out['step']:.3f}x a step "
-        "(target <= 0.10x)"
+        f"per-step work besides the step (every layer's ||g||, the trouble detector, dead "
+        f"ReLUs where they can be 1.0: {gated.measured} of {steps + 1} steps "
+        f"measured them, the progress bar): {out['progress'] * 1e3:.3f} ms = "
+        f"{out['progress'] / out['step']:.3f}x a step (target <= 0.10x); measuring dead "
+        f"ReLUs at every step: {out['ungated'] * 1e3:.3f} ms = "
+        f"{out['ungated'] / out['step']:.3f}x"
     )
     print(
         f"per-step records (in process, {samples} samples, batch {batch_size}): one step "

@@ -252,7 +252,7 @@ def test_help_examples_need_no_clone(tmp_path):
 
 def test_completion_offers_built_in_specs_and_methods():
     from paraminspect.cli import cli
-    from paraminspect.cli.base import complete_method, complete_spec
+    from paraminspect.cli.options import complete_method, complete_spec
 
     assert [i.value for i in complete_spec(None, None, "sh")][:1] == ["shared"]
     assert complete_method(None, None, "x") == ["xavier"]

@@ -318,7 +318,7 @@ def test_speed_line_times_the_loop(tiny, monkeypatch, cli):
     just after the last record, and steps/s is steps over it (also in the table's line)."""
     import time
 
-    import paraminspect.actions.train as train_module
+    import paraminspect.actions.train.loop as train_module
 
     ticks = iter([100.0, 102.5])
     calls = []

@@ -117,7 +117,7 @@ def layout_info(layout: Layout, source: Source, forward: bool, seed: Optional[in
         source=source.label,
         input_shape=layout.inputs[0].shape if layout.inputs else (),
         layers=tuple(
-            LayerInfo(x.index, _label(x), x.type, x.activation, _shares_with(layout, x))
+            LayerInfo(x.index, layer_label(x), x.type, x.activation, layer_shares_with(layout, x))
             for x in layout.layers
         ),
         forward=forward,
@@ -386,7 +386,7 @@ def plan_report(
     unique, trainable = layout.unique_count, layout.trainable_count
     info = layout_info(layout, source, False, None)
     if source.kind == "spec":  # a spec's header keeps its layer names (dense0, not 0)
-        shares = {x.index: _shares_with(layout, x) for x in layout.layers}
+        shares = {x.index: layer_shares_with(layout, x) for x in layout.layers}
         info = dataclasses.replace(
             info,
             kind="spec",
@@ -414,14 +414,14 @@ def plan_report(
     )
 
 
-def _label(layer: LayerDesc) -> str:
+def layer_label(layer: LayerDesc) -> str:
     """A top-level layer by its Gluon or graph-node name (``dense0``, as ``net[i]`` prints
     it); a nested one by the dotted path ``--layer`` takes (``features.3.body.0``), since
     nested Gluon names repeat every parent's prefix."""
     return layer.path if "." in layer.path or not layer.name else layer.name
 
 
-def _shares_with(layout: Layout, layer: LayerDesc) -> Optional[int]:
+def layer_shares_with(layout: Layout, layer: LayerDesc) -> Optional[int]:
     """The layer whose parameters ``layer`` uses, when every one of them belongs to another."""
     owners = {layout.param(name).users[0] for name in layer.params}
     if len(owners) == 1 and layer.params and next(iter(owners)) != layer.index:

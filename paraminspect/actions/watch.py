@@ -1,7 +1,7 @@
 """``pi.watch``: what ``train`` records, for the user's own ``gluon.Trainer`` loop.
 
 After every ``trainer.step`` the loop calls :meth:`Watch.step`; it reads each layer's
-gradient norm (``train``'s :class:`~paraminspect.actions.train.StepNorms`, one dot product
+gradient norm (``train``'s :class:`~paraminspect.actions.train.norms.StepNorms`, one dot product
 per parameter over MXNet's buffer) and every ``every`` steps builds the same
 :class:`~paraminspect.reports.train.TrainRecord` as ``train`` (:func:`make_record`: weight
 and gradient statistics, update ratios, exploding/vanishing/NaN warnings). Dead ReLU
@@ -119,7 +119,8 @@ class Watch:
 
     def _start_watching(self) -> None:
         """At the first step: the net has run, so shapes are final and the plan is read."""
-        from paraminspect.actions.train import StepNorms, layer_names
+        from paraminspect.actions.train.layers import layer_names
+        from paraminspect.actions.train.norms import StepNorms
         from paraminspect.diagnose.trouble import TroubleDetector
         from paraminspect.model.model import Model
         from paraminspect.model.sources.net import RunningBlockSource
@@ -201,7 +202,7 @@ class Watch:
         )
 
     def _record(self, step: int) -> TrainRecord:
-        from paraminspect.actions.train import make_record
+        from paraminspect.actions.train.records import make_record
 
         loss = self._loss()
         record = make_record(

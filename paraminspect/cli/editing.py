@@ -6,10 +6,9 @@ from typing import Any, Callable, Optional
 
 import click
 
-from paraminspect.cli.base import (
-    cli,
+from paraminspect.cli.base import cli, emit
+from paraminspect.cli.options import (
     complete_method,
-    emit,
     examples,
     feed_options,
     format_option,

@@ -8,11 +8,10 @@ from typing import Any, Optional
 import click
 
 from paraminspect.choices import DIFF_SORT_KEYS, FAIL_ON, GROUP_BY, SORT_KEYS
-from paraminspect.cli.base import (
+from paraminspect.cli.base import cli, emit
+from paraminspect.cli.options import (
     bins_option,
-    cli,
     complete_spec,
-    emit,
     examples,
     format_option,
     load_options,

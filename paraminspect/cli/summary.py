@@ -6,11 +6,10 @@ from typing import Optional
 
 import click
 
-from paraminspect.cli.base import (
+from paraminspect.cli.base import cli, emit
+from paraminspect.cli.options import (
     bins_option,
-    cli,
     complete_method,
-    emit,
     examples,
     format_option,
     model_argument,

@@ -13,12 +13,10 @@ from paraminspect.choices import (
     DIVERGE_FACTOR,
     TROUBLE_KINDS,
 )
-from paraminspect.cli.base import (
+from paraminspect.cli.base import cli, consoles, emit
+from paraminspect.cli.options import (
     bins_option,
-    cli,
-    consoles,
     data_options,
-    emit,
     examples,
     format_option,
     load_options,
@@ -100,7 +98,7 @@ def grad(
 
 
 @cli.command()
-@click.argument("spec", required=False, metavar="[MODEL]")
+@model_argument
 @click.option(
     "--shared",
     is_flag=True,
@@ -238,6 +236,7 @@ def grad(
     "paraminspect train --hist --select '.*weight' --bins 24",
     "paraminspect train --shared --contributions --every 4",
     "paraminspect train net.yaml --data digits.npz --loss softmax-ce --batch-size 64",
+    "paraminspect train model.py:make_net --input data=1x16 --epochs 3",
     "paraminspect train --lr 20 --seed 1   # warning: step 6: loss rose 3.2x since step 5 ...",
     f"paraminspect train --lr 50 --stop-on {DEFAULT_STOP_ON} --save last-good.params",
 )
@@ -268,8 +267,9 @@ def train(
     fmt: str,
     **kwargs: Any,
 ) -> None:
-    """Train SPEC on a synthetic seeded data set (or --data) and watch every layer's weights
-    and grads.
+    """Train MODEL (a spec, PATH-symbol.json, zoo:NAME or FILE.py:FUNC; --input sets a
+    graph's or factory's input shape) on a synthetic seeded data set (or --data) and watch
+    every layer's weights and grads.
 
     After each epoch (or every K steps) a table per layer shows ||w||, ||g||, ||g||/||w||,
     the update ratio ||Δw||/||w|| and the fraction of dead ReLU units; shared parameters are
@@ -324,6 +324,7 @@ def train(
     if plot_path is not None:
         check_plot_target(plot_path)
     load, save = pop_load(kwargs), pop_save(kwargs)
+    feed = pop_inputs(kwargs)
     preflight(load, save)  # before --log truncates its file
     c = consoles()
     log = JsonlLog(log_path) if log_path is not None else None
@@ -338,6 +339,7 @@ def train(
             load=load,
             save=save,
             on_event=printer.on_event,
+            **feed,
         )
     if plot_path is not None and report.history:
         write_plot(report, plot_path)

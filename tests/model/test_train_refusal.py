@@ -17,9 +17,3 @@ def test_softmax_output_head_refused(cli, tmp_path):
         "the gradient given to it" in result.output
     )
     assert "Traceback" not in result.output
-
-
-def test_other_sources_say_what_is_missing(cli):
-    result = cli("train", "zoo:resnet18_v1")
-    assert result.exit_code == 2
-    assert "train runs YAML specs only for now" in result.output

@@ -1,0 +1,318 @@
+"""The options several commands share, each defined once (sqlite-utils' output_options
+habit), with the completions and the ``pop_*`` helpers that turn them into core requests.
+
+Heavy imports (MXNet, pydantic, rich) happen inside the functions, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional, Sequence
+
+import click
+
+from paraminspect.choices import DEFAULT_BINS, FORMATS, MAX_BINS, MAX_SEED, MODES
+
+
+def complete_spec(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion for SPEC / MODEL: built-in names, ``zoo:`` names, then files."""
+    from click.shell_completion import CompletionItem
+
+    from paraminspect.model.sources.zoo import zoo_names
+    from paraminspect.spec.load import builtin_names
+
+    names = [*builtin_names(), *(f"zoo:{n}" for n in zoo_names())]
+    items = [CompletionItem(n) for n in names if n.startswith(incomplete)]
+    return [*items, CompletionItem(incomplete, type="file")]
+
+
+def complete_method(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion for --method / --compare: the initializer catalog's names."""
+    from paraminspect.init.catalog import CATALOG
+
+    return [n for n in CATALOG if n.startswith(incomplete)]
+
+
+def spec_argument(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument("spec", required=False, metavar="[SPEC]", shell_complete=complete_spec)(f)
+
+
+def _check_seed(ctx: click.Context, param: click.Parameter, value: Optional[int]) -> Any:
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise click.BadParameter(
+            f"{value} is outside 0 to {MAX_SEED:,} (2**32 - 1): MXNet would reduce it modulo "
+            f"2**32 and give the stream of seed {value % 2**32}",
+        )
+    return value
+
+
+def model_argument(f: Callable[..., Any]) -> Callable[..., Any]:
+    """MODEL: a spec, ``PATH-symbol.json``, ``zoo:NAME[,k=v]`` or ``FILE.py:FUNC``; with
+    the options that say how to feed it (``--input``, ``--mode``)."""
+    return click.argument("spec", required=False, metavar="[MODEL]", shell_complete=complete_spec)(
+        feed_options(f)
+    )
+
+
+def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input NAME=SHAPE|FILE.npy`` (repeatable) and ``--mode train|predict``."""
+    f = click.option(
+        "--mode",
+        type=click.Choice(MODES),
+        default=None,
+        help="autograd train_mode (BatchNorm batch statistics, Dropout drops) or "
+        "predict_mode for the forward passes; default: Gluon's.",
+    )(f)
+    f = click.option(
+        "--input",
+        "inputs",
+        multiple=True,
+        metavar="NAME=SHAPE|FILE.npy",
+        help="Feed input NAME a batch drawn for SHAPE (1x3x224x224) or a real sample "
+        "(.npy, read without pickle). Repeatable; not for YAML specs.",
+    )(f)
+    return f
+
+
+def pop_inputs(kwargs: dict) -> Dict[str, Any]:
+    """Take --input/--mode out of ``kwargs``: ``{'inputs': {...}, 'mode': ...}``."""
+    from paraminspect.model.inputs import parse_inputs
+
+    return {"inputs": parse_inputs(kwargs.pop("inputs")), "mode": kwargs.pop("mode")}
+
+
+def seed_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--seed",
+        # MXNet reduces a seed modulo 2**32: outside this range two seeds would give one
+        # stream while the report showed the seed that was asked for
+        type=int,
+        callback=_check_seed,
+        default=None,
+        metavar="N",
+        help=f"Call mx.random.seed(N) first (0 <= N <= {MAX_SEED:,}). Without it, MXNet's "
+        "default stream gives the book's numbers.",
+    )(f)
+
+
+def format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table: rich tables; json: the documented JSON schema.",
+    )(f)
+
+
+def bins_option(default: int = DEFAULT_BINS) -> Callable[[Any], Any]:
+    """--bins N for --hist (show-like commands, inspect, train, summary)."""
+    return click.option(
+        "--bins",
+        type=click.IntRange(1, MAX_BINS),
+        default=default,
+        show_default=True,
+        metavar="N",
+        help="Number of --hist bins.",
+    )
+
+
+def sort_option(keys: Sequence[str], what: str) -> Callable[[Any], Any]:
+    """--sort KEY (inspect, diff): ``keys`` from choices.py; ``what`` says how they order."""
+    return click.option(
+        "--sort",
+        type=click.Choice(keys),
+        default=None,
+        help=f"Order the rows by {'|'.join(keys)}: {what} (default: file order).",
+    )
+
+
+def top_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--top N (inspect, diff): only the first N rows after --sort."""
+    return click.option(
+        "--top",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Only the first N rows after --sort (N layers with --group layer), e.g. "
+        "--sort size --top 5.",
+    )(f)
+
+
+def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--data FILE, --targets FILE.npy (train, grad): the user's data, read by
+    paraminspect.model.data (never unpickled)."""
+    f = click.option(
+        "--targets",
+        metavar="FILE.npy",
+        type=click.Path(dir_okay=False),
+        help="With --data X.npy: the targets, one row per sample, e.g. --targets y.npy.",
+    )(f)
+    return click.option(
+        "--data",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Your data instead of the synthetic one: a .npz with arrays X and y, or X.npy "
+        "with --targets y.npy; y is regression targets shaped like the output (l2) or integer "
+        "class labels (softmax-ce). Never unpickled. E.g. --data digits.npz.",
+    )(f)
+
+
+def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
+    net commands)."""
+    options = [
+        click.option(
+            "--layer",
+            "layers",
+            multiple=True,
+            metavar="N|NAME",
+            help="Only the parameters this layer uses, like net[N].params "
+            "(repeatable; index, negative index or name).",
+        ),
+        click.option(
+            "--select",
+            metavar="REGEX",
+            help="Only names that re.match REGEX, like collect_params('.*weight').",
+        ),
+        click.option("--values", is_flag=True, help="Print data() of each shown parameter."),
+        click.option(
+            "--grad",
+            is_flag=True,
+            help="Print grad() of each shown parameter (zeros before backward).",
+        ),
+        click.option(
+            "--slice",
+            "slice_",
+            metavar="EXPR",
+            help="numpy index applied to each printed array: '0', '0,:5', ':3,-2:'.",
+        ),
+        click.option(
+            "--stats",
+            is_flag=True,
+            help="mean, std, min, max, abs_max, l2, zeros, nan, inf per parameter.",
+        ),
+        click.option(
+            "--hist",
+            is_flag=True,
+            help="Draw a text histogram of each shown parameter's values (its gradient with "
+            "--grad, or in grad), with the counts its initializer's law predicts.",
+        ),
+        bins_option(),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def make_view(
+    layers: tuple,
+    select: Optional[str],
+    values: bool,
+    grad: bool,
+    slice_: Optional[str],
+    stats: bool,
+    hist: bool = False,
+    bins: int = 16,
+    **extra: Any,
+) -> Any:
+    from paraminspect.actions.view import ViewOptions
+
+    return ViewOptions(
+        layers=tuple(layers),
+        select=select,
+        values=values,
+        grad=grad,
+        slice=slice_,
+        stats=stats,
+        hist=hist,
+        bins=bins,
+        **extra,
+    )
+
+
+def pop_view(kwargs: dict) -> Any:
+    keys = ("layers", "select", "values", "grad", "slice_", "stats", "hist", "bins")
+    return make_view(**{k: kwargs.pop(k) for k in keys})
+
+
+def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Append an Examples section to a command's help text."""
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        import inspect
+
+        block = "\n".join(f"  {line}" for line in lines)
+        # Dedent the docstring first: click dedents the whole help by its least indented
+        # line, and the unindented Examples block would otherwise keep the body's 4 spaces
+        # (indented paragraphs, and runs of spaces where click rewraps them).
+        body = inspect.cleandoc(f.__doc__ or "")
+        f.__doc__ = body + "\n\n\b\nExamples:\n" + block + "\n"
+        return f
+
+    return deco
+
+
+def save_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--save PATH, --force (net commands: write save_parameters output atomically)."""
+    f = click.option(
+        "--force", is_flag=True, help="With --save: overwrite PATH if it already exists."
+    )(f)
+    return click.option(
+        "--save",
+        "save_path",
+        metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="Write the parameters as net.save_parameters(PATH) does, atomically "
+        "(temporary file in the same folder, then rename).",
+    )(f)
+
+
+def load_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--load PATH, --allow-missing, --ignore-extra (net commands: load before acting)."""
+    f = click.option(
+        "--ignore-extra",
+        is_flag=True,
+        help="With --load: skip keys of the file that the net does not have.",
+    )(f)
+    f = click.option(
+        "--allow-missing",
+        is_flag=True,
+        help="With --load: keep the initialized values of parameters the file lacks.",
+    )(f)
+    return click.option(
+        "--load",
+        "load_path",
+        metavar="PATH",
+        type=click.Path(dir_okay=False),
+        help="Load a parameter file (save_parameters keys such as 0.weight, or names "
+        "such as dense0_weight) into the net before acting, like net.load_parameters.",
+    )(f)
+
+
+def pop_save(kwargs: dict) -> Any:
+    """Take --save/--force out of ``kwargs``: a SaveRequest, or None without --save."""
+    from paraminspect.errors import OptionError
+    from paraminspect.model.params_io import SaveRequest
+
+    path, force = kwargs.pop("save_path"), kwargs.pop("force")
+    if path is None:
+        if force:
+            raise OptionError("--force only applies with --save PATH", "--force")
+        return None
+    return SaveRequest(path, force)
+
+
+def pop_load(kwargs: dict) -> Any:
+    """Take --load/--allow-missing/--ignore-extra out of ``kwargs``: a LoadRequest or None."""
+    from paraminspect.errors import OptionError
+    from paraminspect.model.params_io import LoadRequest
+
+    path = kwargs.pop("load_path")
+    allow_missing, ignore_extra = kwargs.pop("allow_missing"), kwargs.pop("ignore_extra")
+    if path is None:
+        for flag, on in (("--allow-missing", allow_missing), ("--ignore-extra", ignore_extra)):
+            if on:
+                raise OptionError(f"{flag} only applies with --load PATH", flag)
+        return None
+    return LoadRequest(path, allow_missing, ignore_extra)
