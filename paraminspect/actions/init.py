@@ -27,6 +27,7 @@ from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.selection import select_names
 from paraminspect.model.source import Source
 from paraminspect.model.sources import ModelRef, open_source
+from paraminspect.model.sources._common import USER_INIT
 from paraminspect.model.sources.spec import SpecSource
 from paraminspect.model.targets import Origin, check_applicable, origin_theory, step_label, targets
 from paraminspect.reports.edit import EditReport, TraceEntry
@@ -90,7 +91,10 @@ def _start(
 def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResult, ...]:
     """Compare each parameter with the theory of the initializer that last set it."""
     params = session.model.params
-    missing = [n for n in names if n not in session.origins]
+    init = session.model.init
+    # A live Block's (or a factory's) own initialize(init) left no record of init: those
+    # values cannot be checked, and comparing them with a guessed law would be wrong.
+    missing = [n for n in names if n not in session.origins and init.get(n) != USER_INIT]
     if missing:
         raise OptionError(
             f"--check needs values an initializer drew, but {missing[0]} was "
@@ -101,10 +105,37 @@ def check_parameters(session: Session, names: Sequence[str]) -> Tuple[CheckResul
     out = []
     for name in names:
         values = params[name].data().asnumpy()
+        if name not in session.origins:
+            out.append(unknown_init_result(name, tuple(values.shape)))
+            continue
         origin = session.origins[name]
         theory = origin_theory(origin, tuple(values.shape))
         out.append(check_values(name, values, origin.label, theory))
     return tuple(out)
+
+
+def unknown_init_result(name: str, shape: Tuple[int, ...]) -> CheckResult:
+    """A ``skip`` for a parameter whose initializer the tool cannot know (the user's own
+    ``initialize(init)``: MXNet keeps no record of ``init``)."""
+    return CheckResult(
+        parameter=name,
+        shape=shape,
+        initializer=USER_INIT,
+        law="unknown",
+        fan_in=None,
+        fan_out=None,
+        items=(),
+        ks_statistic=None,
+        ks_pvalue=None,
+        status="skip",
+        note=UNKNOWN_INIT_NOTE,
+    )
+
+
+UNKNOWN_INIT_NOTE = (
+    "not checked: the values come from your initialize(), and MXNet keeps no record of "
+    "the initializer it was given"
+)
 
 
 def _finish(

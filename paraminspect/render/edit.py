@@ -7,6 +7,7 @@ from typing import Any, Dict, List
 from rich.console import Console, Group
 from rich.text import Text
 
+from paraminspect._text import plural
 from paraminspect.render._common import phrase_lines
 from paraminspect.render.check import check_json, check_table
 from paraminspect.render.params import (
@@ -74,7 +75,13 @@ def print_edit(out: Console, er: Any) -> None:
     print_report(out, report)
     if er.checks is not None:
         out.print(check_table(er.checks))
-        n = len(er.checks)
+        skipped = sum(1 for c in er.checks if c.status == "skip")
+        n = len(er.checks) - skipped
+        if skipped:
+            out.print(
+                f"check: {plural(skipped, 'parameter')} not checked (no known initializer, "
+                "see the note)"
+            )
         if not er.failed:  # a failure is reported once, by the Error: line (er.failure)
             out.print(
                 Text(

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Collection, Dict, List, Mapping, Optional
 
 from paraminspect._text import quote
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.graph import mxnet_reason, quiet_stdout
 from paraminspect.model.inputs import format_shape, load_npy
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
-from paraminspect.model.sources._common import DEFAULT_INIT, init_text
+from paraminspect.model.sources._common import DEFAULT_INIT, USER_INIT, init_text
 
 if TYPE_CHECKING:
     import mxnet as mx
@@ -98,6 +98,7 @@ def _assemble(
     default_init: str,
     loaded: bool,
     name: Optional[str],
+    user_initialized: Collection[str] = (),
 ) -> Layout:
     layers: List[LayerDesc] = []
     users: Dict[int, List[int]] = {}
@@ -123,6 +124,7 @@ def _assemble(
     import numpy as np
 
     params = []
+    user = frozenset(user_initialized)
     for pname, p in net.collect_params().items():
         shape = shapes.get(id(p)) or tuple(p.shape or ())
         params.append(
@@ -131,7 +133,9 @@ def _assemble(
                 shape=tuple(int(d) for d in shape),
                 dtype=np.dtype(p.dtype).name,
                 grad_req=p.grad_req,
-                init="loaded" if loaded else init_text(p.init, default_init),
+                init="loaded"
+                if loaded
+                else init_text(p.init, USER_INIT if pname in user else default_init),
                 users=tuple(users.get(id(p), ())),
             )
         )
@@ -227,11 +231,17 @@ def measure_block(
     name: Optional[str] = None,
     ctx: Optional[mx.Context] = None,
     source: Optional[str] = None,
+    user_initialized: Collection[str] = (),
 ) -> Layout:
     """The Layout of an initialized Block from one forward pass.
 
     The pass is fed ``arrays[name]`` when given, the ``.npy`` file of a ``dist='file'``
     input, else zeros.
+
+    ``user_initialized``: parameters whose values came from someone else's
+    ``initialize(init)`` (the user's, a factory's): without an initializer of their own,
+    their init reads ``your initialize()`` (MXNet keeps no record of ``init``), the others'
+    ``default_init``.
 
     The pass also finishes deferred initialization, so every parameter has its data.
 
@@ -269,4 +279,4 @@ def measure_block(
             h.detach()
     del out
     shapes = {id(p): tuple(p.data().shape) for p in net.collect_params().values()}
-    return _assemble(net, nodes, inputs, shapes, default_init, loaded, name)
+    return _assemble(net, nodes, inputs, shapes, default_init, loaded, name, user_initialized)

@@ -152,7 +152,10 @@ def load_factory(
             p.initialize(ctx=ctx, default_init=mx.init.Uniform())
     except (mx.base.MXNetError, ValueError) as e:
         raise BuildError(f"cannot initialize {ref}: {_one_line(e)}") from e
-    layout = measure_block(net, resolved, arrays, ctx=ctx, source=quote(ref))
+    # what the factory initialized itself came from an init the tool cannot know
+    drawn = {id(p) for p in fresh}
+    own = [n for n, p in net.collect_params().items() if id(p) not in drawn]
+    layout = measure_block(net, resolved, arrays, ctx=ctx, source=quote(ref), user_initialized=own)
     notes = []
     if fresh:
         notes.append(

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 from paraminspect._text import plural, quote
 from paraminspect.errors import OptionError
 from paraminspect.model.layout import InputDesc, Layout
-from paraminspect.model.sources._common import DEFAULT_INIT, USER_INIT
 
 if TYPE_CHECKING:
     from paraminspect.model.layout_plan import LayoutPlan
@@ -193,9 +192,12 @@ class BlockSource(NetSource):
         # A live Block's values come from the user's own initialize(init): MXNet keeps no
         # record of that init, so only parameters with one of their own (a bias's zeros) or
         # initialized here can name theirs.
-        default = DEFAULT_INIT if len(fresh) == len(net.collect_params().keys()) else USER_INIT
         layout = measure_block(
-            net, self.inputs, self.arrays or None, default_init=default, source=self.ref
+            net,
+            self.inputs,
+            self.arrays or None,
+            source=self.ref,
+            user_initialized=user_initialized(net, fresh),
         )
         notes = []
         if fresh:
@@ -220,6 +222,13 @@ class RunningBlockSource(BlockSource):
         from paraminspect.model.layout_plan import layout_plan
 
         return layout_plan(self.layout)
+
+
+def user_initialized(net: Any, fresh: List[Any]) -> List[str]:
+    """The names (as ``collect_params`` gives them) of ``net``'s parameters not in ``fresh``:
+    initialized before the tool saw the net, by an ``initialize(init)`` it cannot know."""
+    drawn = {id(p) for p in fresh}
+    return [n for n, p in net.collect_params().items() if id(p) not in drawn]
 
 
 def block_inputs(
