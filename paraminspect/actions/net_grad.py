@@ -23,6 +23,7 @@ import numpy as np
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report
 from paraminspect.choices import LOSSES
+from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.forward import draw_inputs, mode_note
 from paraminspect.model.losses import draw_targets, loss_value
@@ -152,8 +153,10 @@ def per_use_check(
         total = np.sum([a.astype(np.float64) for a in arrays], axis=0)
         diff = float(np.max(np.abs(total - accumulated))) if total.size else 0.0
         tolerance = SHARE_RTOL * max(float(np.max(np.abs(a))) if a.size else 0.0 for a in arrays)
+        split = gradient_shares(arrays, accumulated)  # as the spec path gives them
+        shares = split.shares if split.shares is not None else (None,) * len(arrays)
         contribs = []
-        for i, a in zip(layers, arrays):
+        for i, a, share in zip(layers, arrays, shares):
             shown = None
             if view.grad:
                 where = f"[{format_index(index)}]" if index is not None else ""
@@ -161,7 +164,7 @@ def per_use_check(
                     f"{name}.grad{where} from layer {i}",
                     apply_slice(a, index, name) if index is not None else a,
                 )
-            contribs.append(Contribution(int(i or 0), tensor_stats(a), a, shown))
+            contribs.append(Contribution(int(i or 0), tensor_stats(a), a, shown, share))
         out.append(
             SharedGrad(
                 parameter=name,
@@ -171,6 +174,7 @@ def per_use_check(
                 max_abs_diff=diff,
                 tolerance=tolerance,
                 ok=bool(np.isfinite(diff) and diff <= tolerance),
+                shares_note=split.reason,
             )
         )
     return tuple(out), notes
