@@ -145,7 +145,55 @@ def capture_block_stats(model: Model) -> Dict[int, ActivationStats]:
     finally:
         for h in handles:
             h.detach()
+    missing = [x.index for x in layout.layers if x.index not in found]
+    if missing:  # a hybridized parent ran its cached graph, where no child's hook fires
+        found.update(capture_traced_stats(model, missing))
     return found
+
+
+def capture_traced_stats(model: Model, wanted: List[int]) -> Dict[int, ActivationStats]:
+    """Output statistics of the ``wanted`` layers of a (hybridized) HybridBlock: trace it on
+    symbols to name each child's output, then run a SymbolBlock over the same parameters
+    whose outputs are those internals. Layers it cannot reach are left out."""
+    import mxnet as mx
+
+    from paraminspect.model.forward import autograd_mode
+    from paraminspect.model.sources.block import trace_block, walk_blocks
+
+    layout = model.layout
+    nodes = walk_blocks(model.net)
+    by_path = {x.path: x for x in layout.layers}
+    inputs = {d.name: d for d in layout.inputs}
+    try:
+        trace = trace_block(model.net, nodes, inputs)
+    except OptionError:
+        trace = None
+    if trace is None:
+        return {}
+    internals = trace.symbol.get_internals()
+    outputs = set(internals.list_outputs())
+    picked = []
+    for node in nodes:
+        layer = by_path.get(node.path)
+        if layer is not None and layer.index in wanted and node.out_sym in outputs:
+            picked.append((layer.index, node.out_sym))
+    if not picked:
+        return {}
+    group = mx.sym.Group([internals[o] for _, o in picked])
+    with warnings.catch_warnings():  # "Cannot decide type": the inputs' dtype comes with X
+        warnings.simplefilter("ignore", UserWarning)
+        probe = mx.gluon.SymbolBlock(
+            group, [mx.sym.var(n) for n in inputs], params=model.net.collect_params()
+        )
+    xs = model.X if isinstance(model.X, tuple) else (model.X,)
+    with autograd_mode(getattr(model.source, "mode", None)):
+        outs = probe(*xs)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    by_index = {x.index: x for x in layout.layers}
+    return {
+        i: activation_stats(np.asarray(out.asnumpy()), _activation(by_index[i]))
+        for (i, _), out in zip(picked, outs)
+    }
 
 
 def capture_graph_stats(model: Model) -> Dict[int, ActivationStats]:
@@ -173,6 +221,33 @@ def capture_graph_stats(model: Model) -> Dict[int, ActivationStats]:
         i: activation_stats(np.asarray(out.asnumpy()), _activation(by_index[i]))
         for (i, _), out in zip(wanted, outs)
     }
+
+
+_HIDDEN = (
+    "run inside a hybridized block's cached graph, where no forward hook fires, and the net "
+    "cannot be traced on symbols (it is not a HybridBlock)"
+)
+_HIDDEN_FIX = "pass the hybridized block itself, or call hybridize(False) on it"
+
+
+def _unmeasured_notes(layout: Layout, stats: Mapping[int, ActivationStats]) -> List[str]:
+    """What a run could not measure: layers hidden inside a hybridized child of a plain
+    Block (neither its hooks nor a symbolic trace reach them)."""
+    unshaped = [x.path or x.name for x in layout.layers if x.out_shape is None]
+    unmeasured = [x.path or x.name for x in layout.layers if x.index not in stats]
+    if unshaped and unshaped == unmeasured:
+        return [
+            f"{', '.join(unshaped)} {_HIDDEN}: their output shapes and activation statistics "
+            f"are unknown; {_HIDDEN_FIX}"
+        ]
+    out = []
+    if unshaped:
+        out.append(f"output shape unknown for {', '.join(unshaped)}: they {_HIDDEN}")
+    if unmeasured:
+        out.append(
+            f"activation statistics not measured for {', '.join(unmeasured)}: they {_HIDDEN}"
+        )
+    return out
 
 
 def net_summary(
@@ -207,6 +282,8 @@ def net_summary(
     layout = source.layout
     if reason is not None and not shapes_only:
         notes.append(f"activation statistics not computed: {reason}")
+    if stats is not None:
+        notes.extend(_unmeasured_notes(layout, stats))
     if any(x.macs == 0 for x in layout.layers):
         notes.append(
             "MACs count Convolution, Deconvolution and FullyConnected (Conv and Dense "

@@ -10,8 +10,9 @@ blocks as users and a container lists none; each tensor appears once in
 
 Output shapes come from forward hooks: :func:`describe_block` calls the block on
 ``mx.sym.var`` inputs (HybridBlocks only; no weight is allocated) and infers every
-internal shape; :func:`measure_block` runs one real forward pass on zeros. A block called
-twice keeps its first output shape.
+internal shape; :func:`measure_block` runs one real forward pass on zeros, and traces the
+symbols as well for the children a hybridized parent runs inside its cached graph (their
+hooks do not fire). A block called twice keeps its first output shape.
 """
 
 from __future__ import annotations
@@ -167,6 +168,67 @@ def _hook(nodes: List[_Node], symbolic: bool) -> List[Any]:
     return handles
 
 
+@dataclass
+class Trace:
+    """A HybridBlock called on ``mx.sym.var`` inputs: its graph and every internal shape."""
+
+    symbol: Any  # the output (a Group with several outputs)
+    by_out: Dict[str, Shape]  # internal output name -> shape
+    by_var: Dict[str, Shape]  # argument or auxiliary state name -> shape
+
+
+def trace_block(
+    net: Any,
+    nodes: List[_Node],
+    inputs: Mapping[str, InputDesc],
+    source: Optional[str] = None,
+) -> Optional[Trace]:
+    """Call ``net`` on symbols, naming each node's output (``node.out_sym``) and setting
+    ``node.out``/``node.inp`` from symbolic shape inference; no weight is allocated.
+
+    Forward hooks fire on symbols even inside a hybridized parent (whose NDArray calls run
+    its cached graph, which no child's hook sees), so this serves hybridized nets too.
+
+    Returns:
+        The trace, or None: not a HybridBlock, no inputs, or a forward that only works on
+        NDArrays.
+
+    Raises:
+        OptionError: the input shapes do not fit the network.
+    """
+    import mxnet as mx
+
+    if not isinstance(net, mx.gluon.HybridBlock) or not inputs:
+        return None
+    handles = _hook(nodes, symbolic=True)
+    try:
+        out = net(*[mx.sym.var(n) for n in inputs])
+    except Exception:  # a hybrid_forward that only works on NDArrays: shapes unknown
+        return None
+    finally:
+        for h in handles:
+            h.detach()
+    group = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
+    internals = group.get_internals()
+    given = {n: d.shape for n, d in inputs.items()}
+    try:
+        with quiet_stdout():
+            arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
+    except mx.base.MXNetError as e:
+        shown = " ".join(f"--input {n}={format_shape(s)}" for n, s in given.items())
+        raise OptionError(
+            f"{source or quote(net.name)} does not take {shown}: {mxnet_reason(e)}",
+            "--input",
+        ) from e
+    by_out = dict(zip(internals.list_outputs(), map(tuple, out_shapes or [])))
+    by_var = dict(zip(internals.list_arguments(), map(tuple, arg_shapes or [])))
+    by_var.update(zip(internals.list_auxiliary_states(), map(tuple, aux_shapes or [])))
+    for node in nodes:
+        node.out = by_out.get(node.out_sym or "")
+        node.inp = by_out.get(node.in_sym or "") or by_var.get(node.in_sym or "")
+    return Trace(group, by_out, by_var)
+
+
 def describe_block(
     net: Any,
     inputs: Mapping[str, InputDesc],
@@ -184,41 +246,13 @@ def describe_block(
     Raises:
         OptionError: the input shapes do not fit the network.
     """
-    import mxnet as mx
-
     nodes = walk_blocks(net)
     shapes: Dict[int, Shape] = {}
-    if isinstance(net, mx.gluon.HybridBlock) and inputs:
-        handles = _hook(nodes, symbolic=True)
-        try:
-            out = net(*[mx.sym.var(n) for n in inputs])
-        except Exception:  # a hybrid_forward that only works on NDArrays: shapes unknown
-            out = None
-        finally:
-            for h in handles:
-                h.detach()
-        if out is not None:
-            group = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
-            internals = group.get_internals()
-            given = {n: d.shape for n, d in inputs.items()}
-            try:
-                with quiet_stdout():
-                    arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
-            except mx.base.MXNetError as e:
-                shown = " ".join(f"--input {n}={format_shape(s)}" for n, s in given.items())
-                raise OptionError(
-                    f"{source or quote(net.name)} does not take {shown}: {mxnet_reason(e)}",
-                    "--input",
-                ) from e
-            by_out = dict(zip(internals.list_outputs(), map(tuple, out_shapes or [])))
-            by_var = dict(zip(internals.list_arguments(), map(tuple, arg_shapes or [])))
-            by_var.update(zip(internals.list_auxiliary_states(), map(tuple, aux_shapes or [])))
-            for node in nodes:
-                node.out = by_out.get(node.out_sym or "")
-                node.inp = by_out.get(node.in_sym or "") or by_var.get(node.in_sym or "")
-            for p in net.collect_params().values():
-                if p.name in by_var:
-                    shapes[id(p)] = by_var[p.name]
+    trace = trace_block(net, nodes, inputs, source)
+    if trace is not None:
+        for p in net.collect_params().values():
+            if p.name in trace.by_var:
+                shapes[id(p)] = trace.by_var[p.name]
     return _assemble(net, nodes, inputs, shapes, default_init, False, name)
 
 
@@ -278,5 +312,12 @@ def measure_block(
         for h in handles:
             h.detach()
     del out
+    if any(not node.seen for node in nodes):
+        # a hybridized block ran its cached graph: its children's hooks never fired
+        fresh = walk_blocks(net)
+        if trace_block(net, fresh, inputs, source) is not None:
+            for node, traced in zip(nodes, fresh):
+                if not node.seen:
+                    node.out, node.inp = traced.out, traced.inp
     shapes = {id(p): tuple(p.data().shape) for p in net.collect_params().values()}
     return _assemble(net, nodes, inputs, shapes, default_init, loaded, name, user_initialized)
