@@ -13,7 +13,13 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Sequence, Union
 
 from paraminspect._text import did_you_mean
-from paraminspect.choices import DEFAULT_BINS, LOSSES
+from paraminspect.choices import (
+    DEFAULT_BINS,
+    LOSSES,
+    MIN_ABS_GAMMA,
+    MIN_RUNNING_VAR,
+    SCALE_FACTOR,
+)
 from paraminspect.errors import BuildError, OptionError
 
 Layers = Union[None, int, str, Sequence[Union[int, str]]]
@@ -282,19 +288,37 @@ def inspect(
     stats: bool = False,
     hist: bool = False,
     bins: int = DEFAULT_BINS,
+    min_running_var: float = MIN_RUNNING_VAR,
+    min_abs_gamma: float = MIN_ABS_GAMMA,
+    scale_factor: float = SCALE_FACTOR,
 ) -> Any:
     """Every array of a parameter file, as ``paraminspect inspect`` (no code is run).
+
+    Args:
+        min_running_var, min_abs_gamma, scale_factor: the findings' thresholds, as
+            ``--min-running-var``, ``--min-abs-gamma`` and ``--scale-factor``.
 
     Returns:
         An :class:`~paraminspect.reports.checkpoint.InspectReport`.
 
     Raises:
         CheckpointError: the file cannot be read.
-        OptionError: a bad ``select`` or ``slice``.
+        OptionError: a bad ``select``, ``slice`` or threshold.
     """
     from paraminspect.actions.inspect_file import inspect_file
 
-    return inspect_file(path, select, values, slice, stats, hist=hist, bins=bins)
+    return inspect_file(
+        path,
+        select,
+        values,
+        slice,
+        stats,
+        hist=hist,
+        bins=bins,
+        min_running_var=min_running_var,
+        min_abs_gamma=min_abs_gamma,
+        scale_factor=scale_factor,
+    )
 
 
 def _side(value: Any, label: str) -> Any:

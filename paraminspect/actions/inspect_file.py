@@ -9,8 +9,16 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect._text import did_you_mean
-from paraminspect.choices import FAIL_ON, GROUP_BY, OVERVIEW_LARGEST
+from paraminspect.choices import (
+    FAIL_ON,
+    GROUP_BY,
+    MIN_ABS_GAMMA,
+    MIN_RUNNING_VAR,
+    OVERVIEW_LARGEST,
+    SCALE_FACTOR,
+)
 from paraminspect.diagnose.duplicates import duplicate_groups
+from paraminspect.diagnose.findings import Thresholds
 from paraminspect.diagnose.graph import uses_from_symbol
 from paraminspect.diagnose.kinds import ParamUse
 from paraminspect.diagnose.measures import ArrayStats
@@ -164,6 +172,9 @@ def inspect_file(
     group: Optional[str] = None,
     symbol: Optional[str] = None,
     fail_on: Optional[str] = None,
+    min_running_var: float = MIN_RUNNING_VAR,
+    min_abs_gamma: float = MIN_ABS_GAMMA,
+    scale_factor: float = SCALE_FACTOR,
 ) -> InspectReport:
     """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates,
     an overview and the findings of :func:`paraminspect.diagnose.triage.triage`.
@@ -177,12 +188,14 @@ def inspect_file(
         group: ``layer`` to group the rows by layer.
         symbol: an exported ``-symbol.json``: kinds and layers from the graph's ops.
         fail_on: ``findings`` to make any finding the report's failure.
+        min_running_var, min_abs_gamma, scale_factor: the findings' thresholds (see
+            :class:`paraminspect.diagnose.findings.Thresholds`).
 
     Raises:
         CheckpointError: the file (or ``symbol``) cannot be read (see
             :func:`paraminspect.model.params_file.check_file`).
-        OptionError: a bad ``--select``, ``--slice``, ``--sort``, ``--top``, ``--group`` or
-            ``--fail-on``.
+        OptionError: a bad ``--select``, ``--slice``, ``--sort``, ``--top``, ``--group``,
+            ``--fail-on`` or threshold (before the file is read).
         SpecError: ``symbol`` is not a usable graph.
 
     With ``symbol`` (a ``-symbol.json``), each array lists the op nodes that read it (node,
@@ -195,6 +208,9 @@ def inspect_file(
         raise OptionError(f"--top must be 1 or more, not {top}", "--top")
     _check_choice(group, GROUP_BY, "--group")
     _check_choice(fail_on, FAIL_ON, "--fail-on")
+    thresholds = Thresholds(
+        min_running_var=min_running_var, min_abs_gamma=min_abs_gamma, scale_factor=scale_factor
+    )
     index = parse_slice(slice_) if slice_ is not None else None
     readers = None
     if symbol is not None:
@@ -204,7 +220,7 @@ def inspect_file(
     uses = read_symbol_uses(symbol) if symbol is not None else None
     pf = read_params(path)
     keys = select_keys(list(pf.arrays), select) if pf.arrays else []
-    found = triage(pf.arrays, uses=uses, largest=OVERVIEW_LARGEST)
+    found = triage(pf.arrays, thresholds, uses=uses, largest=OVERVIEW_LARGEST)
     measured = {st.key: st for st in found.rows}
     dups = find_duplicates(pf.arrays, measured)
     layers = {k: found.kinds[k].layer for k in pf.arrays}

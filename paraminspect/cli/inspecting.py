@@ -7,7 +7,15 @@ from typing import Any, Optional
 
 import click
 
-from paraminspect.choices import DIFF_SORT_KEYS, FAIL_ON, GROUP_BY, SORT_KEYS
+from paraminspect.choices import (
+    DIFF_SORT_KEYS,
+    FAIL_ON,
+    GROUP_BY,
+    MIN_ABS_GAMMA,
+    MIN_RUNNING_VAR,
+    SCALE_FACTOR,
+    SORT_KEYS,
+)
 from paraminspect.cli.base import cli, emit
 from paraminspect.cli.options import (
     bins_option,
@@ -211,9 +219,36 @@ def schema(output: Optional[str]) -> None:
     default=None,
     help="Exit 1 when there is any finding (for CI), e.g. --fail-on findings.",
 )
+@click.option(
+    "--min-running-var",
+    type=float,
+    default=MIN_RUNNING_VAR,
+    show_default=True,
+    metavar="X",
+    help="A BatchNorm running variance below X is a finding (0 or more), e.g. "
+    "--min-running-var 1e-4.",
+)
+@click.option(
+    "--min-abs-gamma",
+    type=float,
+    default=MIN_ABS_GAMMA,
+    show_default=True,
+    metavar="X",
+    help="A norm gamma with |gamma| below X is a finding (0 or more), e.g. --min-abs-gamma 1e-3.",
+)
+@click.option(
+    "--scale-factor",
+    type=float,
+    default=SCALE_FACTOR,
+    show_default=True,
+    metavar="F",
+    help="A weight whose std is more than F times off its peers' median is a finding "
+    "(more than 1), e.g. --scale-factor 10.",
+)
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",
+    "paraminspect inspect model-0000.params --min-running-var 1e-4 --scale-factor 10",
     "paraminspect inspect model-0000.params --symbol model-symbol.json",
     "paraminspect inspect model-0000.params --sort size --top 5",
     "paraminspect inspect model-0000.params --symbol model-symbol.json --group layer",
@@ -234,6 +269,9 @@ def inspect_cmd(
     group: Optional[str],
     symbol: Optional[str],
     fail_on: Optional[str],
+    min_running_var: float,
+    min_abs_gamma: float,
+    scale_factor: float,
     fmt: str,
 ) -> None:
     """Show every array in an MXNet parameter FILE (no spec needed), with a diagnosis.
@@ -242,9 +280,9 @@ def inspect_cmd(
     checkpoints (arg:/aux: keys), plain lists. An overview comes first (arrays, values and
     bytes by kind and dtype; the largest arrays), then the arrays, then the findings over
     the whole file: NaN/Inf, constant and all-zero arrays, all-zero filters and rows,
-    BatchNorm channels with running variance below 1e-6 or |gamma| below 1e-6, arrays
-    saved twice, and weights whose std is over 100x off their peers'. The file is read with
-    mx.nd.load only: arrays, never code.
+    BatchNorm channels with running variance below --min-running-var or |gamma| below
+    --min-abs-gamma, arrays saved twice, and weights whose std is over --scale-factor times
+    off their peers'. The file is read with mx.nd.load only: arrays, never code.
     """
     from paraminspect.actions.inspect_file import inspect_file
 
@@ -261,6 +299,9 @@ def inspect_cmd(
         group=group,
         symbol=symbol,
         fail_on=fail_on,
+        min_running_var=min_running_var,
+        min_abs_gamma=min_abs_gamma,
+        scale_factor=scale_factor,
     )
     emit(report, fmt)
 
