@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 import numpy as np
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
-from paraminspect.actions.view import ViewOptions, collect_report
+from paraminspect.actions.view import ViewOptions, collect_report, weight_norms
 from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
@@ -36,7 +36,7 @@ from paraminspect.model.sources import ModelRef, open_source
 from paraminspect.model.sources.spec import SpecSource
 from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
 from paraminspect.reports.params import ArrayView
-from paraminspect.stats import ndarray_l2, tensor_stats
+from paraminspect.stats import tensor_stats
 
 
 @dataclasses.dataclass
@@ -335,17 +335,7 @@ def grad(
     shown = {row.name for row in base.parameters}
     checked = check_shared(model, contributions(model, loss, back), view)
     shared = tuple(s for s in checked if s.parameter in shown)
-    params = model.params
-    # ||w|| read in place (no asnumpy, no float64 copy of the weights); with --stats the
-    # statistics already hold it (the same chunked sum) unless NaN/Inf were left out there.
-    weight_l2 = {
-        row.name: (
-            row.stats.l2
-            if row.stats is not None and row.stats.nan == 0 and row.stats.inf == 0
-            else ndarray_l2(params[row.name].data())
-        )
-        for row in base.parameters
-    }
+    weight_l2 = weight_norms(model, base)
     return GradReport(
         base=base,
         loss=loss,

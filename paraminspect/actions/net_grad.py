@@ -21,7 +21,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
-from paraminspect.actions.view import ViewOptions, collect_report
+from paraminspect.actions.view import ViewOptions, collect_report, weight_norms
 from paraminspect.choices import LOSSES
 from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError, OptionError
@@ -34,7 +34,7 @@ from paraminspect.model.selection import apply_slice, format_index, select_names
 from paraminspect.model.source import Source
 from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
 from paraminspect.reports.params import ArrayView
-from paraminspect.stats import ndarray_l2, tensor_stats
+from paraminspect.stats import tensor_stats
 
 Loss = Union[str, Callable[[Any], Any]]
 LossOf = Callable[[Sequence[Any]], Any]
@@ -250,15 +250,7 @@ def net_grad(
     checked, notes = per_use_check(model, view, loss_of, train_mode)
     if notes:
         base = dataclasses.replace(base, notes=base.notes + tuple(notes))
-    params = model.params
-    weight_l2 = {
-        row.name: (
-            row.stats.l2
-            if row.stats is not None and row.stats.nan == 0 and row.stats.inf == 0
-            else ndarray_l2(params[row.name].data())
-        )
-        for row in base.parameters
-    }
+    weight_l2 = weight_norms(model, base)
     return GradReport(
         base=base,
         loss=loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),

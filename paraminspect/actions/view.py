@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from paraminspect.reports.params import (
     SharedGroup,
     Totals,
 )
-from paraminspect.stats import TensorStats, ndarray_stats
+from paraminspect.stats import TensorStats, ndarray_l2, ndarray_stats
 
 DEFERRED_NOTE = (
     "not initialized yet: its input width is learned at the first forward pass "
@@ -427,3 +427,20 @@ def layer_shares_with(layout: Layout, layer: LayerDesc) -> Optional[int]:
     if len(owners) == 1 and layer.params and next(iter(owners)) != layer.index:
         return next(iter(owners))
     return None
+
+
+def weight_norms(model: Model, base: ParamReport) -> Dict[str, float]:
+    """``||w||`` of every shown parameter, for ``||g||/||w||``.
+
+    Read in place (no asnumpy, no float64 copy of the weights); with --stats the statistics
+    already hold it (the same chunked sum) unless NaN/Inf were left out there.
+    """
+    params = model.params
+    return {
+        row.name: (
+            row.stats.l2
+            if row.stats is not None and row.stats.nan == 0 and row.stats.inf == 0
+            else ndarray_l2(params[row.name].data())
+        )
+        for row in base.parameters
+    }
