@@ -19,7 +19,6 @@ from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report, weight_norms
 from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.model.build import Model
 from paraminspect.model.data import load_data
 from paraminspect.model.losses import (
     check_loss,
@@ -29,11 +28,11 @@ from paraminspect.model.losses import (
     target_note,
 )
 from paraminspect.model.memory import check_plan_memory
+from paraminspect.model.model import Model
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.per_use import SHARE_RTOL
 from paraminspect.model.selection import apply_slice, format_index
 from paraminspect.model.sources import ModelRef, open_source
-from paraminspect.model.sources.spec import SpecSource
 from paraminspect.reports.grad import Contribution, GradReport, SharedGrad
 from paraminspect.reports.params import ArrayView
 from paraminspect.stats import tensor_stats
@@ -281,10 +280,14 @@ def grad(
     from paraminspect.model.selection import select_names
 
     source = open_source(spec, inputs, load, mode)
-    if not isinstance(source, SpecSource):
+    if source.kind != "spec":
         from paraminspect.actions.net_grad import net_grad
 
         return net_grad(source, view, seed=seed, loss=loss, load=load, save=save)
+    # imported only for a spec: it brings pydantic and PyYAML, which a graph does not need
+    from paraminspect.model.sources.spec import SpecSource
+
+    assert isinstance(source, SpecSource)
     view.index()  # bad --slice, --layer, --select fail before MXNet is imported
     plan = source.plan
     select_names(plan, view.layers, view.select)

@@ -12,8 +12,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect.choices import DEFAULT_BINS
-from paraminspect.model.build import Model
 from paraminspect.model.layout import LayerDesc, Layout
+from paraminspect.model.model import Model
 from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
 from paraminspect.model.source import Source
 from paraminspect.model.targets import Origin, origin_theory, spec_origins

@@ -15,11 +15,13 @@ MXNet is imported inside the functions.
 from __future__ import annotations
 
 import functools
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from paraminspect.choices import LOSSES
 from paraminspect.errors import OptionError
-from paraminspect.model.plan import NetPlan
+
+if TYPE_CHECKING:  # a spec's plan (pydantic); net_grad imports this module without one
+    from paraminspect.model.plan import NetPlan
 
 
 def output_shape(plan: NetPlan) -> Tuple[int, ...]:

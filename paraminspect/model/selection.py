@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any, Iterable, List, Sequence, Tuple, Union
 from paraminspect._text import did_you_mean
 from paraminspect.errors import OptionError
 from paraminspect.model.layout import Layout
-from paraminspect.model.plan import NetPlan
 
 if TYPE_CHECKING:  # numpy is imported where it is used: `check` validates specs without it
     import numpy as np
+
+    # a spec's plan (pydantic, PyYAML): a graph's commands select names without it
+    from paraminspect.model.plan import NetPlan
 
 
 Index = Tuple[Any, ...]  # ints, slices and Ellipsis

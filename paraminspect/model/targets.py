@@ -14,13 +14,17 @@ MXNet's rules, mirrored statically from the plan:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from paraminspect.errors import InitializerError, OptionError
 from paraminspect.init.catalog import CATALOG, describe, resolve_params
-from paraminspect.model.plan import LAYER_DEFAULT_INIT, NetPlan
 from paraminspect.model.selection import select_names
-from paraminspect.spec.load import LoadedSpec
+
+# The plan and the spec loader (pydantic, PyYAML) are only needed for a spec; a graph's
+# grad/show imports this module for Origin and must not pay for them.
+if TYPE_CHECKING:
+    from paraminspect.model.plan import NetPlan
+    from paraminspect.spec.load import LoadedSpec
 
 MXNET_DEFAULT = ("uniform", {"scale": 0.07})  # Block.initialize() without an initializer
 
@@ -41,6 +45,8 @@ class Origin:
 def own_initializers(loaded: LoadedSpec, plan: NetPlan) -> Dict[str, Optional[Origin]]:
     """Each parameter's own initializer (Gluon's ``Parameter.init``), None for the weights
     that take the net-wide one."""
+    from paraminspect.model.plan import LAYER_DEFAULT_INIT
+
     out: Dict[str, Optional[Origin]] = {}
     for p in plan.unique_params:
         layer = plan.layers[p.owner].spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from typing import Any, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from rich import box
@@ -15,6 +15,10 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+
+from paraminspect.render._plain_table import cell_texts, plain_lines
+from paraminspect.render._plain_table import fits as fits_plain
+from paraminspect.render._plain_table import measure as measure_plain
 
 
 def source_text(kind: str, source: str) -> str:
@@ -117,13 +121,23 @@ class FitTable(Table):
         table.__dict__.update(self.__dict__)
         table.columns = [copy.copy(c) for c in self.columns]
         table.title = None
-        dropped = _fit_columns(table, self.drop_first, console, options, width)
+        # Without styles to write, one-line cells are laid out and drawn as strings (the
+        # same text as rich's, see _plain_table); otherwise rich draws the table.
+        plain = cell_texts(console, table) if console.color_system is None else None
+        texts = None if plain is None else {id(c): t for c, t in zip(table.columns, plain)}
+        dropped, widths = _fit_columns(table, self.drop_first, console, options, width, texts)
         for title_line in phrase_lines(str(self.title or ""), width):
             yield Segment(title_line, console.get_style("table.title"))
             yield Segment.line()
-        for line in console.render_lines(table, options, pad=False, new_lines=False):
-            yield from _rstrip(line)
-            yield Segment.line()
+        if widths is not None and texts is not None:
+            kept = [texts[id(c)] for c in table.columns]
+            for text in plain_lines(console, options, table, kept, widths):
+                yield Segment(text)
+                yield Segment.line()
+        else:
+            for line in console.render_lines(table, options, pad=False, new_lines=False):
+                yield from _rstrip(line)
+                yield Segment.line()
         if dropped:
             how = " or ".join(x for x in ("a wider terminal", "--format json", self.see) if x)
             them = "it" if len(dropped) == 1 else "them"
@@ -139,13 +153,25 @@ def _fit_columns(
     console: Console,
     options: ConsoleOptions,
     width: int,
-) -> List[str]:
-    """Leave out columns until every word fits, then share the spare room; the headers of
-    the columns left out, in table order."""
+    texts: Optional[Dict[int, List[str]]] = None,
+) -> Tuple[List[str], Optional[List[int]]]:
+    """Leave out columns until every word fits, then share the spare room.
+
+    Args:
+        texts: each column's header and cell texts by ``id(column)`` when every cell is
+            one plain line (:func:`_plain_table.cell_texts`): measured as strings then.
+
+    Returns:
+        The headers of the columns left out, in table order; and when ``texts`` are given
+        and every cell fits on one line, each column's width with its padding (for
+        :func:`_plain_table.plain_lines`), else None.
+    """
 
     def measure() -> List[Measurement]:
         for i, column in enumerate(table.columns):
             column._index = i
+        if texts is not None:
+            return measure_plain(table, [texts[id(c)] for c in table.columns])
         wide = options.update_width(1 << 16)
         out = []
         for c in table.columns:
@@ -165,19 +191,26 @@ def _fit_columns(
         dropped.append(str(column.header))
         table.columns.remove(column)
         ranges = measure()
+    dropped.sort(key=position.__getitem__)
     room = width - table._extra_width
     if sum(r.maximum for r in ranges) <= room:
-        return sorted(dropped, key=position.__getitem__)
-    widths = [r.minimum for r in ranges]
-    spare = room - sum(widths)
-    # the columns that want least more get it first, so as many as possible need no wrap
-    for i in sorted(range(len(widths)), key=lambda i: ranges[i].maximum - ranges[i].minimum):
-        give = min(spare, ranges[i].maximum - widths[i])
-        widths[i] += give
-        spare -= give
-    for i, column in enumerate(table.columns):
-        column.width = max(1, widths[i] - table._get_padding_width(i))
-    return sorted(dropped, key=position.__getitem__)
+        # rich lays such a table out at each column's widest cell
+        widths = [r.maximum or 1 for r in ranges]
+    else:
+        widths = [r.minimum for r in ranges]
+        spare = room - sum(widths)
+        # the columns that want least more get it first, so as many as possible need no wrap
+        for i in sorted(range(len(widths)), key=lambda i: ranges[i].maximum - ranges[i].minimum):
+            give = min(spare, ranges[i].maximum - widths[i])
+            widths[i] += give
+            spare -= give
+        for i, column in enumerate(table.columns):
+            column.width = max(1, widths[i] - table._get_padding_width(i))
+            widths[i] = column.width + table._get_padding_width(i)
+    if texts is None or not table.columns or sum(widths) > room:
+        return dropped, None
+    kept = [texts[id(c)] for c in table.columns]
+    return dropped, (widths if fits_plain(table, kept, widths) else None)
 
 
 def _rstrip(line: List[Segment]) -> List[Segment]:
