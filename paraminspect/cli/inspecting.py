@@ -377,6 +377,22 @@ def diff_cmd(
 
 
 @cli.command()
+@examples("paraminspect models", "paraminspect summary zoo:resnet18_v1 --shapes-only")
+def models() -> None:
+    """List the Gluon model-zoo architectures a MODEL can name as zoo:NAME.
+
+    They are built with pretrained=False (nothing is ever downloaded); give weights with
+    --load. Extra arguments follow the name: zoo:resnet18_v1,classes=10. The other MODEL
+    forms are a YAML spec or built-in name (see `paraminspect specs`), PATH-symbol.json and
+    FILE.py:FUNC.
+    """
+    from paraminspect.model.sources.zoo import zoo_names
+
+    for name in zoo_names():
+        click.echo(f"zoo:{name}")
+
+
+@cli.command()
 @click.argument("name", required=False, shell_complete=complete_spec)
 @examples("paraminspect specs", "paraminspect specs shared > my_spec.yaml")
 def specs(name: Optional[str]) -> None:

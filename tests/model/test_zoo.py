@@ -84,8 +84,7 @@ def test_unknown_name():
     with pytest.raises(SpecError) as e:
         parse_zoo_ref("zoo:resnt18_v1")
     assert str(e.value) == (
-        "unknown zoo model 'resnt18_v1'; did you mean 'resnet18_v1'? "
-        "(see `paraminspect show --list`)"
+        "unknown zoo model 'resnt18_v1'; did you mean 'resnet18_v1'? (see `paraminspect models`)"
     )
 
 
@@ -113,3 +112,22 @@ def test_wrong_rank():
         describe_zoo("zoo:resnet18_v1", {"data": (1, 3, 224)})
     assert "does not take --input data=1x3x224: " in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_models_lists_every_zoo_name_without_mxnet():
+    import subprocess
+    import sys
+
+    from paraminspect.model.sources.zoo import zoo_names  # checked against MXNet above
+
+    code = (
+        "import sys\n"
+        "from paraminspect.cli import cli\n"
+        "try:\n    cli.main(['models'], prog_name='paraminspect')\n"
+        "except SystemExit:\n    pass\n"
+        "print('mxnet' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[-1] == "False"
+    assert lines[:-1] == [f"zoo:{n}" for n in zoo_names()]

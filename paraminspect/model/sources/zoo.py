@@ -26,7 +26,7 @@ ZOO_NAMES = (
     "resnet34_v2", "resnet50_v1", "resnet50_v2", "squeezenet1.0", "squeezenet1.1", "vgg11",
     "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
 )  # fmt: skip
-LIST_HINT = "see `paraminspect show --list`"
+LIST_HINT = "see `paraminspect models`"
 
 
 def zoo_names() -> Tuple[str, ...]:
