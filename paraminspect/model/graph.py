@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, 
 
 from paraminspect._text import quote
 from paraminspect.errors import OptionError, SpecError
+from paraminspect.fileio import special_file_kind
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
 
 if TYPE_CHECKING:
@@ -138,6 +139,11 @@ def read_graph(path: str | Path) -> Graph:
     """
     path = str(path)
     file = Path(path)
+    special = special_file_kind(path)
+    if special is not None:
+        raise SpecError(f"graph file {quote(path)} is {special}; give the path of a -symbol.json")
+    if file.is_dir():
+        raise SpecError(f"graph file {quote(path)} is a folder; give the path of a -symbol.json")
     if not file.is_file():
         raise SpecError(f"graph file {quote(path)} not found; give the path of a -symbol.json")
     try:

@@ -236,3 +236,17 @@ def test_declared_shape_needs_no_input(tmp_path):
     assert layout.inputs == (InputDesc("data", (2, 7)),)
     assert layout.layers[0].macs == 2 * 3 * 7
     assert layout.param("fc_weight").shape == (3, 7)
+
+
+def test_a_device_or_folder_as_graph_is_named_for_what_it_is(tmp_path):
+    from paraminspect.errors import SpecError
+    from paraminspect.model.graph import read_graph
+
+    with pytest.raises(SpecError) as e:
+        read_graph("/dev/null")
+    assert str(e.value) == (
+        "graph file '/dev/null' is a character device; give the path of a -symbol.json"
+    )
+    with pytest.raises(SpecError) as e:
+        read_graph(tmp_path)
+    assert str(e.value) == f"graph file '{tmp_path}' is a folder; give the path of a -symbol.json"
