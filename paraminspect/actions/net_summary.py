@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -155,9 +155,7 @@ def capture_traced_stats(model: Model, wanted: List[int]) -> Dict[int, Activatio
     """Output statistics of the ``wanted`` layers of a (hybridized) HybridBlock: trace it on
     symbols to name each child's output, then run a SymbolBlock over the same parameters
     whose outputs are those internals. Layers it cannot reach are left out."""
-    import mxnet as mx
 
-    from paraminspect.model.forward import autograd_mode
     from paraminspect.model.sources.block import trace_block, walk_blocks
 
     layout = model.layout
@@ -179,48 +177,18 @@ def capture_traced_stats(model: Model, wanted: List[int]) -> Dict[int, Activatio
             picked.append((layer.index, node.out_sym))
     if not picked:
         return {}
-    group = mx.sym.Group([internals[o] for _, o in picked])
-    with warnings.catch_warnings():  # "Cannot decide type": the inputs' dtype comes with X
-        warnings.simplefilter("ignore", UserWarning)
-        probe = mx.gluon.SymbolBlock(
-            group, [mx.sym.var(n) for n in inputs], params=model.net.collect_params()
-        )
-    xs = model.X if isinstance(model.X, tuple) else (model.X,)
-    with autograd_mode(getattr(model.source, "mode", None)):
-        outs = probe(*xs)
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    by_index = {x.index: x for x in layout.layers}
-    return {
-        i: activation_stats(np.asarray(out.asnumpy()), _activation(by_index[i]))
-        for (i, _), out in zip(picked, outs)
-    }
+    return _internal_stats(model, internals, picked, list(inputs))
 
 
 def capture_graph_stats(model: Model) -> Dict[int, ActivationStats]:
     """Every listed node's output statistics: a SymbolBlock over the same parameters."""
-    import mxnet as mx
-
-    from paraminspect.model.forward import autograd_mode
 
     layout = model.layout
     internals = model.net._cached_graph[1].get_internals()
     outputs = set(internals.list_outputs())
     wanted = [(x.index, f"{x.name}_output") for x in layout.layers]
     wanted = [(i, o) for i, o in wanted if o in outputs]
-    group = mx.sym.Group([internals[o] for _, o in wanted])
-    inputs = [mx.sym.var(d.name) for d in layout.inputs]
-    with warnings.catch_warnings():  # "Cannot decide type": the inputs' dtype comes with X
-        warnings.simplefilter("ignore", UserWarning)
-        probe = mx.gluon.SymbolBlock(group, inputs, params=model.net.collect_params())
-    xs = model.X if isinstance(model.X, tuple) else (model.X,)
-    with autograd_mode(getattr(model.source, "mode", None)):
-        outs = probe(*xs)
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    by_index = {x.index: x for x in layout.layers}
-    return {
-        i: activation_stats(np.asarray(out.asnumpy()), _activation(by_index[i]))
-        for (i, _), out in zip(wanted, outs)
-    }
+    return _internal_stats(model, internals, wanted, [d.name for d in layout.inputs])
 
 
 _HIDDEN = (
@@ -305,3 +273,29 @@ def net_summary(
         log=tuple(log),
         kind=source.kind,
     )
+
+
+def _internal_stats(
+    model: Model, internals: Any, picked: Sequence[Tuple[int, Any]], input_names: List[str]
+) -> Dict[int, ActivationStats]:
+    """Run a SymbolBlock over the net's own parameters whose outputs are the ``picked``
+    internal outputs (layer index, output name); each one's activation statistics."""
+    import mxnet as mx
+
+    from paraminspect.model.forward import autograd_mode
+
+    group = mx.sym.Group([internals[o] for _, o in picked])
+    with warnings.catch_warnings():  # "Cannot decide type": the inputs' dtype comes with X
+        warnings.simplefilter("ignore", UserWarning)
+        probe = mx.gluon.SymbolBlock(
+            group, [mx.sym.var(n) for n in input_names], params=model.net.collect_params()
+        )
+    xs = model.X if isinstance(model.X, tuple) else (model.X,)
+    with autograd_mode(getattr(model.source, "mode", None)):
+        outs = probe(*xs)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    by_index = {x.index: x for x in model.layout.layers}
+    return {
+        i: activation_stats(np.asarray(out.asnumpy()), _activation(by_index[i]))
+        for (i, _), out in zip(picked, outs)
+    }
