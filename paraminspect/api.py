@@ -248,9 +248,8 @@ def _spec_grad_with(model: Any, loss: Callable[[Any], Any], view: Any, seed: Opt
 
     from mxnet import autograd
 
-    from paraminspect.actions.view import collect_report
+    from paraminspect.actions.view import collect_report, weight_norms
     from paraminspect.reports.grad import GradReport
-    from paraminspect.stats import ndarray_l2
 
     try:
         with autograd.record():
@@ -267,13 +266,12 @@ def _spec_grad_with(model: Any, loss: Callable[[Any], Any], view: Any, seed: Opt
         ) from e
     full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
     base = collect_report(model, full, command="grad", seed=seed)
-    params = model.params
     return GradReport(
         base=base,
         loss=getattr(loss, "__name__", "custom"),
         loss_value=loss_float,
         target_note="loss computed by the given function of the outputs",
-        weight_l2={row.name: ndarray_l2(params[row.name].data()) for row in base.parameters},
+        weight_l2=weight_norms(model, base),
         shared=(),
         x=model.X.asnumpy(),
         targets=None,

@@ -148,9 +148,7 @@ def unshared_copy(model: Model) -> Any:
     for lp in model.plan.layers:
         copy.add(make_layer(lp, f"unshared{lp.index}_", explicit_shapes=True))
     copy.initialize(mx.init.Zero())
-    for lp in model.plan.layers:
-        for p in lp.params:
-            getattr(copy[lp.index], p.short).set_data(getattr(model.net[lp.index], p.short).data())
+    sync_copy(model, copy)
     return copy
 
 
@@ -184,23 +182,14 @@ def batch_contributions(
 def contributions(model: Model, loss: str, back: Backward) -> Dict[Tuple[str, int], np.ndarray]:
     """Each (shared parameter, using layer) -> that layer's gradient, from an unshared copy."""
     import mxnet as mx
-    from mxnet import autograd
 
     users = {name: layers for name, layers in model.plan.users.items() if len(layers) > 1}
     if not users:
         return {}
     copy = unshared_copy(model)
     if back.dropout_seed is not None:
-        mx.random.seed(back.dropout_seed)
-    with autograd.record():
-        value = loss_value(loss, copy(model.X), back.targets)
-    value.backward()
-    shorts = {p.name: p.short for p in model.plan.unique_params}
-    return {
-        (name, i): getattr(copy[i], shorts[name]).grad().asnumpy()
-        for name, layers in users.items()
-        for i in layers
-    }
+        mx.random.seed(back.dropout_seed)  # the same dropout masks as the accumulated pass
+    return batch_contributions(model, copy, loss, model.X, back.targets)
 
 
 def check_shared(

@@ -57,9 +57,6 @@ from paraminspect.reports.summary import (
 from paraminspect.spec.fields import InitSpec
 from paraminspect.stats import tensor_stats
 
-SATURATING = ("tanh", "sigmoid")
-
-
 # --------------------------------------------------------------------------- option parsing
 
 

@@ -337,7 +337,9 @@ def infer_shapes(
     import mxnet as mx
 
     given = {n: d.shape for n, d in inputs.items()}
-    shown = " ".join(f"--input {n}={'x'.join(map(str, s))}" for n, s in given.items())
+    from paraminspect.model.inputs import format_shape
+
+    shown = " ".join(f"--input {n}={format_shape(s)}" for n, s in given.items())
     internals = symbol.get_internals()
     try:
         with quiet_stdout():

@@ -168,8 +168,7 @@ def load_npy(desc: InputDesc, expected: Optional[Shape] = None) -> np.ndarray:
     if expected is not None and tuple(array.shape) != tuple(expected):
         raise OptionError(
             f"{quote(desc.path)} (input {quote(desc.name)}) has shape "
-            f"{'x'.join(map(str, array.shape))} but the network takes "
-            f"{'x'.join(map(str, expected))}",
+            f"{format_shape(array.shape)} but the network takes {format_shape(expected)}",
             OPTION,
         )
     return array

@@ -24,7 +24,7 @@ from paraminspect.fileio import special_file_kind
 LIST_MAGIC = 0x112
 
 
-V1_MAGIC = 0xF993FAC8
+# (0xF993FAC8 marks a V1 array; MXNet 1.x writes V2/V3, which this reader takes)
 
 
 V2_MAGIC = 0xF993FAC9

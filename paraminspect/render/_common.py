@@ -75,13 +75,6 @@ def json_array(values: np.ndarray) -> Any:
     return values.tolist()
 
 
-def print_json(console: Console, obj: Any) -> None:
-    """Write JSON straight to the console's file (see :func:`paraminspect.render.write_json`)."""
-    from paraminspect.render import write_json
-
-    write_json(console, obj)
-
-
 def new_table(title: str, drop_first: Sequence[str] = (), see: str = "") -> Table:
     """The house style: a light rule under the header, no outer padding, laid out to fit.
 

@@ -39,16 +39,19 @@ class TrainPrinter:
         self.task: Optional[Any] = None
 
     def __enter__(self) -> TrainPrinter:
-        self.progress.start()
+        # The bar starts at the first step, so a run refused before training (a bad --data
+        # file) leaves nothing, not even an empty line, before its error.
         return self
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        self.progress.stop()
+        if self.progress.live.is_started:  # stopping a bar never shown prints a blank line
+            self.progress.stop()
         if self.log is not None:
             self.log.close(failed=exc_type is not None)
 
     def on_step(self, step: int, total: int, loss: float) -> None:
         if self.task is None:
+            self.progress.start()
             self.task = self.progress.add_task("train", total=total, loss="-")
         self.progress.update(self.task, completed=step, loss=f"{loss:.4g}")
 

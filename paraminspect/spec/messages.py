@@ -13,10 +13,6 @@ from paraminspect.spec.locate import format_path, kind_of, spec_error
 from paraminspect.spec.models import InputSpec, LayerSpec, Spec
 
 
-def _yaml_message(label: str, e: yaml.YAMLError) -> str:
-    return str(yaml_error(label, e))
-
-
 def yaml_error(label: str, e: yaml.YAMLError) -> SpecError:
     """A YAML syntax error in plain words, at the line the user has to fix."""
     mark = getattr(e, "problem_mark", None)
@@ -72,12 +68,6 @@ _FRIENDLY = {
     "tuple_type": "must be a list",
     "list_type": "must be a list",
 }
-
-
-def _pydantic_message(
-    label: str, lines: Dict[Tuple[Union[str, int], ...], int], e: ValidationError
-) -> str:
-    return str(_pydantic_error(label, lines, e))
 
 
 def _pydantic_error(

@@ -11,7 +11,7 @@ from paraminspect._text import did_you_mean
 from paraminspect.choices import SET_OPS
 from paraminspect.errors import InitializerError, SpecProblem
 from paraminspect.init.catalog import CATALOG, canonical_method, resolve_params
-from paraminspect.spec.locate import format_path, kind_of, problem, spec_error
+from paraminspect.spec.locate import format_path, kind_of, problem
 
 STEP_KINDS = ("init", "set")
 
@@ -229,19 +229,6 @@ class StepSpec(BaseModel):
         body = self.init if self.init is not None else self.edit
         assert body is not None
         return body.select, body.layer
-
-
-def check_raw_steps(
-    data: Dict[str, Any], label: str, lines: Dict[Tuple[Union[str, int], ...], int]
-) -> None:
-    """Check ``steps:`` before pydantic does, so errors name the exact key and line.
-
-    Raises:
-        SpecError: ``file:line: steps[i].init.sigam: ...`` (every step's problem).
-    """
-    problems = step_problems(data, lines)
-    if problems:
-        raise spec_error(label, problems)
 
 
 def step_problems(
