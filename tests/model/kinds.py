@@ -358,9 +358,7 @@ def raw_gradients(
         for y in outs[1:]:
             loss = loss + y.sum()
     loss.backward(train_mode=train_mode)
-    grads = {
-        n: p.grad().asnumpy() for n, p in net.collect_params().items() if p.grad_req != "null"
-    }
+    grads = {n: p.grad().asnumpy() for n, p in net.collect_params().items() if p.grad_req != "null"}
     return float(loss.asscalar()), grads
 
 
