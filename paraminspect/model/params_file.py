@@ -74,6 +74,22 @@ class FileLayout:
     headers: Tuple[ArrayHeader, ...]  # empty when the arrays use a legacy encoding
     named: bool  # a dict (keys saved) rather than a list
     trailing: int  # bytes after the key list (nd.load ignores them)
+    # the saved names in file order ([0], [1], ... for a list); empty for a legacy encoding
+    keys: Tuple[str, ...] = ()
+
+
+def layout_kind(keys: Tuple[str, ...], named: bool) -> str:
+    """``gluon`` (save_parameters: ``0.weight``), ``module`` (``arg:``/``aux:``), ``list``
+    (nd.save of a list), ``names`` (any other dict), or ``empty``."""
+    if not keys:
+        return "empty"
+    if not named:
+        return "list"
+    if all(k.startswith(("arg:", "aux:")) for k in keys):
+        return "module"
+    if all("." in k for k in keys):
+        return "gluon"
+    return "names"
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,16 +112,7 @@ class ParamFile:
     def kind(self) -> str:
         """``gluon`` (save_parameters: ``0.weight``), ``module`` (``arg:``/``aux:``),
         ``list`` (nd.save of a list), ``names`` (any other dict), or ``empty``."""
-        keys = self.keys
-        if not keys:
-            return "empty"
-        if not self.named:
-            return "list"
-        if all(k.startswith(("arg:", "aux:")) for k in keys):
-            return "module"
-        if all("." in k for k in keys):
-            return "gluon"
-        return "names"
+        return layout_kind(self.keys, self.named)
 
 
 class _Reader:
@@ -130,6 +137,10 @@ class _Reader:
         n = struct.calcsize(fmt)
         self.need(n, what)
         return struct.unpack(fmt, self.f.read(n))
+
+    def read(self, n: int, what: str) -> bytes:
+        self.need(n, what)
+        return self.f.read(n)
 
     def skip(self, n: int, what: str) -> None:
         self.need(n, what)
@@ -168,7 +179,7 @@ def _not_params_hint(head: bytes) -> str:
     return ""
 
 
-def _open_for_reading(path: str) -> Tuple[BinaryIO, int]:
+def open_for_reading(path: str) -> Tuple[BinaryIO, int]:
     p = Path(path)
     if not p.exists():
         parent = p.parent
@@ -196,7 +207,7 @@ def check_file(path: str) -> FileLayout:
         CheckpointError: missing, unreadable, empty, not a parameter file, truncated, or a
             header that cannot be right (a count larger than the file could hold, ...).
     """
-    f, size = _open_for_reading(path)
+    f, size = open_for_reading(path)
     with f:
         q = quote(path)
         if size == 0:
@@ -230,10 +241,13 @@ def check_file(path: str) -> FileLayout:
                 f"{q} is corrupt: it has {plural(count, 'array')} but {plural(nkeys, 'name')} "
                 "(must be 0 or equal)"
             )
+        keys = []
         for i in range(nkeys):
             (length,) = r.unpack("<Q", f"the name of array #{i}")
-            r.skip(length, f"the name of array #{i}")
-        return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos)
+            keys.append(r.read(length, f"the name of array #{i}").decode("utf-8", "replace"))
+        if nkeys == 0:
+            keys = [f"[{i}]" for i in range(count)]
+        return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos, tuple(keys))
 
 
 def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
