@@ -83,9 +83,10 @@ def test_inspect_gluon_file_written_by_mxnet(cli, tmp_path):
         )
         assert np.array_equal(np.array(a["data"], dtype=np.float32), t)
         x = t.astype(np.float64)
-        assert a["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-12)
-        assert a["stats"]["std"] == pytest.approx(x.std(), rel=1e-9, abs=1e-15)
-        assert a["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-12)
+        # float32 reductions per chunk, combined in float64: issue 24 asks for 1e-5 relative
+        assert a["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-6 * x.std() + 1e-15)
+        assert a["stats"]["std"] == pytest.approx(x.std(), rel=1e-6, abs=1e-15)
+        assert a["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-6)
         assert (a["stats"]["min"], a["stats"]["max"]) == (x.min(), x.max())
     # both biases are zeros of different shapes: never each other's duplicate
     assert all(a["same_as"] is None for a in data["arrays"])
@@ -208,8 +209,8 @@ def test_inspect_real_module_checkpoint(cli, real_file):
     key = "arg:conv_1_conv2d_weight"
     one = js(cli("inspect", str(real_file), "--select", key, "--stats", "--format", "json"))
     x = truth[key].astype(np.float64)
-    assert one["arrays"][0]["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-12)
-    assert one["arrays"][0]["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-12)
+    assert one["arrays"][0]["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-6)
+    assert one["arrays"][0]["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-6 * x.std())
 
 
 # --------------------------------------------------------------------------- bad files

@@ -16,6 +16,9 @@ KIND_TEXT = {
     "names": "named arrays",
     "empty": "no arrays",
     "spec": "a spec's freshly initialized parameters, keyed like save_parameters",
+    "npz": "numpy .npz archive",
+    "safetensors": "safetensors file",
+    "onnx": "ONNX model (its initializers)",
 }
 
 
@@ -77,6 +80,7 @@ class InspectReport(RichReport):
     top: Optional[int] = None  # --top N (rows, or layers with --group)
     symbol: Optional[str] = None  # --symbol GRAPH the kinds and layers were read from
     fail_on: Optional[str] = None  # --fail-on findings
+    index: bool = False  # --index: from the file's index alone (no statistics, no findings)
 
     @property
     def failure(self) -> Optional[str]:
