@@ -344,6 +344,20 @@ def inspect_cmd(
     metavar="NAME=SHAPE|FILE.npy",
     help="Input shapes for a side that is an exported graph (see show --input).",
 )
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Rename A's keys to pair them with B's: OLD is a regex matched against a whole key, "
+    "NEW its replacement (\\1 for a group); repeatable, e.g. --map 'gru0_(.*)=rnn0_\\1'.",
+)
+@click.option(
+    "--model",
+    metavar="MODEL",
+    help="Read save_parameters keys (0.weight, ...) on either side as this MODEL's parameter "
+    "names (a side that is a MODEL does this by itself), e.g. --model mlp.",
+)
 @sort_option(
     DIFF_SORT_KEYS,
     "most different first (cosine smallest first), size largest first, or names A to Z",
@@ -353,6 +367,8 @@ def inspect_cmd(
 @format_option
 @examples(
     "paraminspect diff before.params after.params",
+    "paraminspect diff model-0000.params model.onnx",
+    "paraminspect diff saved.params model-0000.params --model model-symbol.json",
     "paraminspect diff model-symbol.json other-0000.params --input data=1x3x112x112",
     "paraminspect diff before.params after.params --sort rel_l2 --top 5",
     "paraminspect diff mlp trained.params --select '.*weight'",
@@ -364,33 +380,42 @@ def diff_cmd(
     select: Optional[str],
     exit_code: bool,
     inputs: tuple,
+    maps: tuple,
+    model: Optional[str],
     sort: Optional[str],
     top: Optional[int],
     seed: Optional[int],
     fmt: str,
 ) -> None:
-    """Compare two parameter files key by key.
+    """Compare two weight files key by key, reading both side by side in chunks.
 
+    A and B may be .params (mx.nd.save), .npz, .safetensors or .onnx files, in any pair.
     For each key: only in A, only in B, shape or dtype changed, or the maximum absolute
     difference, the relative l2 difference ||A-B||/||A|| and the cosine similarity. A side
     may also be a spec (a path or built-in name): its freshly initialized parameters (after
     the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...); or
     any other MODEL (PATH-symbol.json with its weights, zoo:NAME, FILE.py:FUNC), keyed by
-    parameter name (a Module checkpoint on the other side drops its arg:/aux: prefixes).
+    parameter name. Keys pair when equal, after --map, after dropping arg:/aux: prefixes,
+    or read through a MODEL's structure; a note says how they were paired.
     """
     from paraminspect.actions.diff import diff as run_diff
+    from paraminspect.cli.base import byte_progress
     from paraminspect.model.inputs import parse_inputs
 
-    report = run_diff(
-        a,
-        b,
-        select=select,
-        seed=seed,
-        inputs=parse_inputs(inputs),
-        strict=exit_code,
-        sort=sort,
-        top=top,
-    )
+    with byte_progress(fmt, "comparing") as progress:
+        report = run_diff(
+            a,
+            b,
+            select=select,
+            seed=seed,
+            inputs=parse_inputs(inputs),
+            strict=exit_code,
+            sort=sort,
+            top=top,
+            maps=maps,
+            model=model,
+            progress=progress,
+        )
     emit(report, fmt)
 
 

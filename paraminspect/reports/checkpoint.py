@@ -109,6 +109,7 @@ class DiffRow:
     max_abs: Optional[float] = None
     rel_l2: Optional[float] = None
     cosine: Optional[float] = None
+    key_b: Optional[str] = None  # B's key when it differs from ``key`` (A's): see the notes
 
 
 @dataclass(frozen=True)
