@@ -22,7 +22,7 @@ from paraminspect.reports.checkpoint import (
     DiffSide,
 )
 from paraminspect.weights import open_weights
-from paraminspect.weights.base import CHUNK, Entry, MemoryReader, WeightReader
+from paraminspect.weights.base import CHUNK, Entry, MemoryReader, WeightReader, same_bytes
 from paraminspect.weights.match import match_keys, matching_note, parse_maps
 
 
@@ -146,7 +146,7 @@ class DiffPass:
         if x.dtype == y.dtype == np.float16:
             work = np.dtype(np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
-            if self.same_dtype and x.view(np.uint8).data == y.view(np.uint8).data:
+            if self.same_dtype and same_bytes(x, y):
                 if x.dtype != work:
                     wide = self._buffer("x", work, x.size)
                     np.copyto(wide, x, casting="unsafe")
@@ -202,7 +202,8 @@ class DiffPass:
             rel = math.nan
         cosine = None
         if norm_a > 0 and norm_b > 0 and math.isfinite(norm_a) and math.isfinite(norm_b):
-            cosine = self.ab / (norm_a * norm_b)
+            # float32 chunk sums are good to ~1e-7: keep rounding from leaving [-1, 1]
+            cosine = max(-1.0, min(1.0, self.ab / (norm_a * norm_b)))
         return self.max_abs, rel, cosine
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from paraminspect.diagnose.kinds import ArrayKind
 from paraminspect.diagnose.measures import ArrayStats, from_moments
 from paraminspect.stats import Moments, Scratch, StatsPass
-from paraminspect.weights.base import CHUNK, Entry, WeightReader, value_dtype
+from paraminspect.weights.base import CHUNK, Entry, WeightReader, same_bytes, value_dtype
 
 
 class Progress(Protocol):
@@ -179,10 +179,7 @@ def same_values(reader: WeightReader, a: Entry, b: Entry) -> bool:
     """The two entries' values are equal byte for byte (read in chunks, side by side)."""
     if (a.shape, a.dtype) != (b.shape, b.dtype):
         return False
-    for x, y in zip(reader.chunks(a, CHUNK), reader.chunks(b, CHUNK)):
-        if x.tobytes() != y.tobytes():
-            return False
-    return True
+    return all(same_bytes(x, y) for x, y in zip(reader.chunks(a, CHUNK), reader.chunks(b, CHUNK)))
 
 
 def duplicate_groups(

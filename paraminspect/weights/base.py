@@ -193,6 +193,17 @@ class FileChunks:
                 yield out[:n]
 
 
+def same_bytes(x: np.ndarray, y: np.ndarray) -> bool:
+    """Two flat chunks of one dtype hold the same bytes (NaN payloads and -0.0 included).
+
+    Compared as unsigned integers of the item size: numpy's vector loop, about as fast as
+    a sum (``memoryview`` equality unpacks item by item, 200x slower)."""
+    if x.dtype != y.dtype or x.size != y.size:
+        return False
+    as_int = np.dtype(f"u{x.dtype.itemsize}")
+    return bool(np.array_equal(x.view(as_int), y.view(as_int)))
+
+
 def check_range(path: str, what: str, offset: int, nbytes: int, size: int) -> None:
     """Refuse an index entry whose bytes lie outside the file (before anything is read).
 
