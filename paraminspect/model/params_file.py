@@ -74,8 +74,13 @@ class FileLayout:
     headers: Tuple[ArrayHeader, ...]  # empty when the arrays use a legacy encoding
     named: bool  # a dict (keys saved) rather than a list
     trailing: int  # bytes after the key list (nd.load ignores them)
-    # the saved names in file order ([0], [1], ... for a list); empty for a legacy encoding
-    keys: Tuple[str, ...] = ()
+    keys: Tuple[str, ...] = ()  # the saved names, in file order (empty for a list)
+
+    def index(self) -> Dict[str, ArrayHeader]:
+        """Saved name -> its array's header (empty for a list or a legacy encoding)."""
+        if len(self.keys) != len(self.headers):
+            return {}
+        return dict(zip(self.keys, self.headers))
 
 
 def layout_kind(keys: Tuple[str, ...], named: bool) -> str:
@@ -137,10 +142,6 @@ class _Reader:
         n = struct.calcsize(fmt)
         self.need(n, what)
         return struct.unpack(fmt, self.f.read(n))
-
-    def read(self, n: int, what: str) -> bytes:
-        self.need(n, what)
-        return self.f.read(n)
 
     def skip(self, n: int, what: str) -> None:
         self.need(n, what)
@@ -244,9 +245,8 @@ def check_file(path: str) -> FileLayout:
         keys = []
         for i in range(nkeys):
             (length,) = r.unpack("<Q", f"the name of array #{i}")
-            keys.append(r.read(length, f"the name of array #{i}").decode("utf-8", "replace"))
-        if nkeys == 0:
-            keys = [f"[{i}]" for i in range(count)]
+            r.need(length, f"the name of array #{i}")
+            keys.append(f.read(length).decode("utf-8", errors="replace"))
         return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos, tuple(keys))
 
 

@@ -9,7 +9,7 @@ loaded whole by ``mx.nd.load``, with a note saying what that costs.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional, Tuple
 
 import numpy as np
 
@@ -47,12 +47,17 @@ class ParamsReader(WeightReader):
                     h.data_offset,
                     "stream",
                 )
-                for key, h in zip(layout.keys, layout.headers)
+                for key, h in zip(self._names(layout), layout.headers)
             )
             self.f = open(self.path, "rb")  # noqa: SIM115 - closed by close()
             self.reads = FileChunks(self.f, self.path, self.file_size)
             return
         self._fall_back(layout)
+
+    @staticmethod
+    def _names(layout: FileLayout) -> Tuple[str, ...]:
+        """The saved names, or ``[0]``, ``[1]``, ... for a plain list (as ``read_params``)."""
+        return layout.keys if layout.named else tuple(f"[{i}]" for i in range(layout.count))
 
     def _fall_back(self, layout: FileLayout) -> None:
         why = (
