@@ -57,6 +57,19 @@ class PIGroup(click.Group):
 
     command_class = PICommand
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each summary whole (click cuts them with ``...`` to one
+        line): a command's ``short_help``, else its help's first sentence, wrapped."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
 
 class LazyConsole:
     """A rich Console made on first use. Its ``file`` needs no rich, so a command that

@@ -7,9 +7,8 @@ from typing import Any, Dict, List, Optional
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from paraminspect.render._common import json_array, new_table, number
+from paraminspect.render._common import json_array, new_table, number, say
 from paraminspect.render.params import (
     array_block,
     array_blocks,
@@ -161,13 +160,13 @@ def print_grad(console: Console, report: GradReport) -> None:
     """The table view of a :class:`GradReport`."""
     base = report.base
     console.print(param_table(base, console.width))
-    console.print(Text(f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}"))
+    say(console, f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}")
     console.print(
         stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)
     )
     console.print(grad_norm_table(report))
     if report.ratio_note:
-        console.print(Text(f"note: {report.ratio_note}"))
+        say(console, f"note: {report.ratio_note}")
     if any(r.stats is not None for r in base.parameters):
         console.print(
             stats_table(list(base.parameters), "stats", "weight statistics", console.width)
