@@ -24,10 +24,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paraminspect.actions._prologue import apply_load
 from paraminspect.actions.spec_summary import activation_stats
 from paraminspect.errors import OptionError, ResourceError
 from paraminspect.model.layout import DTYPE_BYTES, LayerDesc, Layout
 from paraminspect.model.model import Model
+from paraminspect.model.params_io import LoadRequest
 from paraminspect.model.selection import layer_params
 from paraminspect.model.source import Source
 from paraminspect.reports.summary import ActivationStats, LayerSummary, SummaryReport, SummaryTotals
@@ -223,8 +225,10 @@ def net_summary(
     seed: Optional[int] = None,
     shapes_only: bool = False,
     depth: Optional[int] = None,
+    load: Optional[LoadRequest] = None,
 ) -> SummaryReport:
-    """Summarize any non-spec source (see the module docstring).
+    """Summarize any non-spec source (see the module docstring); ``load`` (``--load``) is
+    loaded after the build, before the statistics pass.
 
     Raises:
         OptionError: a depth below 1.
@@ -243,6 +247,7 @@ def net_summary(
             reason = str(e)
         else:
             log.extend(model.log)
+            log.extend(apply_load(model, load))
             if source.kind == "symbol":
                 stats = capture_graph_stats(model)
             else:

@@ -26,10 +26,12 @@ Conventions (also in the README):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paraminspect.actions._prologue import apply_load
 from paraminspect.errors import OptionError, ResourceError
 from paraminspect.init.catalog import (
     CATALOG,
@@ -38,6 +40,7 @@ from paraminspect.init.catalog import (
 )
 from paraminspect.model.build import Model
 from paraminspect.model.memory import check_plan_memory
+from paraminspect.model.params_io import LoadRequest
 from paraminspect.model.plan import (
     BYTES_PER_VALUE,
     MXNET_DEFAULT_INIT,
@@ -160,13 +163,16 @@ def _layer_activation(layer: LayerPlan) -> Optional[str]:
 # --------------------------------------------------------------------------- the action
 
 
-def _run(source: SpecSource, seed: Optional[int], hybridize: bool) -> Tuple[Model, List[Any]]:
+def _run(
+    source: SpecSource, seed: Optional[int], hybridize: bool, load: Optional[LoadRequest] = None
+) -> Tuple[Model, List[Any]]:
     model = source.build(seed=seed, forward=False)
     if hybridize:
         model.net.hybridize()
     from paraminspect.model.build import run_first_forward
 
     run_first_forward(model)
+    model.log.extend(apply_load(model, load))  # the layers' outputs are captured after it
     return model, capture_outputs(model.net, model.X)
 
 
@@ -241,6 +247,7 @@ def spec_summary(
     compare: Sequence[str] = (),
     hybridize: bool = False,
     hist_bins: Optional[int] = None,
+    load: Optional[LoadRequest] = None,
 ) -> SummaryReport:
     """Summarize ``spec`` layer by layer.
 
@@ -255,6 +262,8 @@ def spec_summary(
             shown side by side; each run starts from ``mx.random.seed(seed or 0)``.
         hybridize: call ``net.hybridize()`` before the forward pass.
         hist_bins: histogram every layer's output in this many bins (``--hist``).
+        load: ``--load``: a parameter file loaded after the first forward pass, before
+            the layers' outputs are captured.
 
     Raises:
         OptionError: bad --param, --method or --compare.
@@ -285,7 +294,7 @@ def spec_summary(
     except ResourceError as e:
         reason = str(e)
     if reason is None:
-        model, outputs = _run(source, seed, hybridize)
+        model, outputs = _run(source, seed, hybridize, load)
         log.extend(model.log)
     else:
         notes.append(f"activation statistics not computed: {reason}")
@@ -305,7 +314,13 @@ def spec_summary(
         source=loaded.source,
         input_shape=plan.input_shape,
         seed=seed,
-        init=spec_init.describe() if spec_init is not None else MXNET_DEFAULT_INIT,
+        init=(
+            f"loaded({Path(load.path).name})"
+            if load is not None
+            else spec_init.describe()
+            if spec_init is not None
+            else MXNET_DEFAULT_INIT
+        ),
         hybridized=hybridize,
         ran=outputs is not None,
         missing_reason=reason,

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
+from paraminspect.actions._prologue import preflight
 from paraminspect.actions.net_summary import net_summary
 from paraminspect.actions.spec_summary import spec_summary
-from paraminspect.errors import NotApplicableError
+from paraminspect.errors import NotApplicableError, OptionError
+from paraminspect.model.params_io import LoadRequest
 from paraminspect.model.sources import ModelRef, open_source, parse_model_ref
 from paraminspect.reports.summary import SummaryReport
 
@@ -24,6 +26,26 @@ def _is_spec(ref: ModelRef) -> bool:
     if isinstance(ref, str):
         return parse_model_ref(ref) == "spec"
     return getattr(ref, "kind", None) == "spec"
+
+
+def _check_load(
+    load: Optional[LoadRequest], shapes_only: bool, method: Optional[str], compare: Sequence[str]
+) -> None:
+    """Refuse ``--load`` where it cannot apply, and a broken file before anything is built."""
+    if load is None:
+        return
+    if shapes_only:
+        raise OptionError(
+            "--shapes-only allocates nothing, so there are no parameters to load; drop "
+            "--load or --shapes-only",
+            "--shapes-only",
+        )
+    for flag, on in (("--method", method), ("--compare", compare)):
+        if on:
+            raise OptionError(
+                f"{flag} initializes the weights that --load replaces; drop one of them", flag
+            )
+    preflight(load, None)
 
 
 def summary(
@@ -39,6 +61,7 @@ def summary(
     depth: Optional[int] = None,
     inputs: Optional[Mapping[str, Any]] = None,
     mode: Optional[str] = None,
+    load: Optional[LoadRequest] = None,
 ) -> SummaryReport:
     """Summarize any MODEL layer by layer.
 
@@ -49,11 +72,14 @@ def summary(
             :func:`~paraminspect.actions.spec_summary.spec_summary`).
         shapes_only, depth, inputs, mode: other sources' options (see
             :func:`~paraminspect.actions.net_summary.net_summary`).
+        load: ``--load``: the weights to summarize (for an exported graph, instead of the
+            params file beside it), as ``show`` and ``grad`` load them.
 
     Raises:
         NotApplicableError: an option of the other kind of model.
         OptionError, ResourceError, SpecError, BuildError: as the two summaries raise them.
     """
+    _check_load(load, shapes_only, method, compare)
     if not _is_spec(spec):
         label = spec if isinstance(spec, str) else getattr(spec, "label", "this model")
         for flag, on in (
@@ -68,7 +94,8 @@ def summary(
                     f"{flag} applies to YAML specs; for {label} give the batch in --input",
                     flag,
                 )
-        return net_summary(open_source(spec, inputs, mode=mode), seed, shapes_only, depth)
+        source = open_source(spec, inputs, load, mode)
+        return net_summary(source, seed, shapes_only, depth, load=load)
     if shapes_only or depth is not None or inputs or mode:
         raise NotApplicableError(
             "--shapes-only, --depth, --input and --mode apply to exported graphs, zoo: and "
@@ -83,4 +110,5 @@ def summary(
         compare=compare,
         hybridize=hybridize,
         hist_bins=hist_bins,
+        load=load,
     )

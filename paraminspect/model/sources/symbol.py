@@ -25,6 +25,7 @@ from paraminspect.model.layout import DTYPE_BYTES, InputDesc, Layout
 from paraminspect.model.memory import check_memory
 from paraminspect.model.params_file import ArrayHeader, check_file
 from paraminspect.model.sources._common import DEFAULT_INIT, InputsArg, init_text, normalize_inputs
+from paraminspect.model.upgrade import walked_graph
 
 if TYPE_CHECKING:
     import mxnet as mx
@@ -185,6 +186,7 @@ def prepare(symbol_file: str, inputs: InputsArg, param_file: Optional[str]) -> P
     prediction heads remain (a note says so).
     """
     graph = G.read_graph(symbol_file)
+    graph = walked_graph(graph, G.to_symbol(graph))  # an MXNet 0.8 graph gains its aux states
     stored = file_index(param_file)
     params = V.parameter_names(graph, stored)
     source = quote(symbol_file)
