@@ -25,6 +25,7 @@ from paraminspect.diagnose.measures import ArrayStats
 from paraminspect.diagnose.ordering import check_sort_key, sort_keys
 from paraminspect.diagnose.triage import triage
 from paraminspect.errors import CheckpointError, OptionError
+from paraminspect.model.fixgamma import fixed_gamma_note
 from paraminspect.model.params_file import ParamFile, read_params
 from paraminspect.model.selection import (
     apply_slice,
@@ -270,6 +271,7 @@ def inspect_file(
     notes = _inspect_notes(pf, dups, measured)
     if readers is not None:
         notes += _symbol_notes(pf, readers, symbol or "")
+        notes += fixed_gamma_note([k for k in pf.arrays if found.kinds[k].ignored])
     return InspectReport(
         path,
         pf.size,

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect.choices import DEFAULT_BINS
+from paraminspect.model.fixgamma import shown_note
 from paraminspect.model.layout import LayerDesc, Layout
 from paraminspect.model.model import Model
 from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
@@ -340,7 +341,7 @@ def collect_report(
 ) -> ParamReport:
     """Everything ``show`` prints, as data (``origins``: see :func:`collect_rows`)."""
     rows = collect_rows(model, view, origins)
-    all_notes = list(notes)
+    all_notes = list(notes) + list(shown_note(model.layout.fixed_gammas, [r.name for r in rows]))
     if not model.forward_done:
         all_notes.append(
             "state after initialize() and before the first forward pass: "

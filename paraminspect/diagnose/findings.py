@@ -1,6 +1,8 @@
 """Problems worth a look in a checkpoint's arrays, each as a one-line :class:`Finding`.
 
-What is checked (every check is vectorized numpy; no loop runs over the values):
+What is checked (every check is vectorized numpy; no loop runs over the values). A gamma
+of a ``fix_gamma=True`` BatchNorm (known from the graph's uses) is never checked: MXNet
+does not read it (it uses 1), so its stored values, whatever they are, are no problem.
 
 ``nonfinite``
     NaN, +Inf or -Inf values, counted per array.
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -145,6 +147,8 @@ def _array_findings(
     key: str, a: np.ndarray, st: ArrayStats, ak: ArrayKind, th: Thresholds
 ) -> List[Finding]:
     out: List[Finding] = []
+    if ak.ignored:  # a fix_gamma=True gamma: MXNet never reads it (it uses 1)
+        return out
     if st.nonfinite:
         parts = [
             f"{count:,} {label}"
@@ -174,8 +178,6 @@ def _array_findings(
         value = float(a.reshape(-1)[0])
         never = ak.kind == "running" and ak.is_running_var and value == 1.0
         hint = " (BatchNorm statistics never updated?)" if never else ""
-        if ak.ignored:
-            hint = " (expected: its BatchNorm has fix_gamma=True and uses 1 instead)"
         out.append(
             Finding(
                 "constant",
@@ -223,10 +225,11 @@ def _dead_units(key: str, a: np.ndarray, th: Thresholds) -> List[Finding]:
 
 
 def _duplicate_findings(
-    arrays: Mapping[str, np.ndarray], stats: Mapping[str, ArrayStats]
+    arrays: Mapping[str, np.ndarray], stats: Mapping[str, ArrayStats], ignored: Set[str]
 ) -> List[Finding]:
     out = []
     marks = {k: (st.l2, st.abs_max, st.mean, st.std, st.nonfinite) for k, st in stats.items()}
+    arrays = {k: a for k, a in arrays.items() if k not in ignored}
     for group in duplicate_groups(arrays, marks):
         first = stats[group[0]]
         if first.constant:
@@ -316,7 +319,8 @@ def find_problems(
     out: List[Finding] = []
     for key, a in arrays.items():
         out.extend(_array_findings(key, a, stats[key], kinds[key], th))
-    out.extend(_duplicate_findings(arrays, stats))
+    ignored = {k for k, ak in kinds.items() if ak.ignored}
+    out.extend(_duplicate_findings(arrays, stats, ignored))
     out.extend(_scale_findings(stats, kinds, th))
     return tuple(out)
 

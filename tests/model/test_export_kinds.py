@@ -260,3 +260,65 @@ def test_summary_of_a_spec_loads_too(cli, tmp_path):
     # weights loaded, the first layer's output differs from seed 2's own weights
     assert loaded["layers"][0]["stats"]["mean"] != fresh["layers"][0]["stats"]["mean"]
     assert loaded["layers"][0]["params"] == same["layers"][0]["params"]
+
+
+def _fixed_gamma_export(tmp_path: Path, gamma: Any, drop_attr: bool) -> kinds.Export:
+    """bn_fixed with its stored gamma replaced; optionally without the fix_gamma attribute
+    (the symbolic BatchNorm's default is True, and old graphs leave it out)."""
+    import mxnet as mx
+
+    export = kinds.build("bn_fixed", tmp_path)
+    arrays = mx.nd.load(export.params)
+    arrays["arg:bn0_gamma"] = mx.nd.array(gamma)
+    mx.nd.save(export.params, arrays)
+    if drop_attr:
+        doc = json.loads(Path(export.symbol).read_text())
+        for node in doc["nodes"]:
+            node.get("attrs", {}).pop("fix_gamma", None)
+        Path(export.symbol).write_text(json.dumps(doc))
+    return export
+
+
+@pytest.mark.parametrize("drop_attr", [False, True])
+def test_fix_gamma_is_no_finding(cli, tmp_path, drop_attr):
+    export = _fixed_gamma_export(tmp_path, [0.0, 0.0, 0.0], drop_attr)
+    args = ["inspect", export.params, "--symbol", export.symbol, "--fail-on", "findings"]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert "findings: none" in result.stdout
+    assert "1 gamma belongs to BatchNorms with fix_gamma=True (arg:bn0_gamma)" in " ".join(
+        result.stdout.split()
+    )
+    # the same zeros in a BatchNorm that reads its gamma (fix_gamma=False) are a finding
+    free = kinds.build("bn_free", tmp_path / "free")
+    import mxnet as mx
+
+    arrays = mx.nd.load(free.params)
+    arrays["arg:bn0_gamma"] = mx.nd.zeros(3)
+    mx.nd.save(free.params, arrays)
+    result = cli("inspect", free.params, "--symbol", free.symbol, "--fail-on", "findings")
+    assert result.exit_code == 1 and "arg:bn0_gamma: all 3 values are 0" in result.stdout
+
+
+def test_fix_gamma_stored_and_used_values_agree_across_show_and_grad(cli, tmp_path):
+    stored = np.array([0.5, 2.0, -1.5], dtype="float32")
+    export = _fixed_gamma_export(tmp_path, stored, drop_attr=False)
+    arrays = _arrays(export, tmp_path)
+    feed = _feed(export, tmp_path)
+    saved = str(tmp_path / "after-grad.params")
+    shown = _json(cli("show", export.symbol, *feed, "--stats", "--format", "json"))
+    out = _json(cli("grad", export.symbol, *feed, "--grad", "--save", saved, "--format", "json"))
+    show_gamma = {p["name"]: p for p in shown["parameters"]}["bn0_gamma"]
+    grad_gamma = {p["name"]: p for p in out["parameters"]}["bn0_gamma"]
+    l2 = float(np.linalg.norm(stored))
+    assert show_gamma["stats"]["l2"] == pytest.approx(l2, rel=1e-6)
+    assert grad_gamma["weight_l2"] == pytest.approx(l2, rel=1e-6)
+    assert grad_gamma["grad"] == [0.0, 0.0, 0.0]
+    assert any("fix_gamma=True, so MXNet uses 1" in n for n in shown["notes"] + out["notes"])
+    assert any("wrote 1 into bn0_gamma" in line for line in out["log"])
+    import mxnet as mx
+
+    np.testing.assert_array_equal(mx.nd.load(saved)["bn0_gamma"].asnumpy(), stored)
+    # and the gradients elsewhere are MXNet's, which uses 1 for gamma
+    _loss, grads = kinds.raw_gradients(export, arrays, train_mode=True)
+    np.testing.assert_allclose(_grads(out)["conv0_weight"], grads["conv0_weight"], rtol=1e-4)

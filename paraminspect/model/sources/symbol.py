@@ -19,6 +19,7 @@ from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.model import graph as G
 from paraminspect.model import variables as V
+from paraminspect.model.fixgamma import fixed_gammas
 from paraminspect.model.heads import label_variables, leave_out_heads, loss_heads
 from paraminspect.model.inputs import check_input_names, format_shape
 from paraminspect.model.layout import DTYPE_BYTES, InputDesc, Layout
@@ -228,7 +229,8 @@ def _layout(prep: Prepared, inits: Mapping[str, str]) -> Layout:
         for p in layout.params
     )
     heads = loss_heads(prep.graph, prep.params)
-    return dataclasses.replace(layout, params=descs, loss_heads=heads)
+    fixed = fixed_gammas(prep.graph)
+    return dataclasses.replace(layout, params=descs, loss_heads=heads, fixed_gammas=fixed)
 
 
 def pick_params(symbol_file: str, param_file: Optional[str]) -> Tuple[Optional[str], List[str]]:
