@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect.choices import DEFAULT_BINS
+from paraminspect.model.dtypes import stored_dtypes
 from paraminspect.model.fixgamma import shown_note
 from paraminspect.model.layout import LayerDesc, Layout
 from paraminspect.model.model import Model
@@ -139,7 +140,8 @@ def totals(model: Model) -> Totals:
     total = sum(sizes[name] * max(len(users.get(name, ())), 1) for name in sizes)
     unique = sum(sizes.values())
     frozen = sum(s for name, s in sizes.items() if params[name].grad_req == "null")
-    nbytes = sum(sizes[n] * np.dtype(params[n].dtype).itemsize for n in sizes)
+    stored = stored_dtypes(model.layout, params)
+    nbytes = sum(sizes[n] * np.dtype(stored.get(n, params[n].dtype)).itemsize for n in sizes)
     return Totals(total, unique, unique - frozen, frozen, nbytes)
 
 
@@ -268,6 +270,7 @@ def collect_rows(
         origins = spec_origins(model.loaded, model.plan) if model.source.kind == "spec" else {}
     index = view.index()
     params = model.params
+    stored = stored_dtypes(layout, params)  # float16 files computed in float32
     users = layout.users
     if model.source.kind == "spec":
         owners = {p.name: p.owner for p in model.plan.unique_params}
@@ -301,7 +304,7 @@ def collect_rows(
             ParamRow(
                 name=name,
                 shape=_shape(p),
-                dtype=np.dtype(p.dtype).name,
+                dtype=stored.get(name, np.dtype(p.dtype).name),
                 size=math.prod(_shape(p)),
                 grad_req=p.grad_req,
                 init=model.init.get(name, "?"),

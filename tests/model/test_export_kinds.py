@@ -318,7 +318,64 @@ def test_fix_gamma_stored_and_used_values_agree_across_show_and_grad(cli, tmp_pa
     assert any("wrote 1 into bn0_gamma" in line for line in out["log"])
     import mxnet as mx
 
-    np.testing.assert_array_equal(mx.nd.load(saved)["bn0_gamma"].asnumpy(), stored)
+    np.testing.assert_array_equal(mx.nd.load(saved)["arg:bn0_gamma"].asnumpy(), stored)
     # and the gradients elsewhere are MXNet's, which uses 1 for gamma
     _loss, grads = kinds.raw_gradients(export, arrays, train_mode=True)
     np.testing.assert_allclose(_grads(out)["conv0_weight"], grads["conv0_weight"], rtol=1e-4)
+
+
+def test_float16_params_shown_computed_and_saved_as_stored(cli, tmp_path):
+    import mxnet as mx
+
+    export = kinds.build("half", tmp_path)
+    arrays = _arrays(export, tmp_path)
+    raw = kinds.raw_net(export)  # raw SymbolBlock.imports keeps float16
+    stored = {n: p.data() for n, p in raw.collect_params().items()}
+    assert {a.dtype for a in stored.values()} == {np.float16}
+    saved = str(tmp_path / "saved.params")
+    feed = _feed(export, tmp_path)
+    result = cli(
+        "show", export.symbol, *feed, "--values", "--stats", "--save", saved, "--format", "json"
+    )
+    out = _json(result)
+    assert any("4 parameters stored as float16 computed in float32" in n for n in out["log"])
+    rows = {p["name"]: p for p in out["parameters"]}
+    for name, value in stored.items():
+        assert rows[name]["dtype"] == "float16"
+        np.testing.assert_array_equal(np.array(rows[name]["data"]), value.asnumpy())
+        s = rows[name]["stats"]
+        assert s["std"] == pytest.approx(float(value.asnumpy().astype(np.float64).std()), rel=1e-9)
+    assert out["totals"]["bytes"] == 2 * sum(a.size for a in stored.values())
+    back = mx.nd.load(saved)  # as export writes it: arg: keys, float16 values
+    assert set(back) == {f"arg:{n}" for n in stored}
+    for name, value in stored.items():
+        assert back[f"arg:{name}"].dtype == np.float16
+        np.testing.assert_array_equal(back[f"arg:{name}"].asnumpy(), value.asnumpy())
+    # the gradient is float32 MXNet's on the same (exact) values: float16 has no CPU kernels
+    grad = _json(cli("grad", export.symbol, *feed, "--grad", "--format", "json"))
+    net32 = mx.gluon.SymbolBlock(mx.sym.load(export.symbol), [mx.sym.var("data")])
+    net32.collect_params().load(export.params, cast_dtype=True, dtype_source="current")
+    x = mx.nd.array(arrays["data"])
+    with mx.autograd.record():
+        y = net32(x).sum()
+    y.backward()
+    for name, p in net32.collect_params().items():
+        np.testing.assert_allclose(_grads(grad)[name], p.grad().asnumpy(), rtol=1e-5)
+
+
+def test_float16_file_loads_into_a_float32_net_with_a_note(cli, tmp_path):
+    import mxnet as mx
+
+    saved = str(tmp_path / "mlp.params")
+    result = cli("show", "--seed", "1", "--save", saved)
+    assert result.exit_code == 0, result.output
+    half = str(tmp_path / "half.params")
+    mx.nd.save(half, {k: v.astype("float16") for k, v in mx.nd.load(saved).items()})
+    result = cli("show", "--load", half, "--select", "dense1_bias", "--values", "--format", "json")
+    out = _json(result)
+    assert any(
+        "4 arrays cast from float16 to float32 (the net's dtype) as they were loaded" in line
+        for line in out["log"]
+    )
+    value = np.array(out["parameters"][0]["data"])
+    np.testing.assert_array_equal(value, mx.nd.load(half)["1.bias"].asnumpy().astype(np.float32))

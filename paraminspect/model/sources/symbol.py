@@ -19,6 +19,7 @@ from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.model import graph as G
 from paraminspect.model import variables as V
+from paraminspect.model.dtypes import cast_note
 from paraminspect.model.fixgamma import fixed_gammas
 from paraminspect.model.heads import label_variables, leave_out_heads, loss_heads
 from paraminspect.model.inputs import check_input_names, format_shape
@@ -418,7 +419,9 @@ def load_symbol(
     input_names = [d.name for d in layout.inputs]
     by_input = {d.name: d for d in layout.inputs}
     try:
-        with warnings.catch_warnings():  # "Cannot decide type": the inputs are given dtypes
+        # "Cannot decide type": the inputs are given dtypes; a float16 file makes MXNet
+        # print "infer_type error" on stdout, which the core never writes to
+        with warnings.catch_warnings(), G.quiet_stdout():
             warnings.simplefilter("ignore", UserWarning)
             net = mx.gluon.SymbolBlock(
                 symbol, [mx.sym.var(n, dtype=by_input[n].dtype) for n in input_names]
@@ -443,4 +446,5 @@ def load_symbol(
         net.collect_params().load_dict(
             wanted, ctx, allow_missing=True, ignore_extra=True, cast_dtype=True
         )
+        notes.extend(cast_note({p.name: p.dtype for p in layout.params}, net.collect_params()))
     return net, layout, notes
