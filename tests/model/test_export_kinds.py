@@ -344,7 +344,8 @@ def test_float16_params_shown_computed_and_saved_as_stored(cli, tmp_path):
         assert rows[name]["dtype"] == "float16"
         np.testing.assert_array_equal(np.array(rows[name]["data"]), value.asnumpy())
         s = rows[name]["stats"]
-        assert s["std"] == pytest.approx(float(value.asnumpy().astype(np.float64).std()), rel=1e-9)
+        # stats.StatsPass merges float32 chunk moments in float64: within 1e-6 of float64
+        assert s["std"] == pytest.approx(float(value.asnumpy().astype(np.float64).std()), rel=1e-6)
     assert out["totals"]["bytes"] == 2 * sum(a.size for a in stored.values())
     back = mx.nd.load(saved)  # as export writes it: arg: keys, float16 values
     assert set(back) == {f"arg:{n}" for n in stored}
