@@ -28,17 +28,17 @@ class PICommand(click.Command):
         except NotApplicableError as e:
             if debug:
                 traceback.print_exc()
-            raise click.UsageError(str(e), ctx=ctx) from e
+            raise click.UsageError(fit_error(str(e)), ctx=ctx) from e
         except OptionError as e:
             if debug:
                 traceback.print_exc()
-            raise click.BadParameter(
-                str(e), ctx=ctx, param_hint=f"'{e.option}'" if e.option else None
-            ) from e
+            hint = f"'{e.option}'" if e.option else None
+            prefix = f"Invalid value for {hint}: " if hint else "Invalid value: "
+            raise click.BadParameter(fit_error(str(e), prefix), ctx=ctx, param_hint=hint) from e
         except ParamInspectError as e:
             if debug:
                 traceback.print_exc()
-            raise click.ClickException(str(e)) from e
+            raise click.ClickException(fit_error(str(e))) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -50,6 +50,20 @@ class PICommand(click.Command):
                 f"internal error: {type(e).__name__}: {e} (this is a bug in paraminspect; "
                 "re-run with --debug for the traceback and report it)"
             ) from e
+
+
+def fit_error(message: str, prefix: str = "") -> str:
+    """``message`` broken at phrase ends so that click's ``Error: {prefix}{message}`` fits
+    the terminal, when stderr is one (a pipe or a log file gets it on one line)."""
+    if not sys.stderr.isatty():
+        return message
+    import shutil
+
+    from paraminspect._text import phrase_lines
+
+    lead = "Error: " + prefix
+    width = shutil.get_terminal_size().columns
+    return "\n".join(phrase_lines(lead + message, max(20, width)))[len(lead) :]
 
 
 class PIGroup(click.Group):

@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from paraminspect._text import phrase_lines
+from paraminspect._text import fold_name, fold_width, phrase_lines
 from paraminspect.render._plain_table import cell_texts, plain_lines
 from paraminspect.render._plain_table import fits as fits_plain
 from paraminspect.render._plain_table import measure as measure_plain
@@ -178,6 +178,7 @@ class FitTable(Table):
             for note_line in phrase_lines(note, width):
                 yield Segment(note_line, Style(dim=True))
                 yield Segment.line()
+            yield Segment.line()  # what follows (the next table's title) stands apart
 
     def _left_out(self, header: str) -> str:
         """A column left out, for the note: its name, and what it would have said when
@@ -192,56 +193,6 @@ class FitTable(Table):
 
 
 NAME_FLOOR = 12  # a name column is never shortened below this many characters
-_NAME_BREAK = re.compile(r"(?<=[._/: -])")
-
-
-MAX_NAME_LINES = 3  # a name folds onto at most this many lines, else it is shortened
-
-
-def fold_name(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters a line: whole; else folded after a ``.``,
-    ``_``, ``/``, ``:``, ``-`` or space onto as few lines as can be (two, at most three);
-    else on two lines cut at ``width`` when it has no such break; else shortened in the
-    middle to one line with ``…``. Leading spaces (a tree's indent) start every line."""
-    if len(text) <= width:
-        return text
-    indent = text[: len(text) - len(text.lstrip(" "))]
-    parts = [p for p in _NAME_BREAK.split(text[len(indent) :]) if p]
-    lines = [indent]
-    for part in parts:
-        if len((lines[-1] + part).rstrip()) > width and lines[-1].strip():
-            lines.append(indent)
-        lines[-1] += part
-    lines = [line.rstrip() for line in lines]
-    if len(lines) <= MAX_NAME_LINES and all(len(line) <= width for line in lines):
-        return "\n".join(lines)
-    if len(text) + len(indent) <= 2 * width:
-        return text[:width] + "\n" + indent + text[width:].lstrip(" ")
-    return middle(text, width)
-
-
-def fold_width(text: str) -> int:
-    """The least width at which :func:`fold_name` puts ``text`` on two lines without
-    breaking inside a word part (at a ``.``, ``_``, ... ; at half its length when no such
-    break comes near the middle)."""
-    indent = len(text) - len(text.lstrip(" "))
-    half = (len(text) + indent + 1) // 2
-    best = len(text)
-    for m in _NAME_BREAK.finditer(text):
-        if m.start() > indent:
-            best = min(best, max(len(text[: m.start()].rstrip()), indent + len(text) - m.start()))
-    return best if best <= half + 6 else half
-
-
-def middle(text: str, width: int) -> str:
-    """``text`` shortened in the middle to ``width`` characters: ``resnetv10_…_gamma``."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return text[:width]
-    head = width // 2
-    tail = width - 1 - head
-    return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
 def _cell_plain(cell: Any) -> Optional[str]:

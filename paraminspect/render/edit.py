@@ -76,6 +76,7 @@ def print_edit(out: Console, er: Any) -> None:
         say(out, er.action, "bold")
     print_report(out, report)
     if er.checks is not None:
+        out.print()  # the heading of the check table stands apart from what is above
         out.print(check_table(er.checks))
         skipped = sum(1 for c in er.checks if c.status == "skip")
         n = len(er.checks) - skipped
