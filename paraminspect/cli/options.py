@@ -62,7 +62,12 @@ def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="autograd train_mode (BatchNorm batch statistics, Dropout drops) or "
         "predict_mode for the forward passes; default: Gluon's.",
     )(f)
-    f = click.option(
+    return input_option(f)
+
+
+def input_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input NAME=SHAPE|FILE.npy`` (repeatable)."""
+    return click.option(
         "--input",
         "inputs",
         multiple=True,
@@ -70,7 +75,6 @@ def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="Feed input NAME a batch drawn for SHAPE (1x3x224x224) or a real sample "
         "(.npy, read without pickle). Repeatable; not for YAML specs.",
     )(f)
-    return f
 
 
 def pop_inputs(kwargs: dict) -> Dict[str, Any]:

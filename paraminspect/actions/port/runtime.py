@@ -1,0 +1,146 @@
+"""Both runtimes on the same inputs: MXNet's executor and an onnxruntime session.
+
+MXNet runs the symbol in prediction (``is_train=False``: BatchNorm's running statistics,
+no dropout), which is what an ONNX file computes. onnxruntime gets the model as bytes, so
+nothing is written; asked for tensors inside the graph, it is given them as extra graph
+outputs on a copy of the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Sequence
+
+import numpy as np
+
+from paraminspect.errors import BuildError
+
+if TYPE_CHECKING:
+    from paraminspect.actions.port.frozen import FrozenGraph
+
+
+def mxnet_values(frozen: FrozenGraph, outputs: Sequence[str]) -> Dict[str, np.ndarray]:
+    """The values of the symbol's internal ``outputs`` (``conv0_output``) on the inputs.
+
+    Raises:
+        BuildError: MXNet cannot run the graph (its reason in one line).
+    """
+    import mxnet as mx
+
+    from paraminspect.model.graph import mxnet_reason, quiet_stdout
+
+    internals = frozen.symbol.get_internals()
+    group = mx.sym.Group([internals[name] for name in outputs])
+    values = {**frozen.params, **frozen.arrays}
+    args = {n: mx.nd.array(values[n], dtype=values[n].dtype) for n in group.list_arguments()}
+    aux = {n: mx.nd.array(values[n], dtype=values[n].dtype) for n in group.list_auxiliary_states()}
+    try:
+        with quiet_stdout(), _unfused():
+            exe = group.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+            result = exe.forward(is_train=False)
+            return {name: r.asnumpy() for name, r in zip(outputs, result)}
+    except mx.base.MXNetError as e:
+        raise BuildError(f"MXNet cannot run {frozen.label}: {mxnet_reason(e)}") from e
+
+
+@contextlib.contextmanager
+def _unfused() -> Iterator[None]:
+    """Bind without oneDNN's subgraph fusion: fused Conv+BatchNorm turns the running
+    statistics into arguments, and a Group of inner outputs then fails to bind (and the
+    fused values are not the graph's own nodes)."""
+    key = "MXNET_SUBGRAPH_BACKEND"
+    before = os.environ.get(key)
+    os.environ[key] = "NONE"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[key]
+        else:
+            os.environ[key] = before
+
+
+def onnx_session(model: Any) -> Any:
+    """An onnxruntime session over ``model`` (a ModelProto), warnings off.
+
+    Raises:
+        BuildError: onnxruntime refuses the model (its reason in one line).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no "initializer appears in graph inputs"
+    try:
+        return ort.InferenceSession(
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as e:
+        raise BuildError(f"onnxruntime cannot load the model: {_reason(e)}") from e
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:400] or type(error).__name__
+
+
+def with_outputs(model: Any, names: Sequence[str], types: Mapping[str, int]) -> Any:
+    """A copy of ``model`` whose graph also outputs the tensors ``names``."""
+    from onnx import ValueInfoProto, helper
+
+    extended = type(model)()
+    extended.CopyFrom(model)
+    have = {o.name for o in extended.graph.output}
+    for name in names:
+        if name in have:
+            continue
+        if name in types:
+            extended.graph.output.append(helper.make_tensor_value_info(name, types[name], None))
+        else:  # a type shape inference did not find: onnxruntime finds it when it runs
+            extended.graph.output.append(ValueInfoProto(name=name))
+    return extended
+
+
+def onnx_values(
+    model: Any, arrays: Mapping[str, np.ndarray], names: Sequence[str] = ()
+) -> Dict[str, np.ndarray]:
+    """Run ``model`` on ``arrays``; the graph outputs and the inner tensors ``names``.
+
+    Raises:
+        BuildError: onnxruntime cannot load or run it, or it wants inputs not given.
+    """
+    if names:
+        model = with_outputs(model, names, tensor_types(model))
+    session = onnx_session(model)
+    wanted = [i.name for i in session.get_inputs()]
+    missing = [n for n in wanted if n not in arrays]
+    if missing:
+        raise BuildError(
+            f"the ONNX model wants inputs {', '.join(missing)}, which the MXNet model does not "
+            "have; compare a file made from this model"
+        )
+    feed = {n: np.ascontiguousarray(arrays[n]) for n in wanted}
+    out_names: List[str] = [o.name for o in session.get_outputs()]
+    try:
+        result = session.run(out_names, feed)
+    except Exception as e:
+        raise BuildError(f"onnxruntime cannot run the model: {_reason(e)}") from e
+    return dict(zip(out_names, result))
+
+
+def tensor_types(model: Any) -> Dict[str, int]:
+    """Every tensor's ONNX element type that shape inference (or the graph) knows."""
+    from onnx import shape_inference
+
+    try:
+        inferred = shape_inference.infer_shapes(model)
+    except Exception:
+        inferred = model
+    graph = inferred.graph
+    types: Dict[str, int] = {}
+    for info in [*graph.input, *graph.value_info, *graph.output]:
+        if info.type.HasField("tensor_type"):
+            types[info.name] = info.type.tensor_type.elem_type
+    for init in graph.initializer:
+        types[init.name] = init.data_type
+    return types

@@ -1,0 +1,209 @@
+"""compare: a port against its MXNet model, parameter by parameter and node by node."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.port import nets
+from tests.port.conftest import json_out
+
+
+def _edit_initializer(src, dst, name, change):
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(src))
+    for init in model.graph.initializer:
+        if init.name == name:
+            value = numpy_helper.to_array(init).copy()
+            change(value)
+            init.CopyFrom(numpy_helper.from_array(value, name))
+    onnx.save(model, str(dst))
+
+
+@pytest.fixture(scope="module")
+def mfn_onnx(tmp_path_factory):
+    from tests.port.conftest import MFN_PARAMS, MFN_SYMBOL
+
+    if not (MFN_SYMBOL.is_file() and MFN_PARAMS.is_file()):
+        pytest.skip("real model files not found")
+    from paraminspect.actions.port.export import export
+
+    out = tmp_path_factory.mktemp("mfn") / "mfn.onnx"
+    from paraminspect.model.inputs import parse_inputs
+
+    report = export(str(MFN_SYMBOL), str(out), inputs=parse_inputs(["data=1x3x112x112"]))
+    assert report.kept
+    return str(MFN_SYMBOL), out
+
+
+def test_mobilefacenet_and_its_export_are_equal(cli, mfn_onnx):
+    symbol, onnx_file = mfn_onnx
+    r = cli("compare", symbol, str(onnx_file), "--input=data=1x3x112x112", "--format", "json")
+    assert r.exit_code == 0, r.output
+    data = json_out(r)
+    assert data["equal"] is True and data["first_divergence"] is None
+    assert len(data["parameters"]) == 284
+    assert {p["matched_by"] for p in data["parameters"]} == {"name"}
+    fc1 = next(p for p in data["parameters"] if p["name"] == "fc1_gamma")
+    assert fc1["equal"]  # fix_gamma: MXNet computes with ones, the file holds ones
+    names = [n["node"] for n in data["nodes"]]
+    assert names[:3] == ["_minusscalar0", "_mulscalar0", "conv_1_conv2d"]
+    assert names[-1] == "fc1" and all(n["match"] for n in data["nodes"])
+
+
+def test_one_changed_weight_is_named_with_its_node(cli, mfn_onnx, tmp_path):
+    symbol, onnx_file = mfn_onnx
+    changed = tmp_path / "changed.onnx"
+    weight = "res_3_block0_conv_sep_conv2d_weight"
+
+    def bump(value):
+        value.reshape(-1)[7] += 0.5
+
+    _edit_initializer(onnx_file, changed, weight, bump)
+    r = cli("compare", symbol, str(changed), "--input=data=1x3x112x112", "--format", "json")
+    assert r.exit_code == 1, r.output
+    data = json_out(r)
+    assert data["equal"] is False
+    first = data["first_divergence"]
+    assert first["node"] == "res_3_block0_conv_sep_conv2d"
+    assert first["parameter"] == weight
+    (pair,) = [p for p in data["parameters"] if p["name"] == weight]
+    assert pair["equal"] is False and pair["max_abs"] == pytest.approx(0.5, abs=1e-6)
+    assert [p["name"] for p in data["parameters"] if p["equal"] is False] == [weight]
+    nodes = data["nodes"]
+    at = [n["node"] for n in nodes].index(first["node"])
+    assert all(n["match"] for n in nodes[:at]) and nodes[at]["match"] is False
+    assert set(first["mxnet"]) == {
+        "mean",
+        "std",
+        "min",
+        "max",
+        "abs_max",
+        "l2",
+        "zeros",
+        "nan",
+        "inf",
+    }
+    r = cli("compare", symbol, str(changed), "--input=data=1x3x112x112")
+    assert "first divergence at node res_3_block0_conv_sep_conv2d, reading parameter" in r.output
+
+
+def test_node_values_are_those_of_an_independent_run(cli, trap, tmp_path):
+    """The node table's numbers against a plain MXNet executor and onnxruntime run here."""
+    symbol, inputs = trap("prelu")
+    out = tmp_path / "p.onnx"
+    assert cli("export", symbol, str(out), f"--input={inputs[0]}").exit_code == 0
+    npy = tmp_path / "x.npy"
+    sample = np.random.default_rng(3).normal(size=(2, 3, 8, 8)).astype(np.float32)
+    np.save(npy, sample)
+    r = cli("compare", symbol, str(out), f"--input=data={npy}", "--format", "json")
+    assert r.exit_code == 0, r.output
+    data = json_out(r)
+    import mxnet as mx
+
+    sym = mx.sym.load(symbol)
+    params = mx.nd.load(symbol.replace("-symbol.json", "-0000.params"))
+    args = {k[4:]: v for k, v in params.items()}
+    conv = mx.nd.Convolution(
+        mx.nd.array(sample),
+        args["conv_weight"],
+        args["conv_bias"],
+        num_filter=4,
+        kernel=(3, 3),
+        pad=(1, 1),
+    )
+    (want,) = nets.mxnet_predict(symbol, {"data": sample})
+    (got,) = nets.onnx_run(str(out), {"data": sample})
+    by = {n["node"]: n for n in data["nodes"]}
+    assert set(by) == {"conv", "prelu", "pool"} and sym.list_outputs() == ["pool_output"]
+    assert by["conv"]["max_mxnet"] == pytest.approx(float(np.abs(conv.asnumpy()).max()), rel=1e-6)
+    assert by["pool"]["max_abs"] == pytest.approx(float(np.abs(want - got).max()), abs=1e-7)
+    assert by["pool"]["reads"] == [] and by["conv"]["reads"] == ["conv_weight", "conv_bias"]
+
+
+def test_map_and_shape_matching(cli, trap, tmp_path):
+    """Initializers renamed in the file: --map pairs one by name, shape finds the rest."""
+    import onnx
+
+    symbol, inputs = trap("fix_gamma")
+    out = tmp_path / "g.onnx"
+    assert cli("export", symbol, str(out), f"--input={inputs[0]}").exit_code == 0
+    model = onnx.load(str(out))
+    rename = {"fc_weight": "dense.weight", "bn_beta": "norm.bias"}
+    for init in model.graph.initializer:
+        init.name = rename.get(init.name, init.name)
+    for node in model.graph.node:
+        node.input[:] = [rename.get(i, i) for i in node.input]
+    renamed = tmp_path / "renamed.onnx"
+    onnx.save(model, str(renamed))
+    r = cli(
+        "compare",
+        symbol,
+        str(renamed),
+        f"--input={inputs[0]}",
+        "--map",
+        "fc_weight=dense.weight",
+        "--format",
+        "json",
+    )
+    assert r.exit_code == 0, r.output
+    by = {p["name"]: p for p in json_out(r)["parameters"]}
+    assert by["fc_weight"]["matched_by"] == "map" and by["fc_weight"]["onnx_name"] == "dense.weight"
+    assert by["fc_bias"]["matched_by"] == "name"
+    # bn_beta has shape (6,) like bn_gamma, fc_bias and the running statistics: the
+    # closest values decide
+    assert by["bn_beta"]["matched_by"] == "shape" and by["bn_beta"]["onnx_name"] == "norm.bias"
+    assert by["bn_gamma"]["equal"]  # ones on both sides: MXNet computes with 1
+
+
+def test_a_file_from_mxnets_own_exporter_is_told_apart(cli, trap, tmp_path):
+    """mx.onnx.export_model keeps the stored gamma of a fix_gamma BatchNorm: compare
+    names that parameter and its node."""
+    import mxnet as mx
+    import onnx
+    from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
+    from onnx import helper
+
+    symbol, inputs = trap("fix_gamma")
+    sym = mx.sym.load(symbol)
+    params = {
+        k[4:]: v for k, v in mx.nd.load(symbol.replace("-symbol.json", "-0000.params")).items()
+    }
+    graph = MXNetGraph().create_onnx_graph_proto(
+        sym, params, [(3, 4)], [onnx.TensorProto.FLOAT], opset_version=13, dynamic=False
+    )
+    raw = tmp_path / "raw.onnx"
+    onnx.save(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7),
+        str(raw),
+    )
+    r = cli("compare", symbol, str(raw), f"--input={inputs[0]}", "--format", "json")
+    assert r.exit_code == 1, r.output
+    first = json_out(r)["first_divergence"]
+    assert first == {**first, "node": "bn", "parameter": "bn_gamma"}
+
+
+def test_compare_exit_2_when_it_cannot_run(cli, tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model at all")
+    r = cli("compare", "mlp", str(bad))
+    assert r.exit_code == 2
+    assert "cannot read" in r.output and "Traceback" not in r.output
+    r = cli("compare", "mlp", str(tmp_path / "missing.onnx"))
+    assert r.exit_code == 2 and "not found" in r.output
+    r = cli("compare", "mlp", str(bad), "--map", "nonsense")
+    assert r.exit_code == 2 and "write OLD=NEW" in r.output
+
+
+def test_compare_a_spec_with_its_export(cli, tmp_path):
+    out = tmp_path / "mlp.onnx"
+    assert cli("export", "mlp", str(out), "--seed", "3").exit_code == 0
+    r = cli("compare", "mlp", str(out), "--seed", "3", "--format", "json")
+    assert r.exit_code == 0, r.output
+    data = json_out(r)
+    assert data["equal"] and data["nodes"][0]["node"] == "dense0_fwd"
+    r = cli("compare", "mlp", str(out), "--seed", "4", "--format", "json")
+    assert r.exit_code == 1  # other weights: a parameter differs
+    assert json_out(r)["first_divergence"]["parameter"] == "dense0_weight"
