@@ -116,16 +116,15 @@ def print_export(console: Console, report: Any) -> None:
         row += [_num(c.limit), "yes" if c.matches else "NO"]
         table.add_row(*row)
     console.print()
-    console.print(table)
+    console.print(table)  # a table ends with a blank line
     for title, lines in (
         ("fixed over MXNet's exporter", report.fixes),
         ("loss heads left out", report.dropped),
     ):
         if lines:
-            console.print()
             _lines(console, f"{title}:")
             _bullets(console, lines)
-    console.print()
+            console.print()
     if report.matches:
         _lines(
             console,
@@ -200,8 +199,18 @@ def _param_summary(report: Any) -> str:
     parts = [f"{n} matched by {k}" for k, n in by.items() if k in ("name", "map", "shape")]
     parts += [f"{n} {k}" for k, n in by.items() if k not in ("name", "map", "shape")]
     return f"parameters: {', '.join(parts) or 'none'}; " + (
-        f"{plural(differ, 'pair')} differ" if differ else "every pair equal"
+        f"{plural(differ, 'pair')} {'differs' if differ == 1 else 'differ'}"
+        if differ
+        else "every pair equal"
     )
+
+
+def _node_label(n: Any) -> str:
+    """``conv0`` for a node's one output, ``split0[2]`` for one of several."""
+    if n.output == f"{n.node}_output":
+        return n.node
+    tail = n.output[len(n.node) + len("_output") :] if n.output.startswith(n.node) else ""
+    return f"{n.node}[{tail}]" if tail.isdigit() else n.output
 
 
 def print_compare(console: Console, report: Any) -> None:
@@ -212,9 +221,11 @@ def print_compare(console: Console, report: Any) -> None:
     _lines(console, _param_summary(report))
     listed = [p for p in report.parameters if p.check is None or p.differs]
     if listed:
+        renamed = any(p.onnx_name != p.name for p in listed)
         table = new_table("", drop_first=("onnx name", "shape", "rel_l2"))
         table.add_column("parameter", overflow="fold")
-        table.add_column("onnx name", overflow="fold")
+        if renamed:
+            table.add_column("onnx name", overflow="fold")
         table.add_column("shape", no_wrap=True)
         for header in ("max|a-b|", "rel_l2"):
             table.add_column(header, justify="right", no_wrap=True)
@@ -222,8 +233,11 @@ def print_compare(console: Console, report: Any) -> None:
             shape = p.shape if p.shape is not None else p.onnx_shape
             diff = p.matched_by if p.check is None else _num(p.check.max_abs)
             rel = "" if p.check is None else _num(p.check.rel_l2)
-            table.add_row(p.name or "-", p.onnx_name or "-", shape_text(shape or ()), diff, rel)
-        console.print(table)
+            row = [p.name or "-"] + ([p.onnx_name or "-"] if renamed else [])
+            table.add_row(*row, shape_text(shape or ()), diff, rel)
+        console.print(table)  # a table ends with a blank line
+    else:
+        console.print()
     table = new_table(
         f"node outputs in graph order ({_rule_text(report)})",
         drop_first=("op", "shape", "max|mxnet|"),
@@ -238,10 +252,10 @@ def print_compare(console: Console, report: Any) -> None:
     for n in report.nodes:
         c = n.check
         if c is None:
-            unmatched.append(n.output)
+            unmatched.append(_node_label(n))
             continue
         table.add_row(
-            n.output,
+            _node_label(n),
             n.op,
             shape_text(c.shape),
             _num(c.max_abs),
@@ -249,15 +263,13 @@ def print_compare(console: Console, report: Any) -> None:
             _num(c.limit),
             "yes" if c.matches else "NO",
         )
-    console.print()
     console.print(table)
     if unmatched:
-        console.print()
         _lines(
             console,
-            f"no ONNX tensor for {plural(len(unmatched), 'MXNet output')}: " + ", ".join(unmatched),
+            f"no ONNX tensor for {plural(len(unmatched), 'MXNet node')}: " + ", ".join(unmatched),
         )
-    console.print()
+        console.print()
     first = report.first_divergence
     if first is None:
         _lines(console, "equal: every parameter and every matched node output agree", style="bold")

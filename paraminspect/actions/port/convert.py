@@ -208,10 +208,15 @@ def _fix_gamma(frozen: FrozenGraph) -> Tuple[Dict[str, np.ndarray], List[str]]:
     notes = []
     if fixed:
         changed = [g for g in fixed if not np.all(frozen.params[g] == 1)]
+        shown = ", ".join(fixed[:3]) + (", ..." if len(fixed) > 3 else "")
+        stored = (
+            "all stored ones already"
+            if not changed
+            else f"{len(changed)} of them stored other values, which MXNet ignores"
+        )
         notes.append(
-            f"fix_gamma: {plural(len(fixed), 'BatchNorm gamma')} written as ones, as MXNet "
-            f"computes ({len(changed)} stored other values"
-            + (f", e.g. {changed[0]})" if changed else ")")
+            f"fix_gamma: {plural(len(fixed), 'BatchNorm gamma')} ({shown}) written as ones, "
+            f"as MXNet computes; {stored}"
         )
     return params, notes
 

@@ -22,10 +22,15 @@ from paraminspect.reports.port import ExportReport, PortInput, TensorCheck
 
 def port_inputs(frozen: Any) -> Tuple[PortInput, ...]:
     """The inputs as the report shows them."""
-    return tuple(
-        PortInput(d.name, tuple(d.shape), d.dtype, d.path if d.dist == "file" else "drawn")
-        for d in frozen.inputs
-    )
+
+    def source(d: Any) -> str:
+        if d.name in frozen.given:
+            return "given as an array"
+        if d.dist == "file":
+            return str(d.path)
+        return "drawn from N(0, 1)" if d.dist == "normal" else "drawn from U(0, 1)"
+
+    return tuple(PortInput(d.name, tuple(d.shape), d.dtype, source(d)) for d in frozen.inputs)
 
 
 def check_outputs(

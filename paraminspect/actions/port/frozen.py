@@ -38,6 +38,7 @@ class FrozenGraph:
     arrays: Dict[str, np.ndarray]  # the input values the checks feed both sides
     dropped: Tuple[DroppedHead, ...] = ()
     notes: List[str] = field(default_factory=list)
+    given: Tuple[str, ...] = ()  # inputs passed as arrays from Python (not drawn)
 
     @property
     def graph(self) -> Dict[str, Any]:
@@ -241,6 +242,7 @@ def freeze(
     log = apply_load(model, load)
     frozen = freeze_model(model, label)
     frozen.notes[:0] = [*model.log, *log]
+    frozen.given = tuple(getattr(source, "arrays", None) or ())
     return frozen
 
 

@@ -8,9 +8,7 @@ outputs on a copy of the model.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
@@ -23,9 +21,15 @@ if TYPE_CHECKING:
 def mxnet_values(frozen: FrozenGraph, outputs: Sequence[str]) -> Dict[str, np.ndarray]:
     """The values of the symbol's internal ``outputs`` (``conv0_output``) on the inputs.
 
+    A SymbolBlock whose outputs are those internals runs in predict mode. (An executor
+    bound to them would meet oneDNN's fusion: a fused Conv+BatchNorm makes the running
+    statistics arguments, and the bind fails.)
+
     Raises:
         BuildError: MXNet cannot run the graph (its reason in one line).
     """
+    import warnings
+
     import mxnet as mx
 
     from paraminspect.model.graph import mxnet_reason, quiet_stdout
@@ -33,32 +37,25 @@ def mxnet_values(frozen: FrozenGraph, outputs: Sequence[str]) -> Dict[str, np.nd
     internals = frozen.symbol.get_internals()
     group = mx.sym.Group([internals[name] for name in outputs])
     values = {**frozen.params, **frozen.arrays}
-    args = {n: mx.nd.array(values[n], dtype=values[n].dtype) for n in group.list_arguments()}
-    aux = {n: mx.nd.array(values[n], dtype=values[n].dtype) for n in group.list_auxiliary_states()}
+    inputs = [d.name for d in frozen.inputs]
     try:
-        with quiet_stdout(), _unfused():
-            exe = group.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
-            result = exe.forward(is_train=False)
+        with warnings.catch_warnings(), quiet_stdout():
+            warnings.simplefilter("ignore", UserWarning)  # "Cannot decide type"
+            block = mx.gluon.SymbolBlock(
+                group, [mx.sym.var(n, dtype=values[n].dtype) for n in inputs]
+            )
+            params = block.collect_params()
+            params.load_dict(
+                {n: mx.nd.array(values[n], dtype=values[n].dtype) for n in params},
+                mx.cpu(),
+                cast_dtype=True,
+            )
+            with mx.autograd.predict_mode():
+                result = block(*[mx.nd.array(values[n], dtype=values[n].dtype) for n in inputs])
+            result = result if isinstance(result, (list, tuple)) else [result]
             return {name: r.asnumpy() for name, r in zip(outputs, result)}
     except mx.base.MXNetError as e:
         raise BuildError(f"MXNet cannot run {frozen.label}: {mxnet_reason(e)}") from e
-
-
-@contextlib.contextmanager
-def _unfused() -> Iterator[None]:
-    """Bind without oneDNN's subgraph fusion: fused Conv+BatchNorm turns the running
-    statistics into arguments, and a Group of inner outputs then fails to bind (and the
-    fused values are not the graph's own nodes)."""
-    key = "MXNET_SUBGRAPH_BACKEND"
-    before = os.environ.get(key)
-    os.environ[key] = "NONE"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ[key]
-        else:
-            os.environ[key] = before
 
 
 def onnx_session(model: Any) -> Any:
