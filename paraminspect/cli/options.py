@@ -320,3 +320,16 @@ def pop_load(kwargs: dict) -> Any:
                 raise OptionError(f"{flag} only applies with --load PATH", flag)
         return None
     return LoadRequest(path, allow_missing, ignore_extra)
+
+
+def map_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--map OLD=NEW`` (repeatable): rename keys before matching by name; parsed by
+    :func:`paraminspect.model.keymap.parse_key_map`."""
+    return click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="Match key OLD of the first side with NEW of the other (repeatable), e.g. "
+        "--map fc1_weight=fc.weight.",
+    )(f)

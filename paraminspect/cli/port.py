@@ -15,6 +15,7 @@ from paraminspect.cli.options import (
     format_option,
     input_option,
     load_options,
+    map_option,
     pop_load,
     seed_option,
 )
@@ -120,13 +121,7 @@ class CompareFailed(click.ClickException):
 @click.argument("other", metavar="OTHER.onnx", type=click.Path(dir_okay=False))
 @input_option
 @load_options
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="OLD=NEW",
-    help="Match MXNet parameter OLD with the ONNX initializer NEW (repeatable).",
-)
+@map_option
 @_tolerance_options
 @seed_option
 @format_option

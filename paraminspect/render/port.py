@@ -14,6 +14,23 @@ from rich.text import Text
 from paraminspect._text import plural
 from paraminspect.render._common import json_number, new_table, number, phrase_lines, shape_text
 
+# what the name column leaves for the columns a table exists for: "max|a-b|" (8), "match"
+# (5), their gaps (3 each) and the table's edge (1); the rest of a row is the name's
+_DEFINING = 1 + 3 + 8 + 3 + 5 + 1  # and the last column's right padding
+
+
+def shorten_middle(name: str, limit: int) -> str:
+    """``name`` cut to ``limit`` characters in its middle (``conv_1_…_batchnorm``), so both
+    ends stay readable; the JSON has it whole."""
+    if len(name) <= limit or limit < 5:
+        return name
+    head = (limit - 1) // 2
+    return name[:head] + "…" + name[len(name) - (limit - 1 - head) :]
+
+
+def _name_room(console: Console) -> int:
+    return max(12, console.width - _DEFINING)
+
 
 def _num(x: Optional[float]) -> str:
     if x is None:
@@ -98,7 +115,7 @@ def print_export(console: Console, report: Any) -> None:
     _print_inputs(console, report)
     table = new_table(
         f"outputs in onnxruntime against MXNet ({_rule_text(report)})",
-        drop_first=("shape", "max|mxnet|", "batch", "onnx tensor"),
+        drop_first=("shape", "max|mxnet|", "batch", "onnx tensor", "allowed"),
     )
     table.add_column("output", overflow="fold")
     if report.dynamic_batch:
@@ -108,8 +125,9 @@ def print_export(console: Console, report: Any) -> None:
     for header in ("max|a-b|", "max|mxnet|", "allowed"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("match", no_wrap=True)
+    room = _name_room(console)
     for c, batch in zip(report.outputs, report.batches):
-        row = [c.name]
+        row = [shorten_middle(c.name, room)]
         if report.dynamic_batch:
             row.append(str(batch))
         row += [c.onnx_name or "-", shape_text(c.shape), _num(c.max_abs), _num(c.scale)]
@@ -233,14 +251,15 @@ def print_compare(console: Console, report: Any) -> None:
             shape = p.shape if p.shape is not None else p.onnx_shape
             diff = p.matched_by if p.check is None else _num(p.check.max_abs)
             rel = "" if p.check is None else _num(p.check.rel_l2)
-            row = [p.name or "-"] + ([p.onnx_name or "-"] if renamed else [])
+            row = [shorten_middle(p.name or "-", _name_room(console))]
+            row += [p.onnx_name or "-"] if renamed else []
             table.add_row(*row, shape_text(shape or ()), diff, rel)
         console.print(table)  # a table ends with a blank line
     else:
         console.print()
     table = new_table(
         f"node outputs in graph order ({_rule_text(report)})",
-        drop_first=("op", "shape", "max|mxnet|"),
+        drop_first=("op", "shape", "max|mxnet|", "allowed"),
     )
     table.add_column("node", overflow="fold")
     table.add_column("op", overflow="fold")
@@ -249,13 +268,14 @@ def print_compare(console: Console, report: Any) -> None:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("match", no_wrap=True)
     unmatched = []
+    room = _name_room(console)
     for n in report.nodes:
         c = n.check
         if c is None:
             unmatched.append(_node_label(n))
             continue
         table.add_row(
-            _node_label(n),
+            shorten_middle(_node_label(n), room),
             n.op,
             shape_text(c.shape),
             _num(c.max_abs),

@@ -207,3 +207,84 @@ def test_compare_a_spec_with_its_export(cli, tmp_path):
     r = cli("compare", "mlp", str(out), "--seed", "4", "--format", "json")
     assert r.exit_code == 1  # other weights: a parameter differs
     assert json_out(r)["first_divergence"]["parameter"] == "dense0_weight"
+
+
+def test_a_file_with_other_tensor_names_lists_the_unmatched_nodes(cli, trap, tmp_path):
+    """A port whose tensors are named otherwise: the nodes have no counterpart (listed),
+    the graph's output is still held against MXNet's by position."""
+    import onnx
+
+    symbol, inputs = trap("prelu")
+    out = tmp_path / "p.onnx"
+    assert cli("export", symbol, str(out), f"--input={inputs[0]}").exit_code == 0
+    model = onnx.load(str(out))
+    rename = {"conv": "t0", "prelu": "t1", "pool": "y"}
+    for node in model.graph.node:
+        node.input[:] = [rename.get(i, i) for i in node.input]
+        node.output[:] = [rename.get(o, o) for o in node.output]
+    for o in model.graph.output:
+        o.name = rename.get(o.name, o.name)
+    del model.metadata_props[:]
+    other = tmp_path / "other.onnx"
+    onnx.save(model, str(other))
+    r = cli("compare", symbol, str(other), f"--input={inputs[0]}", "--format", "json")
+    assert r.exit_code == 0, r.output
+    nodes = {n["node"]: n for n in json_out(r)["nodes"]}
+    assert nodes["conv"]["match"] is None and nodes["prelu"]["match"] is None
+    assert nodes["pool"]["onnx_name"] == "y" and nodes["pool"]["match"] is True
+    r = cli("compare", symbol, str(other), f"--input={inputs[0]}")
+    assert "no ONNX tensor for 2 MXNet nodes: conv, prelu" in r.output
+
+
+def test_the_api_compares_a_live_block(tmp_path):
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    import paraminspect as pi
+
+    net = nn.HybridSequential()
+    net.add(nn.Dense(4, activation="relu"), nn.Dense(2))
+    net.initialize()
+    x = mx.nd.random.uniform(shape=(2, 3))
+    out = str(tmp_path / "b.onnx")
+    assert pi.export(net, out, inputs={"data": x}).kept
+    report = pi.compare(net, out, inputs={"data": x})
+    assert report.equal and report.to_dict()["equal"] is True
+    net[1].weight.set_data(net[1].weight.data() + 1)
+    report = pi.compare(net, out, inputs={"data": x})
+    assert not report.equal
+    assert report.first_divergence.parameter == net[1].weight.name
+
+
+LONG = """
+from mxnet.gluon import nn
+
+def build():
+    net = nn.HybridSequential(prefix="a_rather_long_block_prefix_that_names_every_layer_")
+    with net.name_scope():
+        net.add(nn.Dense(6, activation="relu"), nn.Dense(3))
+    net.initialize()
+    return net
+"""
+
+
+@pytest.mark.parametrize("command", ["export", "compare"])
+def test_the_name_and_its_difference_stay_at_80_columns(cli, tmp_path, monkeypatch, command):
+    factory = tmp_path / "net.py"
+    factory.write_text(LONG)
+    out = tmp_path / "n.onnx"
+    model = f"{factory}:build"
+    assert cli("export", model, str(out), "--input=data=2x5", "--seed", "1").exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    args = [str(out), "--force"] if command == "export" else [str(out)]
+    r = cli(command, model, *args, "--input=data=2x5", "--seed", "1")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if line.split()[-1:] == ["match"])
+    assert "max|a-b|" in header
+    assert header.split()[0] == ("output" if command == "export" else "node")
+    assert header.split()[-1] == "match"
+    rows = lines[lines.index(header) + 2 :]
+    last = next(line for line in rows if line.rstrip().endswith("yes"))
+    assert last.split()[0].startswith("a_rather_long_block_prefix")  # folded, not cut
