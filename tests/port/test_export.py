@@ -262,3 +262,31 @@ def test_a_bad_opset_is_a_usage_error(cli, tmp_path):
     r = cli("export", "mlp", str(tmp_path / "m.onnx"), "--opset", "11")
     assert r.exit_code == 2 and "'11' is not one of '12', '13'" in r.output
     assert not Path(tmp_path / "m.onnx").exists()
+
+
+def test_a_params_file_that_lacks_a_weight_is_named(cli, trap, tmp_path):
+    import mxnet as mx
+
+    symbol, inputs = trap("prelu")
+    params = mx.nd.load(symbol.replace("-symbol.json", "-0000.params"))
+    del params["arg:prelu_gamma"]
+    partial = tmp_path / "partial.params"
+    mx.nd.save(str(partial), params)
+    r = cli("export", symbol, str(tmp_path / "x.onnx"), f"--input={inputs[0]}", "--load", str(partial))
+    assert r.exit_code == 1
+    assert "lacks 1 parameter of" in r.output and "(prelu_gamma)" in r.output
+
+
+def test_load_gives_a_spec_its_weights(cli, tmp_path):
+    saved = tmp_path / "w.params"
+    assert cli("show", "mlp", "--seed", "5", "--save", str(saved)).exit_code == 0
+    out = tmp_path / "m.onnx"
+    r = cli("export", "mlp", str(out), "--load", str(saved), "--seed", "6", "--format", "json")
+    assert r.exit_code == 0, r.output
+    import mxnet as mx
+    import onnx
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer}
+    stored = mx.nd.load(str(saved))
+    np.testing.assert_array_equal(inits["dense0_weight"], stored["0.weight"].asnumpy())

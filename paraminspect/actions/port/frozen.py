@@ -149,19 +149,27 @@ def freeze_symbol_file(
             )
         param_file = str(found[0])
         notes.append(f"using weights from {param_file} (the only NNNN.params beside the graph)")
+    if load is not None and load.allow_missing:
+        raise OptionError(
+            "--allow-missing does not apply to export or compare of a graph: a port needs "
+            "every trained weight",
+            "--allow-missing",
+        )
     stored = _read_params(param_file)
     declared = {v.name: G.declared_shape(graph, v.name) for v in graph.variables}
     shapes = {n: d.shape for n, d in inputs.items()}
     symbol, dropped = _without_heads(symbol, shapes)
     args, aux = symbol.list_arguments(), symbol.list_auxiliary_states()
-    names = [n for n in args if n not in stored]
-    descs = _check_inputs(names, inputs, declared, quote(path))
-    missing = [n for n in aux if n not in stored]
+    wanted = G.parameter_names(graph, stored) | set(aux)
+    missing = [n for n in [*args, *aux] if n in wanted and n not in stored]
     if missing:
         raise CheckpointError(
-            f"{quote(param_file)} lacks {plural(len(missing), 'auxiliary state')} of "
-            f"{quote(path)} ({', '.join(missing[:5])}); check that the files belong together"
+            f"{quote(param_file)} lacks {plural(len(missing), 'parameter')} of "
+            f"{quote(path)} ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}); "
+            "check that the files belong together"
         )
+    names = [n for n in args if n not in stored]
+    descs = _check_inputs(names, inputs, declared, quote(path))
     params = {n: stored[n].asnumpy() for n in [*args, *aux] if n in stored}
     if seed is not None:
         mx.random.seed(seed)
