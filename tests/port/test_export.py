@@ -272,7 +272,9 @@ def test_a_params_file_that_lacks_a_weight_is_named(cli, trap, tmp_path):
     del params["arg:prelu_gamma"]
     partial = tmp_path / "partial.params"
     mx.nd.save(str(partial), params)
-    r = cli("export", symbol, str(tmp_path / "x.onnx"), f"--input={inputs[0]}", "--load", str(partial))
+    r = cli(
+        "export", symbol, str(tmp_path / "x.onnx"), f"--input={inputs[0]}", "--load", str(partial)
+    )
     assert r.exit_code == 1
     assert "lacks 1 parameter of" in r.output and "(prelu_gamma)" in r.output
 
