@@ -34,6 +34,9 @@ def draw_inputs(
             arrays.append(mx.nd.array(given[d.name], dtype=d.dtype))
         elif d.dist == "file":
             arrays.append(mx.nd.array(load_npy(d, expected=d.shape), dtype=d.dtype))
+        elif d.classes is not None:
+            low, high = d.classes
+            arrays.append(mx.nd.random.randint(low, high, shape=d.shape).astype(d.dtype))
         elif d.dist == "normal":
             arrays.append(mx.nd.random.normal(shape=d.shape, dtype=d.dtype))
         else:
@@ -99,4 +102,18 @@ def first_forward(model: Model, mode: Optional[str] = None) -> Any:
             f"the forward pass of {quote(model.source.label)} with {shown} failed: {reason}"
         ) from e
     model.forward_done = True
+    return out
+
+
+def run_first_pass(model: Model) -> Any:
+    """The first forward pass of a model built with ``forward=False``, as its source's
+    ``build(forward=True)`` runs it: a spec's the book's way (X from its ``input:``), any
+    other source's in its ``--mode``, saying which mode ran."""
+    if model.source.kind == "spec":
+        from paraminspect.model.build import run_first_forward
+
+        return run_first_forward(model)
+    mode = getattr(model.source, "mode", None)
+    out = first_forward(model, mode)
+    model.log.append(mode_note(mode))
     return out

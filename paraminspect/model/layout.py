@@ -35,6 +35,8 @@ class InputDesc:
     dtype: str = "float32"
     dist: str = "uniform"  # how it is drawn: 'uniform' | 'normal'; 'file' for a .npy sample
     path: Optional[str] = None  # the .npy file when dist == 'file'
+    # a loss head's class labels: drawn as integers in [low, high) (SoftmaxOutput, CTC)
+    classes: Optional[Tuple[int, int]] = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,39 @@ class LayerDesc:
     params: Tuple[str, ...]  # names of the parameters it reads (shared ones included)
     macs: int = 0  # multiply-accumulates of one forward pass over the batch
     activation: Optional[str] = None
+    in_shape: Optional[Shape] = None  # the first input's shape, when known
+
+    @property
+    def label(self) -> str:
+        """How every command names it: :func:`layer_label` of its path and name."""
+        return layer_label(self.path, self.name)
+
+
+def layer_label(path: str, name: str) -> str:
+    """A layer's label: its Gluon path (``3`` is ``net[3]``, ``features.4.0.body.1``), with
+    its block name in parentheses where that differs (``0 (dense0)``); a graph node's path
+    is its name. A root Block holding parameters of its own has no path: its name."""
+    if not path or path == name:
+        return name or path
+    return f"{path} ({name})" if name else path
+
+
+@dataclass(frozen=True)
+class LossHead:
+    """One output of an exported graph that is a loss op (see model/heads.py)."""
+
+    output: int  # index among the graph's heads
+    node: str  # the head node's name
+    op: str  # its op ('MakeLoss')
+    inner: Optional[str]  # for MakeLoss/BlockGrad over a loss op: that op ('_contrib_CTCLoss')
+    labels: Tuple[str, ...]  # the label variables it reads
+    attrs: Tuple[Tuple[str, str], ...] = ()  # the loss op's attributes (grad_scale, ...)
+
+    @property
+    def what(self) -> str:
+        """``SoftmaxOutput 'softmax'``, ``MakeLoss of _contrib_CTCLoss 'ctcloss'``."""
+        inner = f" of {self.inner}" if self.inner else ""
+        return f"{self.op}{inner} '{self.node}'"
 
 
 @dataclass(frozen=True)
@@ -84,6 +119,7 @@ class Layout:
     inputs: Tuple[InputDesc, ...]
     layers: Tuple[LayerDesc, ...]
     params: Tuple[ParamDesc, ...]  # each tensor once, in collect_params order
+    loss_heads: Tuple[LossHead, ...] = ()  # outputs that are the graph's own loss ops
 
     def param(self, name: str) -> ParamDesc:
         return next(p for p in self.params if p.name == name)
