@@ -180,7 +180,9 @@ def compare_json(report: Any) -> Dict[str, Any]:
     for n in report.nodes:
         entry: Dict[str, Any] = {"node": n.node, "op": n.op, "output": n.output}
         if n.check is None:
-            entry.update({"onnx_name": None, "max_abs": None, "rel_l2": None, "match": None})
+            entry.update(
+                {"onnx_name": n.onnx_tensor, "max_abs": None, "rel_l2": None, "match": None}
+            )
         else:
             entry.update(_check_json(n.check))
         entry["reads"] = list(n.reads)
@@ -204,6 +206,7 @@ def compare_json(report: Any) -> Dict[str, Any]:
             "mxnet": _stats_json(first.mxnet),
             "onnx": _stats_json(first.onnx),
         },
+        "onnx_error": report.onnx_error,
         "log": list(report.log),
     }
 
@@ -267,12 +270,13 @@ def print_compare(console: Console, report: Any) -> None:
     for header in ("max|a-b|", "max|mxnet|", "allowed"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("match", no_wrap=True)
-    unmatched = []
+    unmatched: List[str] = []
+    uncomputed: List[str] = []
     room = _name_room(console)
     for n in report.nodes:
         c = n.check
         if c is None:
-            unmatched.append(_node_label(n))
+            (unmatched if n.onnx_tensor is None else uncomputed).append(_node_label(n))
             continue
         table.add_row(
             shorten_middle(_node_label(n), room),
@@ -290,7 +294,20 @@ def print_compare(console: Console, report: Any) -> None:
             f"no ONNX tensor for {plural(len(unmatched), 'MXNet node')}: " + ", ".join(unmatched),
         )
         console.print()
+    if report.onnx_error is not None:
+        _lines(console, report.onnx_error)
+        if uncomputed:
+            _lines(
+                console,
+                "not computed before it failed, so not compared: "
+                f"{plural(len(uncomputed), 'node')} ({', '.join(uncomputed[:3])}"
+                f"{', ...' if len(uncomputed) > 3 else ''})",
+            )
+        console.print()
     first = report.first_divergence
+    if first is None and report.onnx_error is not None:
+        _lines(console, "differ: the file does not run in onnxruntime", style="bold")
+        return
     if first is None:
         _lines(console, "equal: every parameter and every matched node output agree", style="bold")
         return

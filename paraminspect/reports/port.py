@@ -86,6 +86,7 @@ class NodeCheck:
     output: str  # the MXNet output name (conv0_output)
     check: Optional[TensorCheck]
     reads: Tuple[str, ...]  # the parameters the node reads
+    onnx_tensor: Optional[str] = None  # its ONNX tensor (set even when it was not computed)
 
 
 @dataclass(frozen=True)
@@ -128,12 +129,15 @@ class CompareReport(RichReport):
     parameters: Tuple[ParamPair, ...]
     nodes: Tuple[NodeCheck, ...]
     first_divergence: Optional[Divergence]
+    onnx_error: Optional[str] = None  # onnxruntime refused or failed on the whole file
     log: Tuple[str, ...] = ()
 
     @property
     def equal(self) -> bool:
-        return not any(p.differs for p in self.parameters) and all(
-            n.check is None or n.check.matches for n in self.nodes
+        return (
+            self.onnx_error is None
+            and not any(p.differs for p in self.parameters)
+            and all(n.check is None or n.check.matches for n in self.nodes)
         )
 
     @property

@@ -1,5 +1,5 @@
-"""Fixtures of the port tests: onnx/onnxruntime (the test extra installs them) and the
-trap graphs, each saved by Module into a temporary folder."""
+"""Fixtures of the port tests: onnx/onnxruntime (the test extra installs them), the shared
+MobileFaceNet, and the export kinds of tests/model/kinds.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import SHARED_DATA
-from tests.port import nets
+from tests.model import kinds
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -25,43 +25,9 @@ def mobilefacenet():
 
 
 @pytest.fixture
-def trap(tmp_path):
-    """``trap(name)`` -> (symbol file, --input values) of one small trap graph."""
-
-    def build(name: str):
-        if name == "prelu":
-            return nets.save_module(nets.prelu_net(), tmp_path / name, {"data": (2, 3, 8, 8)}), [
-                "data=2x3x8x8"
-            ]
-        if name == "slice":
-            return nets.save_module(nets.slice_net(), tmp_path / name, {"data": (2, 5)}), [
-                "data=2x5"
-            ]
-        if name == "fix_gamma":
-
-            def edit(arg, aux):
-                arg["bn_gamma"][:] = 3.0  # stored, but MXNet computes with 1
-
-            sym = nets.fix_gamma_net()
-            return nets.save_module(sym, tmp_path / name, {"data": (3, 4)}, edit=edit), ["data=3x4"]
-        if name == "ctc":
-            shapes = {"data": (2, 8), "label": (2, 3)}
-            return nets.save_module(nets.ctc_net(), tmp_path / name, shapes, labels=("label",)), [
-                "data=2x8"
-            ]
-        if name == "softmax":
-            shapes = {"data": (2, 7), "softmax_label": (2,)}
-            f = nets.save_module(
-                nets.softmax_net(), tmp_path / name, shapes, labels=("softmax_label",)
-            )
-            return f, ["data=2x7"]
-        if name == "old":
-            f = nets.save_module(nets.prelu_net(), tmp_path / name, {"data": (2, 3, 8, 8)})
-            nets.to_v08(f)
-            return f, ["data=2x3x8x8"]
-        raise KeyError(name)
-
-    return build
+def kind(tmp_path):
+    """``kind(name)`` -> the :class:`tests.model.kinds.Export` built into tmp_path."""
+    return lambda name: kinds.build(name, tmp_path / "kinds")
 
 
 def json_out(result) -> dict:

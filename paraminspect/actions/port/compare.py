@@ -140,14 +140,18 @@ Values = Dict[str, np.ndarray]
 
 def compare_nodes(
     frozen: Any, model: Any, rtol: float, atol: float
-) -> Tuple[List[NodeCheck], Values, Values]:
+) -> Tuple[List[NodeCheck], Values, Values, Optional[str]]:
     """Every MXNet node output against the ONNX tensor holding it, in graph order.
 
+    A file onnxruntime refuses or fails on is compared as far as a copy pruned to the
+    first nodes runs (the reason is returned; later nodes have no check).
+
     Returns:
-        (the checks, MXNet's values by output name, the ONNX values by tensor name).
+        (the checks, MXNet's values by output name, the ONNX values by tensor name,
+        onnxruntime's reason when the whole file does not run).
     """
     from paraminspect.actions.port.convert import node_outputs
-    from paraminspect.actions.port.runtime import mxnet_values, onnx_values
+    from paraminspect.actions.port.runtime import mxnet_values, values_until_failure
 
     produced = {out for node in model.graph.node for out in node.output if out}
     known = output_names(model)
@@ -159,7 +163,8 @@ def compare_nodes(
             if tensors.get(head) is None and end not in tensors.values():
                 tensors[head] = end
     mine = mxnet_values(frozen, [out for _, out in listed])
-    theirs = onnx_values(model, frozen.arrays, [t for t in tensors.values() if t is not None])
+    wanted = list(dict.fromkeys(t for t in tensors.values() if t is not None))
+    theirs, error = values_until_failure(model, frozen.arrays, wanted)
     reads = _node_reads(frozen)
     checks = []
     for name, out in listed:
@@ -168,8 +173,8 @@ def compare_nodes(
         if tensor is not None and tensor in theirs:
             check = check_tensor(out, tensor, mine[out], theirs[tensor], rtol, atol)
         op, used = reads.get(name, ("?", ()))
-        checks.append(NodeCheck(name, op, out, check, used))
-    return checks, mine, theirs
+        checks.append(NodeCheck(name, op, out, check, used, tensor))
+    return checks, mine, theirs, error
 
 
 def first_divergence(
@@ -223,7 +228,7 @@ def compare(
     mine = frozen.used_params()
     theirs = onnx_initializers(onnx_model)
     params = match_parameters(mine, theirs, key_map or {}, rtol, atol)
-    nodes, mx_out, onnx_out = compare_nodes(frozen, onnx_model, rtol, atol)
+    nodes, mx_out, onnx_out, error = compare_nodes(frozen, onnx_model, rtol, atol)
     first = first_divergence(params, nodes, (mx_out, onnx_out), (mine, theirs))
     label = model if isinstance(model, str) else frozen.label
     return CompareReport(
@@ -236,5 +241,6 @@ def compare(
         parameters=tuple(params),
         nodes=tuple(nodes),
         first_divergence=first,
+        onnx_error=error,
         log=tuple(frozen.notes),
     )

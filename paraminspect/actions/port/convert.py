@@ -13,6 +13,8 @@
   derived names meet another node's name, or a repeated name, is renamed first, and the
   file must keep single assignment (checked). The file's metadata maps every ONNX tensor
   that holds an MXNet node output to that output's name, for ``compare``.
+- **converters**: ops the exporter refuses (bilinear ``UpSampling``) have our own
+  (:mod:`.converters`).
 - **inputs**: weights are initializers only (not graph inputs); ``--dynamic-batch``
   names the first axis of every input and output ``N``.
 """
@@ -48,7 +50,12 @@ class Converted:
 
 
 def node_outputs(symbol: Any) -> List[Tuple[int, str, List[str]]]:
-    """``(node index, node name, its output names)`` for every op node, in graph order."""
+    """``(node index, node name, its output names)`` for every op node, in graph order.
+
+    ``get_internals`` lists every node's visible outputs in node order: a variable's is its
+    name, an op's are ``NODE_output``, ``NODE_output0``..., or ``NODE_state_output`` and
+    such (``RNN``); all of them start with ``NODE_``.
+    """
     doc = json.loads(symbol.tojson())
     outputs = symbol.get_internals().list_outputs()
     at = 0
@@ -57,13 +64,32 @@ def node_outputs(symbol: Any) -> List[Tuple[int, str, List[str]]]:
         if node["op"] == "null":
             at += 1
             continue
-        pattern = re.compile(re.escape(node["name"]) + r"_output(\d*)$")
+        prefix = node["name"] + "_"
         mine = []
-        while at < len(outputs) and pattern.match(outputs[at]):
+        while (
+            at < len(outputs)
+            and outputs[at].startswith(prefix)
+            and outputs[at].endswith(tuple(f"output{d}" for d in ("", *map(str, range(10)))))
+        ):
             mine.append(outputs[at])
             at += 1
         found.append((index, node["name"], mine))
     return found
+
+
+def exporter_name(output: str, node: str, renamed: str) -> str:
+    """The ONNX tensor MXNet's exporter names the output ``output`` of node ``node`` (now
+    called ``renamed``): ``_output`` -> the node, ``_outputN`` -> node + N, ``_state_output``
+    -> node + 1, ``_statecell_output`` -> node + 2 (its get_outputs rules)."""
+    tail = output[len(node) :]
+    if tail == "_output":
+        return renamed
+    if tail == "_state_output":
+        return renamed + "1"
+    if tail == "_statecell_output":
+        return renamed + "2"
+    m = re.match(r"^_output(\d+)$", tail)
+    return renamed + m.group(1) if m else renamed + tail
 
 
 _defaults_cache: Dict[str, List[str]] = {}
@@ -144,8 +170,8 @@ def _prepared(symbol: Any) -> Tuple[Any, Dict[str, str], List[str]]:
             taken.add(new)
             changed = True
         seen.add(name)
-        for i, out in enumerate(outs):
-            names[new if len(outs) == 1 else f"{new}{i}"] = out
+        for out in outs:
+            names[exporter_name(out, name, new)] = out
     if renamed:
         fixes.append(
             f"names: {plural(len(renamed), 'node')} renamed so every ONNX tensor is assigned "
@@ -182,13 +208,14 @@ def _exporter_graph(frozen: FrozenGraph, symbol: Any, params: Dict[str, Any], op
     from mxnet.onnx.mx2onnx._export_onnx import MXNetGraph
     from onnx import helper
 
+    from paraminspect.actions.port.converters import own_converters
     from paraminspect.model.graph import mxnet_reason, quiet_stdout
 
     nd = {n: mx.nd.array(v, dtype=v.dtype) for n, v in params.items()}
     shapes = [d.shape for d in frozen.inputs]
     types = [helper.np_dtype_to_tensor_dtype(np.dtype(d.dtype)) for d in frozen.inputs]
     try:
-        with _checker_for(opset), quiet_stdout():
+        with _checker_for(opset), own_converters(), quiet_stdout():
             return MXNetGraph().create_onnx_graph_proto(
                 symbol, nd, shapes, types, opset_version=opset, dynamic=False
             )

@@ -133,6 +133,7 @@ def freeze_symbol_file(
 
     from paraminspect.errors import CheckpointError
     from paraminspect.model import graph as G
+    from paraminspect.model import variables as V
     from paraminspect.model.sources.symbol import _read_params, params_beside
 
     graph = G.read_graph(path)
@@ -160,7 +161,7 @@ def freeze_symbol_file(
     shapes = {n: d.shape for n, d in inputs.items()}
     symbol, dropped = _without_heads(symbol, shapes)
     args, aux = symbol.list_arguments(), symbol.list_auxiliary_states()
-    wanted = G.parameter_names(graph, stored) | set(aux)
+    wanted = V.parameter_names(graph, stored) | set(aux)
     missing = [n for n in [*args, *aux] if n in wanted and n not in stored]
     if missing:
         raise CheckpointError(
@@ -229,6 +230,20 @@ def freeze_model(model: Any, label: str) -> FrozenGraph:
     return FrozenGraph(label, model.source.kind, symbol, params, tuple(aux), descs, arrays, dropped)
 
 
+def refuse_float16(frozen: FrozenGraph) -> None:
+    """Raises BuildError for float16 weights: MXNet's CPU build runs a float16
+    FullyConnected only with CuDNN ("float16 fully connected layer is currently only
+    supported by CuDNN version"), so it cannot give the values a port is checked against."""
+    half = [n for n, v in frozen.params.items() if v.dtype == np.float16]
+    if half:
+        raise BuildError(
+            f"{frozen.label} has float16 weights ({', '.join(half[:3])}"
+            f"{', ...' if len(half) > 3 else ''}); MXNet on CPU cannot run float16 layers "
+            "such as FullyConnected, so the port cannot be checked: cast it to float32 "
+            "first (net.cast('float32'), then export)"
+        )
+
+
 def freeze(
     ref: Any,
     inputs: Optional[Mapping[str, Any]] = None,
@@ -241,7 +256,9 @@ def freeze(
     if isinstance(ref, str) and parse_model_ref(ref) == "symbol":
         from paraminspect.model.sources._common import normalize_inputs
 
-        return freeze_symbol_file(ref, normalize_inputs(inputs), load, seed)
+        frozen = freeze_symbol_file(ref, normalize_inputs(inputs), load, seed)
+        refuse_float16(frozen)
+        return frozen
     source = open_source(ref, inputs)
     label = source.label if not is_block(ref) else f"block {getattr(ref, 'name', '')}"
     model = source.build(seed=seed)
@@ -249,6 +266,7 @@ def freeze(
 
     log = apply_load(model, load)
     frozen = freeze_model(model, label)
+    refuse_float16(frozen)
     frozen.notes[:0] = [*model.log, *log]
     frozen.given = tuple(getattr(source, "arrays", None) or ())
     return frozen

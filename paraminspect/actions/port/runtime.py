@@ -8,7 +8,7 @@ outputs on a copy of the model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -67,7 +67,9 @@ def onnx_session(model: Any) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: no "initializer appears in graph inputs"
+    # fatal only: no "initializer appears in graph inputs" warnings, and a failing node's
+    # error is in the exception (and the report), not printed a second time
+    options.log_severity_level = 4
     try:
         return ort.InferenceSession(
             model.SerializeToString(), options, providers=["CPUExecutionProvider"]
@@ -141,3 +143,54 @@ def tensor_types(model: Any) -> Dict[str, int]:
     for init in graph.initializer:
         types[init.name] = init.data_type
     return types
+
+
+def pruned(model: Any, outputs: Sequence[str]) -> Any:
+    """A copy of ``model`` that computes only ``outputs`` (and the nodes they need)."""
+    from onnx import ValueInfoProto
+
+    small = type(model)()
+    small.CopyFrom(model)
+    graph = small.graph
+    needed = set(outputs)
+    keep = []
+    for node in reversed(graph.node):
+        if any(o in needed for o in node.output):
+            keep.append(node)
+            needed.update(node.input)
+    del graph.node[:]
+    graph.node.extend(reversed(keep))
+    del graph.output[:]
+    graph.output.extend(ValueInfoProto(name=n) for n in outputs)
+    types = tensor_types(model)
+    for info in graph.output:
+        if info.name in types:
+            info.type.tensor_type.elem_type = types[info.name]
+    return small
+
+
+def values_until_failure(
+    model: Any, arrays: Mapping[str, np.ndarray], names: Sequence[str]
+) -> Tuple[Dict[str, np.ndarray], Optional[str]]:
+    """The tensors ``names`` (in graph order) of a model onnxruntime may refuse or fail on.
+
+    Returns:
+        (the values, None) when the whole model runs; else the values of the longest run
+        of ``names`` that a model pruned to them computes, and onnxruntime's reason.
+    """
+    try:
+        return onnx_values(model, arrays, names), None
+    except BuildError as e:
+        error = str(e)
+    found: Dict[str, np.ndarray] = {}
+    low, high = 0, len(names)  # the longest prefix of names that runs
+    while low < high:
+        mid = (low + high + 1) // 2
+        try:
+            found = onnx_values(pruned(model, names[:mid]), arrays)
+            low = mid
+        except BuildError:
+            high = mid - 1
+    if low and len(found) != low:
+        found = onnx_values(pruned(model, names[:low]), arrays)
+    return found, error
