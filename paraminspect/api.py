@@ -421,8 +421,9 @@ def compare(
     model: Any, other: str, inputs: Optional[Any] = None, load: Optional[str] = None, **kw: Any
 ) -> Any:
     """A model against an ONNX file, parameter by parameter and node by node, as
-    ``paraminspect compare``; ``**kw``: ``key_map`` (``{OLD: NEW}``), ``rtol``, ``atol``,
-    ``seed``. Returns a :class:`~paraminspect.reports.port.CompareReport` (``.equal``)."""
+    ``paraminspect compare``; ``**kw``: ``maps`` (``--map`` rules, ``["OLD=NEW"]``),
+    ``rtol``, ``atol``, ``seed``. Returns a
+    :class:`~paraminspect.reports.port.CompareReport` (``.equal``)."""
     from paraminspect.actions.port.compare import compare as run_compare
 
     return run_compare(model, other, inputs, load=_load_request(load), **kw)

@@ -323,13 +323,13 @@ def pop_load(kwargs: dict) -> Any:
 
 
 def map_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--map OLD=NEW`` (repeatable): rename keys before matching by name; parsed by
-    :func:`paraminspect.model.keymap.parse_key_map`."""
+    """``--map OLD=NEW`` (repeatable; diff, compare): rules renaming the first side's keys,
+    parsed by :func:`paraminspect.weights.match.parse_maps`."""
     return click.option(
         "--map",
         "maps",
         multiple=True,
         metavar="OLD=NEW",
-        help="Match key OLD of the first side with NEW of the other (repeatable), e.g. "
-        "--map fc1_weight=fc.weight.",
+        help="Rename A's keys to pair them with B's: OLD is a regex matched against a whole key, "
+        "NEW its replacement (\\1 for a group); repeatable, e.g. --map 'gru0_(.*)=rnn0_\\1'.",
     )(f)

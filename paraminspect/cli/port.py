@@ -127,7 +127,7 @@ class CompareFailed(click.ClickException):
 @format_option
 @examples(
     "paraminspect compare model-symbol.json model.onnx --input data=1x3x112x112",
-    "paraminspect compare net.py:build port.onnx --input data=1x20 --map fc_w=fc.weight",
+    "paraminspect compare net.py:build port.onnx --input data=1x20 --map 'fc_(.*)=fc.\\1'",
     "paraminspect compare zoo:resnet18_v1 r18.onnx --input data=1x3x224x224 --format json",
 )
 def compare(
@@ -153,14 +153,14 @@ def compare(
     from paraminspect.actions.port.deps import MissingExtraError
     from paraminspect.errors import OptionError, ParamInspectError
     from paraminspect.model.inputs import parse_inputs
-    from paraminspect.model.keymap import parse_key_map
+    from paraminspect.weights.match import parse_maps
 
     feed = parse_inputs(kwargs.pop("inputs"))
     load = pop_load(kwargs)
-    key_map = parse_key_map(maps)
+    parse_maps(maps)  # a bad --map fails before anything is built
     try:
         report = run_compare(
-            model, other, feed, load=load, key_map=key_map, rtol=rtol, atol=atol, seed=seed
+            model, other, feed, load=load, maps=maps, rtol=rtol, atol=atol, seed=seed
         )
     except (MissingExtraError, OptionError):
         raise

@@ -190,7 +190,7 @@ def test_compare_exit_2_when_it_cannot_run(cli, tmp_path):
     r = cli("compare", "mlp", str(tmp_path / "missing.onnx"))
     assert r.exit_code == 2 and "not found" in r.output
     r = cli("compare", "mlp", str(bad), "--map", "nonsense")
-    assert r.exit_code == 2 and "write OLD=NEW" in r.output
+    assert r.exit_code == 2 and "--map takes OLD=NEW" in r.output
 
 
 def test_compare_a_spec_with_its_export(cli, tmp_path):

@@ -16,7 +16,7 @@ of that name are listed as unmatched. Both sides use one match rule (see
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -55,11 +55,13 @@ def read_onnx(path: str) -> Any:
     return model
 
 
-def onnx_initializers(model: Any) -> Dict[str, np.ndarray]:
-    """Every initializer of the graph as a numpy array, by name."""
-    from onnx import numpy_helper
+def onnx_initializers(path: str) -> Dict[str, np.ndarray]:
+    """Every initializer of the file as a numpy array, by name, through the weights reader
+    every command reads ``.onnx`` files with (bfloat16 arrives as float32)."""
+    from paraminspect.weights.onnx import OnnxReader
 
-    return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    with OnnxReader(path) as reader:
+        return {e.key: reader.read(e) for e in reader.entries}
 
 
 def _squeezed(shape: Tuple[int, ...]) -> Tuple[int, ...]:
@@ -69,22 +71,21 @@ def _squeezed(shape: Tuple[int, ...]) -> Tuple[int, ...]:
 def match_parameters(
     mxnet: Mapping[str, np.ndarray],
     onnx: Mapping[str, np.ndarray],
-    key_map: Mapping[str, str],
+    maps: Sequence[str],
     rtol: float,
     atol: float,
 ) -> List[ParamPair]:
-    """Pairs by name, then by shape; then what is on one side only (see the module doc)."""
-    from paraminspect.model.keymap import apply_key_map
+    """Pairs by name (``diff``'s key matching: the same key, ``--map``, ``arg:``/``aux:``
+    dropped), then by shape; then what is on one side only (see the module doc)."""
+    from paraminspect.weights.match import match_keys, parse_maps
 
-    renamed = apply_key_map(mxnet, key_map)
     pairs: Dict[str, ParamPair] = {}
     free = dict(onnx)
-    for key, value in mxnet.items():
-        target = renamed[key]
-        if target in free:
-            how = "name" if target == key else "map"
-            other = free.pop(target)
-            pairs[key] = _pair(key, target, how, value, other, rtol, atol)
+    for pair in match_keys(list(mxnet), list(onnx), parse_maps(maps)):
+        if pair.a is None or pair.b is None:
+            continue
+        how = "map" if pair.how == "map" else "name"
+        pairs[pair.a] = _pair(pair.a, pair.b, how, mxnet[pair.a], free.pop(pair.b), rtol, atol)
     floats = {k: v for k, v in free.items() if v.dtype.kind == "f" and v.size > 1}
     for key, value in mxnet.items():
         if key in pairs:
@@ -94,7 +95,6 @@ def match_parameters(
             continue
         best = min(same, key=lambda k: _distance(value, floats[k]))
         pairs[key] = _pair(key, best, "shape", value, floats.pop(best), rtol, atol)
-        free.pop(best)
     out = [pairs[k] for k in mxnet if k in pairs]
     out += [
         ParamPair(k, None, "mxnet only", tuple(v.shape), None, None)
@@ -207,7 +207,7 @@ def compare(
     onnx_path: str,
     inputs: Optional[Mapping[str, Any]] = None,
     load: Any = None,
-    key_map: Optional[Mapping[str, str]] = None,
+    maps: Sequence[str] = (),
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
     seed: Optional[int] = None,
@@ -226,8 +226,8 @@ def compare(
     onnx_model = read_onnx(onnx_path)
     frozen = freeze(model, inputs, load, seed)
     mine = frozen.used_params()
-    theirs = onnx_initializers(onnx_model)
-    params = match_parameters(mine, theirs, key_map or {}, rtol, atol)
+    theirs = onnx_initializers(onnx_path)
+    params = match_parameters(mine, theirs, maps, rtol, atol)
     nodes, mx_out, onnx_out, error = compare_nodes(frozen, onnx_model, rtol, atol)
     first = first_divergence(params, nodes, (mx_out, onnx_out), (mine, theirs))
     label = model if isinstance(model, str) else frozen.label
