@@ -29,7 +29,7 @@ from paraminspect.actions.contributions import LossOf, grad_mode_of, per_use_che
 from paraminspect.actions.view import ViewOptions, collect_report, weight_norms
 from paraminspect.choices import LOSSES
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.model.forward import draw_inputs, mode_note
+from paraminspect.model.forward import draw_inputs, mode_note, run_first_pass
 from paraminspect.model.grad_mode import twin_net
 from paraminspect.model.heads import HeadLoss, head_loss
 from paraminspect.model.losses import check_net_loss, draw_targets, loss_value, net_target_note
@@ -108,6 +108,18 @@ def _dataset(source: Source, data: Optional[str], targets: Optional[str], loss: 
     )
 
 
+def _deferred(model: Model) -> bool:
+    """Some weight waits for the first forward pass (deferred initialization)."""
+    from mxnet.gluon.parameter import DeferredInitializationError
+
+    try:
+        for p in model.params.values():
+            p.data()
+    except DeferredInitializationError:
+        return True
+    return False
+
+
 def grad(
     spec: ModelRef,
     view: ViewOptions,
@@ -156,9 +168,11 @@ def grad(
     # The recorded pass is the first one (it finishes a spec's deferred initialization, as
     # a hand-written script does), unless the weights are needed before it: for a load,
     # or before the integer that seeds Dropout's masks is drawn.
-    dropout = any(x.type.lower() == "dropout" for x in source.layout.layers)
-    model = source.build(seed=seed, forward=load is not None or dropout, backward=True)
+    model = source.build(seed=seed, forward=load is not None, backward=True)
     model.log.extend(apply_load(model, load))
+    dropout = any(x.type.lower() == "dropout" for x in model.layout.layers)
+    if dropout and _deferred(model):
+        run_first_pass(model)
     if dataset is not None:
         xs: Tuple[Any, ...] = (nd.array(dataset.X),)
     elif model.X is not None:
