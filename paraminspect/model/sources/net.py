@@ -75,6 +75,9 @@ class NetSource:
             mx.random.seed(seed)
         xs = None
         if self.x_first and all(d.shape for d in self.layout.inputs):
+            from paraminspect.model.memory import check_memory
+
+            check_memory(self.layout)  # before X is allocated: a net too large is refused
             drawn = draw_inputs(self.layout.inputs, getattr(self, "arrays", None))
             xs = {d.name: x for d, x in zip(self.layout.inputs, drawn)}
         net, layout, notes = self._load(xs)
