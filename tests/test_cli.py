@@ -159,9 +159,10 @@ def test_stats_match_numpy(cli):
     for p in data["parameters"]:
         a = np.array(p["data"], dtype=np.float64)
         s = p["stats"]
-        assert s["mean"] == pytest.approx(a.mean(), abs=1e-12)
-        assert s["std"] == pytest.approx(a.std(), rel=1e-9, abs=1e-15)
-        assert s["l2"] == pytest.approx(np.linalg.norm(a), rel=1e-12)
+        # float32 chunk sums, combined in float64 (issue 24: within 1e-5 of float64)
+        assert s["mean"] == pytest.approx(a.mean(), abs=1e-6 * a.std())
+        assert s["std"] == pytest.approx(a.std(), rel=1e-6, abs=1e-15)
+        assert s["l2"] == pytest.approx(np.linalg.norm(a), rel=1e-6)
         assert (s["min"], s["max"]) == (a.min(), a.max())
         assert s["zeros"] == pytest.approx((a == 0).mean())
 

@@ -73,7 +73,7 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             "size": row.size,
             "bytes": row.bytes,
             "same_as": row.same_as,
-            "constant": row.constant,
+            "constant": None if report.index else row.constant,
             "kind": row.kind,
             "layer": row.layer,
         }
@@ -102,7 +102,8 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             {"layer": g.layer, "keys": list(g.keys), "size": g.size, "bytes": g.bytes}
             for g in report.groups
         ]
-    out["findings"] = [finding_json(f) for f in report.findings]
+    # --index read no value: no findings were looked for (null, not an empty list)
+    out["findings"] = None if report.index else [finding_json(f) for f in report.findings]
     out["totals"] = {
         "arrays": t.arrays,
         "values": t.values,
@@ -158,8 +159,9 @@ def _array_columns(report: Any) -> List[Tuple[str, bool]]:
         cols.append((report.sort, False))
     if any(r.stats is not None for r in report.rows):
         cols += [(k, k in DROP_FIRST) for k in STAT_KEYS]
-    if any(r.same_as is not None for r in report.rows) or not any(
-        r.stats is not None for r in report.rows
+    if not report.index and (
+        any(r.same_as is not None for r in report.rows)
+        or not any(r.stats is not None for r in report.rows)
     ):
         cols.append(("same as", True))
     if any(r.read_by is not None for r in report.rows):
@@ -276,10 +278,11 @@ def print_inspect(console: Console, report: Any) -> None:
         how.append(f"{len(report.groups)} layer{'s' if len(report.groups) != 1 else ''}")
     shown = f"{len(report.rows)} of {t.arrays} shown; " if len(report.rows) != t.arrays else ""
     how_text = f" ({', '.join(how)})" if how else ""
+    twice = f"; {t.duplicates} saved twice ({t.unique_values:,} unique values)"
     console.print(
         Text(
             f"{shown}{t.arrays:,} arrays{how_text}, {t.values:,} values, {t.bytes:,} bytes of "
-            f"data; {t.duplicates} saved twice ({t.unique_values:,} unique values)"
+            f"data{'' if report.index else twice}"
         ),
         soft_wrap=True,
     )

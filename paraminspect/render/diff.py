@@ -29,6 +29,7 @@ def diff_json(report: Any) -> Dict[str, Any]:
     rows = [
         {
             "key": r.key,
+            **({"key_b": r.key_b} if r.key_b is not None else {}),
             "status": r.status,
             "shape_a": None if r.shape_a is None else list(r.shape_a),
             "shape_b": None if r.shape_b is None else list(r.shape_b),
