@@ -97,7 +97,7 @@ def test_train_measures_a_graphs_dead_relus(tmp_path):
     from paraminspect.actions.train.relu import ReluProbe
     from paraminspect.model.sources import open_source
 
-    sym, params, x, prefix = _graph(tmp_path)
+    _sym, params, x, prefix = _graph(tmp_path)
     source = open_source(f"{prefix}-symbol.json", {"data": (2, 1, 6, 6)})
     model = source.build(seed=0)
     probe = ReluProbe(model)
