@@ -29,6 +29,7 @@ from paraminspect.actions.contributions import LossOf, grad_mode_of, per_use_che
 from paraminspect.actions.view import ViewOptions, collect_report, weight_norms
 from paraminspect.choices import LOSSES
 from paraminspect.errors import BuildError, OptionError
+from paraminspect.model import fixgamma
 from paraminspect.model.forward import draw_inputs, mode_note, run_first_pass
 from paraminspect.model.grad_mode import twin_net
 from paraminspect.model.heads import HeadLoss, head_loss
@@ -183,6 +184,8 @@ def grad(
     how = grad_mode_of(model, getattr(source, "mode", None))
     train_mode = how.train_mode
     net = model.net if how.twin_json is None else twin_net(how.twin_json, model)
+    # a BatchNorm with fix_gamma uses 1 for gamma; its stored value is kept (see fixgamma)
+    stored_gammas = fixgamma.snapshot(model.params, model.layout.fixed_gammas)
     dropout_seed = None
     if train_mode and dropout:
         dropout_seed = int(nd.random.randint(0, 2**31 - 1, shape=(1,)).asscalar())
@@ -219,6 +222,7 @@ def grad(
             f"{str(e).splitlines()[0] if str(e) else ''}"
         ) from e
     own = _head_loss(model, loss, outs, xs, drawn, shapes)
+    model.log.extend(fixgamma.restore(model.params, stored_gammas))
     if hasattr(source, "mode"):  # a spec's passes are the spec's: no --mode to choose
         model.log.append(mode_note(source.mode, recording=True))
     model.log.extend(apply_save(model, save))
