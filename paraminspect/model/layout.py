@@ -77,10 +77,23 @@ class LayerDesc:
     macs: int = 0  # multiply-accumulates of one forward pass over the batch
     activation: Optional[str] = None
     in_shape: Optional[Shape] = None  # the first input's shape, when known
+    output_index: int = 0  # which output of a graph op with several (a row for each)
 
     @property
     def label(self) -> str:
         """How every command names it: :func:`layer_label` of its path and name."""
+        return layer_label(self.path, self.name)
+
+
+class Labelled:
+    """A row about one layer (in a report) that carries its ``path`` and ``name``: the
+    label every command shows is :func:`layer_label` of them."""
+
+    path: str
+    name: str
+
+    @property
+    def label(self) -> str:
         return layer_label(self.path, self.name)
 
 
