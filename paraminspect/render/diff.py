@@ -70,6 +70,9 @@ def print_diff(console: Console, report: Any) -> None:
     table = key_table(
         ("status", "shape", "dtype", "max_abs", "rel_l2", "cosine"),
         ("shape", "max_abs", "rel_l2", "cosine"),
+        # how far each array moved is what diff is for
+        keep=("status", "max_abs", "rel_l2"),
+        drop_first=("dtype", "cosine", "shape"),
     )
     for r in report.listed:
         # a key on one side only shows that side's shape and dtype
