@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from paraminspect._text import quote
 from paraminspect.errors import OutputError
@@ -143,3 +143,19 @@ def refuse_inside_package(path: PathLike) -> None:
             f"refusing to write {quote(str(path))}: it is inside the installed paraminspect "
             f"package ({package}); write it elsewhere (e.g. -o spec.schema.json)"
         )
+
+
+def save_onnx(path: PathLike, model: Any, force: bool = False) -> int:
+    """Write an ONNX ModelProto atomically: ``onnx.save_model`` is handed the temporary
+    path (see :func:`atomic_write`). onnx is imported only here, when a model is saved.
+
+    Returns:
+        The size of the written file in bytes.
+    """
+
+    def write(tmp: str) -> None:
+        import onnx
+
+        onnx.save_model(model, tmp)
+
+    return atomic_write(path, write, force=force)
