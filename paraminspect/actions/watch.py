@@ -70,6 +70,7 @@ class Watch:
         self._hooks: List[Any] = []
         self._start: Optional[float] = None
         self._log = None
+        self._log_warned = False
         if log is not None:
             from paraminspect.render.jsonl import JsonlLog
 
@@ -222,8 +223,11 @@ class Watch:
             record = replace(record, warnings=tuple(self._between.values()) + record.warnings)
             self._between = {}
         self.history.append(record)
-        if self._log is not None:
-            self._log.write(record)
+        if self._log is not None and not self._log.write(record) and not self._log_warned:
+            import warnings
+
+            warnings.warn(f"pi.watch log: {self._log.error}", stacklevel=2)
+            self._log_warned = True
         return record
 
     def report(self) -> TrainReport:

@@ -19,10 +19,12 @@ class PICommand(click.Command):
     """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from paraminspect.cli.options import guard_outputs
         from paraminspect.errors import NotApplicableError, OptionError, ParamInspectError
 
         debug = bool(ctx.find_root().params.get("debug"))
         try:
+            guard_outputs(ctx.params)  # before any work: never touch what it did not create
             return super().invoke(ctx)
         except NotApplicableError as e:
             if debug:

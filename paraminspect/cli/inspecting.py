@@ -152,8 +152,9 @@ def check(spec: Optional[str], fmt: str) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the schema to this file (atomically) instead of stdout.",
 )
+@click.option("--force", is_flag=True, help="With -o: overwrite the file if it already exists.")
 @examples("paraminspect schema > spec.schema.json", "paraminspect schema -o spec.schema.json")
-def schema(output: Optional[str]) -> None:
+def schema(output: Optional[str], force: bool) -> None:
     """Print the JSON Schema of the spec format (generated from the validation models).
 
     Editors with the YAML language server validate and complete a spec whose first line is
@@ -172,7 +173,7 @@ def schema(output: Optional[str]) -> None:
     from paraminspect.fileio import refuse_inside_package, write_text_atomic
 
     refuse_inside_package(output)
-    write_text_atomic(output, text, force=True)  # -o replaces its target, like > does
+    write_text_atomic(output, text, force=force, option="-o")
     click.echo(f"wrote {output}", err=True)
 
 

@@ -11,8 +11,7 @@ import numpy as np
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError
-from paraminspect.fileio import atomic_write as atomic_write
-from paraminspect.fileio import check_target as check_target
+from paraminspect.fileio import save_net_parameters
 from paraminspect.model.params_file import read_params
 
 
@@ -103,10 +102,7 @@ def save_params(model: Any, path: str, force: bool = False) -> SaveResult:
             "(deferred initialization); run without --before-forward"
         )
 
-    def write(tmp: str) -> None:
-        model.net.save_parameters(tmp)
-
-    size = atomic_write(path, write, force)
+    size = save_net_parameters(model.net, path, force)
     values = sum(math.prod(p.shape) for p in params.values())
     return SaveResult(str(path), len(params), values, size)
 
