@@ -230,9 +230,7 @@ def write_text_atomic(
     return atomic_write(path, write, force=force, option=option, inputs=inputs)
 
 
-def save_net_parameters(
-    net: Any, path: PathLike, force: bool = False, inputs: Inputs = ()
-) -> int:
+def save_net_parameters(net: Any, path: PathLike, force: bool = False, inputs: Inputs = ()) -> int:
     """``net.save_parameters`` into a temporary file, placed as :func:`atomic_write` does."""
 
     def write(tmp: str) -> None:

@@ -68,9 +68,7 @@ def violations(source: str, filename: str = "<src>") -> List[str]:
                 continue
         if (owner, f.attr) in THIRD_PARTY_QUALIFIED:
             found.append(f"{where}: {owner}.{f.attr}()")
-        elif f.attr in THIRD_PARTY:
-            found.append(f"{where}: .{f.attr}()")
-        elif f.attr in PATH_METHODS and owner not in ("os", "re", "str") and f.attr != "replace":
+        elif f.attr in THIRD_PARTY or (f.attr in PATH_METHODS and f.attr != "replace"):
             found.append(f"{where}: .{f.attr}()")
         elif f.attr == "replace" and isinstance(f.value, ast.Call):
             # Path(...).replace(target) renames; str.replace takes two arguments
