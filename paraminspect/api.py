@@ -251,9 +251,11 @@ def _spec_grad_with(model: Any, loss: Callable[[Any], Any], view: Any, seed: Opt
     from paraminspect.actions.view import collect_report, weight_norms
     from paraminspect.reports.grad import GradReport
 
+    from paraminspect.actions.net_grad import call_loss
+
     try:
         with autograd.record():
-            value = loss(model.net(model.X))
+            value = call_loss(loss, model.net(model.X))
         value.backward()
         loss_float = float(value.sum().asscalar())
     except Exception as e:

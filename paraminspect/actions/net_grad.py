@@ -77,9 +77,30 @@ def _user_loss(loss: Callable[[Any], Any]) -> LossOf:
     """The user's function of the outputs, fed the one output or a tuple of several."""
 
     def compute(outs: Sequence[Any]) -> Any:
-        return loss(outs[0] if len(outs) == 1 else tuple(outs))
+        return call_loss(loss, outs[0] if len(outs) == 1 else tuple(outs))
 
     return compute
+
+
+def call_loss(loss: Callable[[Any], Any], outputs: Any) -> Any:
+    """The user's loss function on the outputs: what it raises (or a value that is not an
+    NDArray) becomes a :class:`~paraminspect.errors.UserCodeError` naming it.
+
+    Raises:
+        UserCodeError: the function raised, called sys.exit, or returned no NDArray.
+    """
+    from paraminspect.errors import UserCodeError
+    from paraminspect.usercode import user_code
+
+    name = f"the loss function {getattr(loss, '__name__', type(loss).__name__)}"
+    with user_code(name):
+        value = loss(outputs)
+    if not hasattr(value, "backward"):
+        raise UserCodeError(
+            f"{name} returned {type(value).__name__}, not an NDArray; return the loss computed "
+            "from the outputs (e.g. (out - y).square().mean())"
+        )
+    return value
 
 
 def _loss_of(loss: str, targets: Sequence[Optional[Any]]) -> LossOf:

@@ -141,6 +141,7 @@ class Watch:
         Returns:
             The record built at this step, or None between records.
         """
+        _check_loss_arg(loss)
         if self._model is None:
             self._start_watching()
         self.steps += 1
@@ -268,3 +269,22 @@ class Watch:
             step_grad_l2=self._norms.result(),
             notes=tuple(notes),
         )
+
+
+def _check_loss_arg(loss: Any) -> None:
+    """``step(loss)`` takes the batch loss: an NDArray, a numpy array or a real number.
+
+    Raises:
+        OptionError: anything else (a string, a list, None-like objects of other types).
+    """
+    import numbers
+
+    if loss is None or hasattr(loss, "asscalar") or isinstance(loss, np.ndarray):
+        return
+    if isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return
+    raise OptionError(
+        f"pi.watch step(loss): loss must be the batch loss (an NDArray or a number), got "
+        f"{type(loss).__name__} {loss!r:.40}",
+        "loss",
+    )

@@ -5,6 +5,7 @@ Heavy imports (MXNet, pydantic, rich) happen inside the commands, so ``--help`` 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import traceback
@@ -44,6 +45,11 @@ class PICommand(click.Command):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            # `paraminspect models | head -1`: the reader has all it wanted; end quietly,
+            # with the status a shell gives a process that SIGPIPE ended
+            silence_stdout()
+            raise click.exceptions.Exit(SIGPIPE_STATUS) from None
         except Exception as e:
             if debug:
                 raise
@@ -51,6 +57,33 @@ class PICommand(click.Command):
                 f"internal error: {type(e).__name__}: {e} (this is a bug in paraminspect; "
                 "re-run with --debug for the traceback and report it)"
             ) from e
+
+
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE, as a shell reports `cmd | head`
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away, so the flushes still to come
+    (click's, Python's at exit) neither fail nor print "Exception ignored"."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def tolerate_unencodable_output() -> None:
+    """A stdout or stderr that cannot encode a character (PYTHONIOENCODING=ascii, a
+    latin-1 terminal) prints a replacement (the Δ of ||Δw|| as ?) instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "errors", None) or "strict") == "strict":
+            with contextlib.suppress(OSError, ValueError):  # a stream that refuses
+                reconfigure(errors="replace")
 
 
 class PIGroup(click.Group):
@@ -181,11 +214,19 @@ def main(argv: Optional[list] = None) -> None:
     A command that imported MXNet ends the process with :func:`fast_exit`; otherwise this
     raises ``SystemExit`` as click does.
     """
+    tolerate_unencodable_output()
     try:
         cli.main(args=argv, prog_name="paraminspect")
         code: Any = 0
     except SystemExit as e:
         code = e.code
+    try:
+        sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+    except BrokenPipeError:
+        silence_stdout()
+        code = code or SIGPIPE_STATUS
+    except (OSError, ValueError):
+        pass
     if "mxnet" in sys.modules:
         fast_exit(code)
     raise SystemExit(code)
