@@ -248,10 +248,9 @@ def _spec_grad_with(model: Any, loss: Callable[[Any], Any], view: Any, seed: Opt
 
     from mxnet import autograd
 
+    from paraminspect.actions.net_grad import call_loss
     from paraminspect.actions.view import collect_report, weight_norms
     from paraminspect.reports.grad import GradReport
-
-    from paraminspect.actions.net_grad import call_loss
 
     try:
         with autograd.record():
