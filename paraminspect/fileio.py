@@ -317,6 +317,15 @@ class LineLog:
                 os.unlink(self._tmp)
 
 
+def point_at_devnull(fd: int) -> None:
+    """Make file descriptor ``fd`` write to /dev/null (a stdout whose reader is gone)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def refuse_inside_package(path: PathLike) -> None:
     """Refuse to write into the installed package (its configs, through a clone's symlink).
 

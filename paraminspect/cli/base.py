@@ -65,15 +65,13 @@ SIGPIPE_STATUS = 141  # 128 + SIGPIPE, as a shell reports `cmd | head`
 def silence_stdout() -> None:
     """Point stdout at /dev/null after its reader went away, so the flushes still to come
     (click's, Python's at exit) neither fail nor print "Exception ignored"."""
-    import os
+    from paraminspect.fileio import point_at_devnull
 
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer)
         return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
+    point_at_devnull(fd)
 
 
 def tolerate_unencodable_output() -> None:
