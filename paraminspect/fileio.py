@@ -82,6 +82,7 @@ def check_output(
     """
     p = Path(path)
     q = quote(str(path))
+    refuse_inside_package(p)
     for role, inp in inputs:
         if same_file(p, inp):
             what = role if str(inp) == str(path) else f"{role} {quote(str(inp))}"

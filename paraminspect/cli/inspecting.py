@@ -170,9 +170,8 @@ def schema(output: Optional[str], force: bool) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from paraminspect.fileio import refuse_inside_package, write_text_atomic
+    from paraminspect.fileio import write_text_atomic
 
-    refuse_inside_package(output)
     write_text_atomic(output, text, force=force, option="-o")
     click.echo(f"wrote {output}", err=True)
 
