@@ -81,9 +81,10 @@ def test_the_cycle_finder_finds_a_cycle():
 
 
 def test_modules_stay_small_and_unprefixed():
-    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")}
-    # actions/train.py (716 lines) is now a package; model/graph.py (473) is the largest left
-    assert max(sizes.values()) <= 475
+    # keyed by path: two modules may share a name (model/graph.py, diagnose/graph.py)
+    sizes = {str(p): len(p.read_text(encoding="utf-8").splitlines()) for p in PACKAGE.rglob("*.py")}
+    # actions/train.py (716 lines) is now a package; the largest left are under 450
+    assert max(sizes.values()) <= 475, max(sizes.items(), key=lambda kv: kv[1])
     flat = {p.stem for p in PACKAGE.glob("*.py")}
     for prefix in ("report_", "render_", "checkpoint_", "edit_"):
         assert not [s for s in flat if s.startswith(prefix)]

@@ -26,6 +26,14 @@ from paraminspect.choices import LOSSES
 from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.forward import draw_inputs, mode_note
+from paraminspect.model.grad_mode import (
+    GradMode,
+    grad_mode,
+    onednn_active,
+    refuse_untraceable,
+    twin_net,
+)
+from paraminspect.model.heads import HeadLoss, head_loss
 from paraminspect.model.losses import draw_targets, loss_value
 from paraminspect.model.model import Model
 from paraminspect.model.params_io import LoadRequest, SaveRequest
@@ -132,16 +140,53 @@ class _NoGraph(Exception):
     """The Block cannot be called on symbols, so it has no graph to split."""
 
 
+def _head_loss(
+    model: Model,
+    loss: Loss,
+    outs: Sequence[Any],
+    xs: Sequence[Any],
+    targets: Sequence[Optional[Any]],
+    shapes: Sequence[Tuple[int, ...]],
+) -> Optional[HeadLoss]:
+    """The loss value and line when the graph's own loss heads are among the outputs."""
+    if not model.layout.loss_heads or not isinstance(loss, str):
+        return None
+    return head_loss(
+        model.layout.loss_heads,
+        [y.asnumpy() for y in outs],
+        {d.name: x.asnumpy() for d, x in zip(model.layout.inputs, xs)},
+        lambda k: float(loss_value(loss, outs[k], targets[k]).asscalar()),
+        net_target_note(loss, shapes),
+    )
+
+
+def _grad_mode(model: Model, mode: Optional[str]) -> GradMode:
+    """How to differentiate in ``mode`` (see :mod:`paraminspect.model.grad_mode`)."""
+    if mode != "predict":
+        return grad_mode(mode, None, model.source.label)
+    try:
+        symbol, _names = _graph_of(model)
+    except _NoGraph as e:
+        if onednn_active() and any("MaxPool" in x.type for x in model.layout.layers):
+            raise refuse_untraceable(model.source.label, str(e)) from e
+        return grad_mode(mode, None, model.source.label)
+    return grad_mode(mode, symbol.tojson(), model.source.label)
+
+
 def per_use_check(
     model: Model,
     view: ViewOptions,
     loss_of: LossOf,
     train_mode: bool,
+    twin_json: Optional[str] = None,
 ) -> Tuple[Tuple[SharedGrad, ...], List[str]]:
     """Each shared parameter's per-use gradients and the check that they add up.
 
-    ``loss_of`` maps the outputs to the same loss the accumulated pass back-propagated.
+    ``loss_of`` maps the outputs to the same loss the accumulated pass back-propagated;
+    ``twin_json`` is the graph that pass ran instead of the net's own, if any.
     """
+    import mxnet as mx
+
     from paraminspect.model.per_use import use_gradients
 
     layout = model.layout
@@ -155,6 +200,8 @@ def per_use_check(
             f"per-use contributions need the net's graph, but it cannot be traced on "
             f"symbols ({e}); the accumulated gradients are shown"
         ]
+    if twin_json is not None:
+        symbol = mx.sym.load_json(twin_json)
     xs = model.X if isinstance(model.X, tuple) else (model.X,)
     parts = use_gradients(symbol, names, model.params, shared, xs, loss_of, train_mode)
     by_node = {x.name: x.index for x in layout.layers}
@@ -235,10 +282,12 @@ def net_grad(
     xs = draw_inputs(model.layout.inputs, getattr(source, "arrays", None))
     model.X = xs[0] if len(xs) == 1 else xs
     mode = getattr(source, "mode", None)
-    train_mode = mode != "predict"
+    how = _grad_mode(model, mode)
+    train_mode = how.train_mode
+    net = model.net if how.twin_json is None else twin_net(how.twin_json, model)
     try:
         with autograd.record(train_mode=train_mode):
-            outs = _outputs(model.net(*xs))
+            outs = _outputs(net(*xs))
         shapes = [tuple(y.shape) for y in outs]
         targets: List[Optional[Any]] = [None] * len(outs)
         if isinstance(loss, str):
@@ -249,7 +298,7 @@ def net_grad(
             loss_of = _user_loss(loss)
         with autograd.record(train_mode=train_mode):
             value = loss_of(outs)
-        value.backward()
+        value.backward(train_mode=train_mode)  # MXNet's default, True, is wrong after predict
         model.forward_done = True
         loss_float = float(value.sum().asscalar())
     except mx.base.MXNetError as e:
@@ -263,20 +312,23 @@ def net_grad(
             f"the loss function failed for {source.label}: {type(e).__name__}: "
             f"{str(e).splitlines()[0] if str(e) else ''}"
         ) from e
+    own = _head_loss(model, loss, outs, xs, targets, shapes)
     model.log.append(mode_note(mode, recording=True))
     model.log.extend(apply_save(model, save))
     full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
     base = collect_report(model, full, command="grad", seed=seed)
     shown = {row.name for row in base.parameters}
-    checked, notes = per_use_check(model, view, loss_of, train_mode)
+    checked, notes = per_use_check(model, view, loss_of, train_mode, how.twin_json)
+    if how.note:
+        notes.insert(0, how.note)
     if notes:
         base = dataclasses.replace(base, notes=base.notes + tuple(notes))
     weight_l2 = weight_norms(model, base)
     return GradReport(
         base=base,
         loss=loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
-        loss_value=loss_float,
-        target_note=net_target_note(loss, shapes)
+        loss_value=loss_float if own is None else own.value,
+        target_note=(net_target_note(loss, shapes) if own is None else own.note)
         if isinstance(loss, str)
         else "loss computed by the given function of the outputs",
         weight_l2=weight_l2,

@@ -34,6 +34,9 @@ def draw_inputs(
             arrays.append(mx.nd.array(given[d.name], dtype=d.dtype))
         elif d.dist == "file":
             arrays.append(mx.nd.array(load_npy(d, expected=d.shape), dtype=d.dtype))
+        elif d.classes is not None:
+            low, high = d.classes
+            arrays.append(mx.nd.random.randint(low, high, shape=d.shape).astype(d.dtype))
         elif d.dist == "normal":
             arrays.append(mx.nd.random.normal(shape=d.shape, dtype=d.dtype))
         else:

@@ -6,13 +6,11 @@ naming the file and what to do.
 
 Walking the graph:
 
-- **Parameters** are the variables whose names appear in the params file (``arg:``/``aux:``
-  prefixes stripped), together with the variables that feed some op at a parameter slot
-  (``weight``, ``bias``, ``gamma``, ``beta``, ``moving_mean``, ``moving_var``,
-  ``parameters`` or any auxiliary slot, as the op itself names its inputs). Without a
-  params file the slot rule alone decides. **Auxiliary states** are what MXNet lists as
-  such (BatchNorm's moving mean/var); they get ``grad_req='null'``.
-- **Inputs** are the other variables. A variable created with ``shape=`` stores it as
+- **Parameters** and **inputs**: see :mod:`paraminspect.model.variables` (the params
+  file's names, then the op slots). **Auxiliary states** are what MXNet lists as such
+  (BatchNorm's moving mean/var); they get ``grad_req='null'``. A parameter that only passes
+  through a Reshape or ``_rnn_param_concat`` (a fused RNN) belongs to the op it reaches.
+- **Inputs**: a variable created with ``shape=`` stores it as
   ``__shape__``; that shape is used when the user gives none.
 - **Layers**: one :class:`LayerDesc` per op node that reads a parameter, changes the shape
   of its first input, or is an output of the graph. Ops that keep the shape and read no
@@ -38,7 +36,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from paraminspect._text import quote
 from paraminspect.errors import OptionError, SpecError
@@ -49,41 +47,11 @@ from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, S
 if TYPE_CHECKING:
     import mxnet as mx
 
-PARAM_SLOTS = frozenset(
-    {"weight", "bias", "gamma", "beta", "moving_mean", "moving_var", "parameters"}
-)
-# Ops whose every input is data (their slot names say so too; this is the fallback when
-# MXNet cannot build the op alone to ask it).
-_ALL_DATA_OPS = frozenset(
-    {
-        "elemwise_add",
-        "elemwise_sub",
-        "elemwise_mul",
-        "elemwise_div",
-        "_plus",
-        "_minus",
-        "_mul",
-        "_div",
-        "_Plus",
-        "_Minus",
-        "_Mul",
-        "_Div",
-        "broadcast_add",
-        "broadcast_sub",
-        "broadcast_mul",
-        "broadcast_div",
-        "Concat",
-        "concat",
-        "add_n",
-        "ElementWiseSum",
-        "stack",
-        "dot",
-        "batch_dot",
-        "where",
-        "_grad_add",
-    }
-)
 _MAC_OPS = frozenset({"Convolution", "Deconvolution", "FullyConnected"})
+# Ops a parameter passes through on its way to the op that uses it: Gluon's fused
+# rnn.GRU/rnn.LSTM reshape every weight and concatenate them into the RNN op's
+# ``parameters`` slot.
+PASS_OPS = frozenset({"Reshape", "reshape", "_rnn_param_concat", "Cast", "amp_cast"})
 
 
 def strip_prefix(name: str) -> str:
@@ -225,67 +193,6 @@ def mxnet_reason(error: BaseException) -> str:
     return text.strip()[:300] or type(error).__name__
 
 
-_SlotKey = Tuple[str, Tuple[Tuple[str, str], ...]]
-_slot_cache: Dict[_SlotKey, Optional[Tuple[Tuple[str, ...], int]]] = {}
-
-
-def _slot_names(node: GraphNode) -> Optional[Tuple[Tuple[str, ...], int]]:
-    """The op's input names and how many of them are arguments (the rest are aux states)."""
-    import mxnet as mx
-
-    attrs = {k: v for k, v in node.attrs.items() if not k.startswith("__")}
-    key = (node.op, tuple(sorted(attrs.items())))
-    if key not in _slot_cache:
-        try:
-            atomic = getattr(mx.sym, node.op)(name="n", **attrs)
-            args = [a[2:] for a in atomic.list_arguments()]
-            aux = [a[2:] for a in atomic.list_auxiliary_states()]
-            _slot_cache[key] = (tuple(args + aux), len(args))
-        except Exception:  # an op MXNet cannot build alone: fall back to slot positions
-            _slot_cache[key] = None
-    return _slot_cache[key]
-
-
-def parameter_names(graph: Graph, file_names: Optional[Iterable[str]] = None) -> Set[str]:
-    """The variables that are parameters (see the module docstring).
-
-    Args:
-        graph: the read graph.
-        file_names: the keys of the params file, with or without ``arg:``/``aux:``.
-    """
-    names = {v.name for v in graph.variables}
-    params = {strip_prefix(n) for n in file_names or ()} & names
-    for node in graph.ops:
-        slots = _slot_names(node)
-        for slot, (src, _out) in enumerate(node.inputs):
-            var = graph.nodes[src]
-            if not var.is_variable:
-                continue
-            if slots is not None and slot < len(slots[0]):
-                if slots[0][slot] in PARAM_SLOTS or slot >= slots[1]:
-                    params.add(var.name)
-            elif slot > 0 and node.op not in _ALL_DATA_OPS:
-                params.add(var.name)
-    return params
-
-
-def parameter_roles(graph: Graph) -> Dict[str, str]:
-    """Variable name -> the op slot it first feeds (``weight``, ``bias``, ``moving_var``...).
-
-    Fresh initialization goes by the role, so a bias named ``b`` still starts at zero.
-    """
-    roles: Dict[str, str] = {}
-    for node in graph.ops:
-        slots = _slot_names(node)
-        if slots is None:
-            continue
-        for slot, (src, _out) in enumerate(node.inputs):
-            var = graph.nodes[src]
-            if var.is_variable and slot < len(slots[0]):
-                roles.setdefault(var.name, slots[0][slot])
-    return roles
-
-
 def input_names(graph: Graph, params: Set[str]) -> List[str]:
     """The variables that are not parameters, in graph order."""
     return [v.name for v in graph.variables if v.name not in params]
@@ -315,9 +222,16 @@ class InferredShapes:
 
 
 def infer_shapes(
-    symbol: mx.sym.Symbol, inputs: Mapping[str, InputDesc], source: str
+    symbol: mx.sym.Symbol,
+    inputs: Mapping[str, InputDesc],
+    source: str,
+    known: Optional[Mapping[str, Shape]] = None,
 ) -> InferredShapes:
     """Infer every argument, auxiliary and internal output shape, allocating nothing.
+
+    Args:
+        known: parameter shapes from the params file, used when the inputs alone leave
+            some shape unknown (a weight reshaped before its op uses it).
 
     Raises:
         OptionError: the input shapes do not fit the graph (wrong rank, wrong size), or
@@ -334,14 +248,31 @@ def infer_shapes(
         with quiet_stdout():
             arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**given)
     except mx.base.MXNetError as e:
-        raise OptionError(f"{source} does not take {shown}: {mxnet_reason(e)}", "--input") from e
+        first: Optional[BaseException] = e
+        arg_shapes = out_shapes = aux_shapes = None
+    else:
+        first = None
+    if arg_shapes is None and known:
+        args = set(internals.list_arguments())
+        more = dict(
+            given, **{n: tuple(s) for n, s in known.items() if n in args and n not in given}
+        )
+        try:
+            with quiet_stdout():
+                arg_shapes, out_shapes, aux_shapes = internals.infer_shape(**more)
+        except mx.base.MXNetError:
+            pass
+    if first is not None and arg_shapes is None:
+        reason = mxnet_reason(first)
+        raise OptionError(f"{source} does not take {shown}: {reason}", "--input") from first
     if arg_shapes is None or out_shapes is None or aux_shapes is None:
         raise OptionError(
             f"{source}: {shown} leaves some shapes unknown; give the shape of every input",
             "--input",
         )
     try:
-        arg_types, _o, aux_types = symbol.infer_type(**{n: d.dtype for n, d in inputs.items()})
+        with quiet_stdout():
+            arg_types, _o, aux_types = symbol.infer_type(**{n: d.dtype for n, d in inputs.items()})
     except mx.base.MXNetError:
         arg_types = aux_types = None
     dtypes: Dict[str, str] = {}
@@ -371,6 +302,11 @@ def _output_shape(shapes: InferredShapes, graph: Graph, ref: Tuple[int, int]) ->
         if n in shapes.outputs:
             return shapes.outputs[n]
     return None
+
+
+def output_shape(shapes: InferredShapes, graph: Graph, ref: Tuple[int, int]) -> Optional[Shape]:
+    """The inferred shape of output ``ref`` (node index, output index), if known."""
+    return _output_shape(shapes, graph, ref)
 
 
 def node_macs(
@@ -411,14 +347,26 @@ def graph_layout(
     heads = {h[0] for h in graph.heads}
     layers: List[LayerDesc] = []
     users: Dict[str, List[int]] = {}
+    # A pass op (Reshape, _rnn_param_concat) whose inputs are all parameters only carries
+    # them to the op that uses them (a fused RNN): that op is their user, not it.
+    carried: Dict[int, List[str]] = {}
     for node in graph.ops:
         out = _output_shape(shapes, graph, (node.index, 0))
         data = _output_shape(shapes, graph, node.inputs[0]) if node.inputs else None
-        read = []
+        read: List[str] = []
+        only_params = bool(node.inputs)
         for src, _o in node.inputs:
             var = graph.nodes[src]
-            if var.is_variable and var.name in params and var.name not in read:
-                read.append(var.name)
+            if var.is_variable and var.name in params:
+                names = [var.name]
+            elif src in carried:
+                names = carried[src]
+            else:
+                names, only_params = [], False
+            read += [n for n in names if n not in read]
+        if node.op in PASS_OPS and only_params and node.index not in heads:
+            carried[node.index] = read
+            continue
         if not read and node.index not in heads and out is not None and out == data:
             continue
         weight = None

@@ -35,6 +35,8 @@ class InputDesc:
     dtype: str = "float32"
     dist: str = "uniform"  # how it is drawn: 'uniform' | 'normal'; 'file' for a .npy sample
     path: Optional[str] = None  # the .npy file when dist == 'file'
+    # a loss head's class labels: drawn as integers in [low, high) (SoftmaxOutput, CTC)
+    classes: Optional[Tuple[int, int]] = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,24 @@ class LayerDesc:
 
 
 @dataclass(frozen=True)
+class LossHead:
+    """One output of an exported graph that is a loss op (see model/heads.py)."""
+
+    output: int  # index among the graph's heads
+    node: str  # the head node's name
+    op: str  # its op ('MakeLoss')
+    inner: Optional[str]  # for MakeLoss/BlockGrad over a loss op: that op ('_contrib_CTCLoss')
+    labels: Tuple[str, ...]  # the label variables it reads
+    attrs: Tuple[Tuple[str, str], ...] = ()  # the loss op's attributes (grad_scale, ...)
+
+    @property
+    def what(self) -> str:
+        """``SoftmaxOutput 'softmax'``, ``MakeLoss of _contrib_CTCLoss 'ctcloss'``."""
+        inner = f" of {self.inner}" if self.inner else ""
+        return f"{self.op}{inner} '{self.node}'"
+
+
+@dataclass(frozen=True)
 class Layout:
     """The network, statically: inputs, layers and unique parameters."""
 
@@ -84,6 +104,7 @@ class Layout:
     inputs: Tuple[InputDesc, ...]
     layers: Tuple[LayerDesc, ...]
     params: Tuple[ParamDesc, ...]  # each tensor once, in collect_params order
+    loss_heads: Tuple[LossHead, ...] = ()  # outputs that are the graph's own loss ops
 
     def param(self, name: str) -> ParamDesc:
         return next(p for p in self.params if p.name == name)

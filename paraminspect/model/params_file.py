@@ -72,6 +72,13 @@ class FileLayout:
     headers: Tuple[ArrayHeader, ...]  # empty when the arrays use a legacy encoding
     named: bool  # a dict (keys saved) rather than a list
     trailing: int  # bytes after the key list (nd.load ignores them)
+    keys: Tuple[str, ...] = ()  # the saved names, in file order (empty for a list)
+
+    def index(self) -> Dict[str, ArrayHeader]:
+        """Saved name -> its array's header (empty for a list or a legacy encoding)."""
+        if len(self.keys) != len(self.headers):
+            return {}
+        return dict(zip(self.keys, self.headers))
 
 
 @dataclass(frozen=True, eq=False)
@@ -228,10 +235,12 @@ def check_file(path: str) -> FileLayout:
                 f"{q} is corrupt: it has {plural(count, 'array')} but {plural(nkeys, 'name')} "
                 "(must be 0 or equal)"
             )
+        keys = []
         for i in range(nkeys):
             (length,) = r.unpack("<Q", f"the name of array #{i}")
-            r.skip(length, f"the name of array #{i}")
-        return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos)
+            r.need(length, f"the name of array #{i}")
+            keys.append(f.read(length).decode("utf-8", errors="replace"))
+        return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos, tuple(keys))
 
 
 def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:

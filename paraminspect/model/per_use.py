@@ -108,7 +108,7 @@ def use_gradients(
         out = block(*xs)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         value = loss_of(outs)
-    value.backward()
+    value.backward(train_mode=train_mode)  # as recorded: the default (True) is wrong after predict
     return {
         name: [(node, own[USE.format(name=name, k=k)].grad()) for k, node in enumerate(nodes)]
         for name, nodes in users.items()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
 from paraminspect.model import graph as G
+from paraminspect.model import variables as V
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def graph_readers(path: str) -> Dict[str, Tuple[Reader, ...]]:
     graph = G.read_graph(path)
     out: Dict[str, List[Reader]] = {}
     for node in graph.ops:
-        slots = G._slot_names(node)
+        slots = V._slot_names(node)
         for position, (src, _output) in enumerate(node.inputs):
             var = graph.nodes[src]
             if not var.is_variable:

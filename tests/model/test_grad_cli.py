@@ -28,7 +28,9 @@ def test_mobilefacenet_l2_gradients_against_raw_autograd(cli, mobilefacenet, tmp
     net = mx.gluon.SymbolBlock.imports(symbol, ["data"], params)
     with autograd.record(train_mode=False):
         loss = net(mx.nd.array(x)).sum()
-    loss.backward()
+    # backward's own default, train_mode=True, gives BatchNorm gradients off by orders of
+    # magnitude after a predict-mode forward: the mode must match the forward's
+    loss.backward(train_mode=False)
     raw = net.collect_params()
     assert out["loss"]["value"] == pytest.approx(float(loss.asscalar()), rel=1e-5)
     for row in out["parameters"]:

@@ -10,6 +10,7 @@ import pytest
 
 from paraminspect.errors import OptionError, SpecError
 from paraminspect.model import graph as G
+from paraminspect.model import variables as V
 from paraminspect.model.layout import InputDesc
 
 from .conftest import RNN_HID, RNN_IN, RNN_T
@@ -87,7 +88,7 @@ def test_unknown_op_is_a_spec_error(tmp_path):
 def _rnn_layout(rnn_dir, rnn_shapes, file_names=None):
     graph = G.read_graph(rnn_dir / "rnn-symbol.json")
     symbol = G.to_symbol(graph)
-    params = G.parameter_names(graph, file_names)
+    params = V.parameter_names(graph, file_names)
     inputs = {n: InputDesc(n, s) for n, s in rnn_shapes.items()}
     shapes = G.infer_shapes(symbol, inputs, "rnn")
     return G.graph_layout(graph, symbol, inputs, params, shapes)
@@ -109,7 +110,7 @@ def test_rnn_shared_weight_has_three_users(rnn_dir, rnn_shapes):
 
 def test_params_from_file_names_match_slot_rule(rnn_dir):
     graph = G.read_graph(rnn_dir / "rnn-symbol.json")
-    assert G.parameter_names(graph) == G.parameter_names(graph, ["arg:W", "arg:b"]) == {"W", "b"}
+    assert V.parameter_names(graph) == V.parameter_names(graph, ["arg:W", "arg:b"]) == {"W", "b"}
 
 
 def test_wrong_rank_is_one_line(rnn_dir, rnn_shapes):
@@ -131,7 +132,7 @@ def mfn_layout(mobilefacenet):
     symbol_file, params_file = mobilefacenet
     graph = G.read_graph(symbol_file)
     symbol = G.to_symbol(graph)
-    params = G.parameter_names(graph, mx.nd.load(params_file).keys())
+    params = V.parameter_names(graph, mx.nd.load(params_file).keys())
     inputs = {"data": InputDesc("data", (2, 3, 112, 112))}
     shapes = G.infer_shapes(symbol, inputs, "mfn")
     return G.graph_layout(graph, symbol, inputs, params, shapes), symbol_file
@@ -216,7 +217,7 @@ def test_deconvolution_macs_by_hand(tmp_path):
     out.save(str(tmp_path / "up-symbol.json"))
     graph = G.read_graph(tmp_path / "up-symbol.json")
     symbol = G.to_symbol(graph)
-    params = G.parameter_names(graph)
+    params = V.parameter_names(graph)
     inputs = {"data": InputDesc("data", (1, 2, 4, 4))}
     layout = G.graph_layout(graph, symbol, inputs, params, G.infer_shapes(symbol, inputs, "up"))
     (layer,) = layout.layers

@@ -30,6 +30,7 @@ from paraminspect.diagnose.trouble import Event, TroubleDetector, should_stop
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.build import Model
 from paraminspect.model.data import Dataset
+from paraminspect.model.grad_mode import loop_train_mode
 from paraminspect.model.losses import check_loss, loss_value
 from paraminspect.model.params_io import LoadRequest, SaveRequest
 from paraminspect.model.sources import open_source, parse_model_ref
@@ -164,7 +165,7 @@ def fit(
     from mxnet import autograd, gluon, nd
 
     label = model.source.label
-    train_mode = getattr(model.source, "mode", None) != "predict"
+    train_mode = loop_train_mode(model)
     if dataset is not None:
         x, y = nd.array(dataset.X), nd.array(dataset.y)
         description = dataset.description
@@ -224,7 +225,7 @@ def fit(
                 )
                 with autograd.record(train_mode=train_mode):
                     batch_loss = loss_value(opts.loss, net(xb), yb)
-                batch_loss.backward()
+                batch_loss.backward(train_mode=train_mode)  # as recorded (default: True)
                 value = float(batch_loss.asscalar())
                 norms.add()
                 dead = step_dead(xb)

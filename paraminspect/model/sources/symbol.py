@@ -8,23 +8,32 @@ unless its variable was declared with a shape.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError, OptionError
 from paraminspect.model import graph as G
+from paraminspect.model import variables as V
+from paraminspect.model.heads import label_variables, leave_out_heads, loss_heads
 from paraminspect.model.inputs import check_input_names, format_shape
-from paraminspect.model.layout import InputDesc, Layout
+from paraminspect.model.layout import DTYPE_BYTES, InputDesc, Layout
 from paraminspect.model.memory import check_memory
+from paraminspect.model.params_file import ArrayHeader, check_file
 from paraminspect.model.sources._common import DEFAULT_INIT, InputsArg, init_text, normalize_inputs
 
 if TYPE_CHECKING:
     import mxnet as mx
 
 _SHORT = 5
+# Loss ops whose label is a class index (drawn as integers, not floats in [0, 1))
+CLASS_LABEL_OPS = frozenset(
+    {"SoftmaxOutput", "Softmax", "_contrib_CTCLoss", "_contrib_ctc_loss", "CTCLoss", "ctc_loss"}
+)
 
 
 def _stem(symbol_file: str) -> str:
@@ -107,36 +116,166 @@ def _fresh_init(graph: G.Graph, name: str, role: Optional[str]) -> Tuple[str, An
     return DEFAULT_INIT, None  # None: the default initializer's _init_weight
 
 
-def _prepare(
-    symbol_file: str, inputs: InputsArg, file_names: Optional[List[str]]
-) -> Tuple[G.Graph, mx.sym.Symbol, Set[str], Dict[str, InputDesc], G.InferredShapes]:
-    """Read the graph, tell parameters from inputs, check the inputs, infer every shape."""
+@dataclass(frozen=True)
+class Prepared:
+    """A graph read and checked against its inputs and params file, shapes inferred."""
+
+    graph: G.Graph
+    symbol: Any  # mx.sym.Symbol
+    params: Set[str]
+    inputs: Dict[str, InputDesc]
+    shapes: G.InferredShapes
+    stored: Dict[str, ArrayHeader]  # the params file's index, keys without arg:/aux:
+    notes: Tuple[str, ...] = ()
+
+
+def file_index(param_file: Optional[str]) -> Dict[str, ArrayHeader]:
+    """The params file's names (``arg:``/``aux:`` stripped) -> shape and dtype, read from
+    its index without MXNet; empty without a file.
+
+    Raises:
+        CheckpointError: the file is missing, truncated or not a params file.
+    """
+    if param_file is None:
+        return {}
+    if not Path(param_file).is_file():
+        raise CheckpointError(f"params file {quote(param_file)} not found")
+    return {G.strip_prefix(k): h for k, h in check_file(param_file).index().items()}
+
+
+def _label_classes(
+    graph: G.Graph, shapes: G.InferredShapes, inputs: Dict[str, InputDesc]
+) -> Dict[str, InputDesc]:
+    """Drawn labels of SoftmaxOutput and CTC heads as class indices, not floats in [0, 1)."""
+    out = dict(inputs)
+    for node in graph.ops:
+        if node.op not in CLASS_LABEL_OPS or len(node.inputs) < 2:
+            continue
+        data = G.output_shape(shapes, graph, node.inputs[0])
+        var = graph.nodes[node.inputs[1][0]]
+        desc = out.get(var.name)
+        if not var.is_variable or desc is None or desc.dist == "file" or not data:
+            continue
+        if node.op in ("SoftmaxOutput", "Softmax"):
+            classes = (0, data[1] if len(data) > 1 else 1)
+        else:  # CTC: class 0 is the blank unless blank_label='last'
+            last = node.attrs.get("blank_label", "first") == "last"
+            classes = (0, data[-1] - 1) if last else (1, data[-1])
+        if classes[1] > classes[0]:
+            out[var.name] = dataclasses.replace(desc, classes=classes)
+    return out
+
+
+def _infer_labels(
+    graph: G.Graph, symbol: Any, given: Dict[str, InputDesc], labels: List[str], source: str
+) -> Dict[str, InputDesc]:
+    """Label shapes MXNet infers from the data (SoftmaxOutput's); {} when it cannot."""
+    try:
+        shapes = G.infer_shapes(symbol, given, source)
+    except OptionError:
+        return {}
+    return {n: InputDesc(n, shapes.args[n]) for n in labels if shapes.args.get(n)}
+
+
+def prepare(symbol_file: str, inputs: InputsArg, param_file: Optional[str]) -> Prepared:
+    """Read the graph, tell parameters from inputs, check the inputs, infer every shape.
+
+    A variable is a parameter when the params file has it, else by the op slot it feeds.
+    A label that is neither given nor inferable is left out with its loss heads when
+    prediction heads remain (a note says so).
+    """
     graph = G.read_graph(symbol_file)
-    symbol = G.to_symbol(graph)
-    params = G.parameter_names(graph, file_names)
+    stored = file_index(param_file)
+    params = V.parameter_names(graph, stored)
     source = quote(symbol_file)
-    resolved = resolve_inputs(graph, params, inputs, source)
-    shapes = G.infer_shapes(symbol, resolved, source)
-    return graph, symbol, params, resolved, shapes
+    given = normalize_inputs(inputs)
+    notes: List[str] = []
+    names = G.input_names(graph, params)
+    check_input_names(given, names, source)
+    known = {n: given[n] for n in names if n in given}
+    known.update(
+        (n, InputDesc(n, s))
+        for n in names
+        if n not in known and (s := G.declared_shape(graph, n)) is not None
+    )
+    labels = label_variables(graph, params)
+    unshaped = [n for n in names if n not in known]
+    if unshaped and set(unshaped) <= labels:
+        known.update(_infer_labels(graph, G.to_symbol(graph), known, unshaped, source))
+        unshaped = [n for n in names if n not in known]
+        cut = leave_out_heads(graph, params, set(unshaped)) if unshaped else None
+        if cut is not None:
+            graph, note = cut
+            notes.append(note)
+            known = {n: d for n, d in known.items() if n in G.input_names(graph, params)}
+    resolved = resolve_inputs(graph, params, known, source)
+    symbol = G.to_symbol(graph)
+    param_shapes = {n: h.shape for n, h in stored.items() if n in params}
+    shapes = G.infer_shapes(symbol, resolved, source, known=param_shapes)
+    resolved = _label_classes(graph, shapes, resolved)
+    return Prepared(graph, symbol, params, resolved, shapes, stored, tuple(notes))
 
 
-def describe_symbol(symbol_file: str, inputs: InputsArg = None) -> Layout:
+def _layout(prep: Prepared, inits: Mapping[str, str]) -> Layout:
+    layout = G.graph_layout(prep.graph, prep.symbol, prep.inputs, prep.params, prep.shapes, inits)
+    # the dtype the file stores (float16 ...), not the one MXNet would compute in
+    descs = tuple(
+        dataclasses.replace(p, dtype=prep.stored[p.name].dtype)
+        if p.name in prep.stored and prep.stored[p.name].dtype in DTYPE_BYTES
+        else p
+        for p in layout.params
+    )
+    heads = loss_heads(prep.graph, prep.params)
+    return dataclasses.replace(layout, params=descs, loss_heads=heads)
+
+
+def pick_params(symbol_file: str, param_file: Optional[str]) -> Tuple[Optional[str], List[str]]:
+    """The params file to use: the given one, else the one ``PATH-NNNN.params`` beside the
+    graph (None with none or several); with notes saying which."""
+    if param_file is not None:
+        return param_file, []
+    found = params_beside(symbol_file)
+    if len(found) == 1:
+        return str(found[0]), [
+            f"using weights from {found[0]} (the only NNNN.params beside the graph)"
+        ]
+    if not found:
+        return None, [
+            f"no {Path(_stem(symbol_file)).name}-NNNN.params beside the graph: "
+            "weights initialized fresh (give a params file with --load)"
+        ]
+    return None, [
+        f"{len(found)} params files beside the graph ({_short([p.name for p in found])})"
+        ": weights initialized fresh; pick one with --load"
+    ]
+
+
+def describe_symbol(
+    symbol_file: str, inputs: InputsArg = None, param_file: Optional[str] = None
+) -> Layout:
     """The Layout of an exported graph, by shape inference alone (no weights allocated).
 
-    Parameters are told from inputs by the slot rule (the params file is not read).
+    The params file (``param_file``, else the one beside the graph) is read from its index
+    only: its names tell parameters from inputs and give the stored dtypes.
 
     Args:
         symbol_file: the ``-symbol.json``.
         inputs: input name -> shape (or InputDesc).
+        param_file: the weights (``--load``); None looks beside the graph.
 
     Raises:
         SpecError: the file is not a usable graph.
         OptionError: unknown input names, missing or ill-fitting input shapes.
+        CheckpointError: the params file is not readable.
     """
-    graph, symbol, params, resolved, shapes = _prepare(symbol_file, inputs, None)
-    roles = G.parameter_roles(graph)
-    inits = {p: _fresh_init(graph, p, roles.get(p))[0] for p in params}
-    return G.graph_layout(graph, symbol, resolved, params, shapes, inits)
+    param_file, _notes = pick_params(symbol_file, param_file)
+    prep = prepare(symbol_file, inputs, param_file)
+    roles = V.parameter_roles(prep.graph)
+    inits = {
+        p: ("loaded" if p in prep.stored else _fresh_init(prep.graph, p, roles.get(p))[0])
+        for p in prep.params
+    }
+    return _layout(prep, inits)
 
 
 def _read_params(param_file: str) -> Dict[str, Any]:
@@ -244,42 +383,25 @@ def load_symbol(
     """
     import mxnet as mx
 
-    notes: List[str] = []
-    if param_file is None:
-        found = params_beside(symbol_file)
-        if len(found) == 1:
-            param_file = str(found[0])
-            notes.append(f"using weights from {param_file} (the only NNNN.params beside the graph)")
-        elif not found:
-            notes.append(
-                f"no {Path(_stem(symbol_file)).name}-NNNN.params beside the graph: "
-                "weights initialized fresh (give a params file with --load)"
-            )
-        else:
-            notes.append(
-                f"{len(found)} params files beside the graph ({_short([p.name for p in found])})"
-                ": weights initialized fresh; pick one with --load"
-            )
-    graph, symbol, params, resolved, shapes = _prepare(symbol_file, inputs, None)
+    param_file, picked = pick_params(symbol_file, param_file)
+    prep = prepare(symbol_file, inputs, param_file)
+    notes = picked + list(prep.notes)
+    graph = prep.graph
     # Estimate before reading the params file: reading it allocates the weights.
-    check_memory(
-        G.graph_layout(graph, symbol, resolved, params, shapes), available=available_memory
-    )
+    check_memory(_layout(prep, {}), available=available_memory)
     loaded = _read_params(param_file) if param_file is not None else None
-    if loaded is not None and (with_file := G.parameter_names(graph, loaded)) != params:
-        params = with_file  # the file names a variable the slot rule took for an input
-        resolved = resolve_inputs(graph, params, inputs, quote(symbol_file))
-        shapes = G.infer_shapes(symbol, resolved, quote(symbol_file))
     if graph.mxnet_version is not None and graph.mxnet_version < 10900:
         v = graph.mxnet_version
         notes.append(
             f"the graph was saved by MXNet {v // 10000}.{v // 100 % 100}.{v % 100}; MXNet "
             "upgrades it and logs 'Loading symbol saved by previous version' on stderr"
         )
-    roles = G.parameter_roles(graph)
+    roles = V.parameter_roles(graph)
+    params = prep.params
     fresh = {p: _fresh_init(graph, p, roles.get(p)) for p in params}
     inits = {p: ("loaded" if loaded is not None and p in loaded else fresh[p][0]) for p in params}
-    layout = G.graph_layout(graph, symbol, resolved, params, shapes, inits)
+    layout = _layout(prep, inits)
+    symbol = prep.symbol
     if loaded is not None and param_file is not None:
         missing, _extra = check_fit(
             layout, loaded, param_file, symbol_file, allow_missing, ignore_extra
