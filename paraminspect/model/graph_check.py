@@ -301,9 +301,9 @@ def check_ops(doc: Dict[str, Any], bad: Problem) -> None:
         op = node["op"]
         label = f"node {i} ({node['name'][:60]})"
         if op == "null":
-            init = (node_attrs(node) or {}).get("__init__")
-            if init is not None:
-                _check_init(label, init, bad)
+            attrs = node_attrs(node) or {}
+            if attrs.get("__init__") is not None:
+                _check_init(label, attrs["__init__"], _parse_shape(attrs.get("__shape__", "")), bad)
             continue
         if op in known and op != "Custom":
             continue
@@ -335,9 +335,10 @@ def check_ops(doc: Dict[str, Any], bad: Problem) -> None:
             )
 
 
-def _check_init(label: str, init: str, bad: Problem) -> None:
-    """``zeros``, ``["normal", {"sigma": 0.01}]``: an initializer MXNet can create and run
-    (tried on a 2x2 array)."""
+def _check_init(label: str, init: str, shape: Optional[List[int]], bad: Problem) -> None:
+    """``zeros``, ``["normal", {"sigma": 0.01}]``: an initializer MXNet can create, and run
+    on the variable's declared shape when it is fully known and small (some initializers
+    take only some shapes: bilinear wants 4 dimensions)."""
     import mxnet as mx
 
     try:
@@ -348,8 +349,9 @@ def _check_init(label: str, init: str, bad: Problem) -> None:
             initializer = mx.init.create(name, **kwargs)
         else:
             initializer = mx.init.create(init)
-        initializer(mx.init.InitDesc("check_weight"), mx.nd.zeros((2, 2)))
-        mx.nd.waitall()
+        if shape and all(d > 0 for d in shape) and math.prod(shape) <= 2**20:
+            initializer(mx.init.InitDesc("check_weight"), mx.nd.zeros(tuple(shape)))
+            mx.nd.waitall()
     except Exception as e:  # the registry asserts, constructors raise anything
         detail = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
         raise bad(

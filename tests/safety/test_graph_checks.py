@@ -21,8 +21,13 @@ def cnn(tmp_path_factory) -> Dict[str, Any]:
     from mxnet.gluon import nn
 
     folder = tmp_path_factory.mktemp("cnn")
-    net = nn.HybridSequential()
-    net.add(nn.Conv2D(4, 3), nn.BatchNorm(), nn.Activation("relu"), nn.Dense(3))
+    net = nn.HybridSequential(prefix="")  # fixed names: Gluon's counters depend on the run
+    net.add(
+        nn.Conv2D(4, 3, prefix="conv0_"),
+        nn.BatchNorm(prefix="batchnorm0_"),
+        nn.Activation("relu", prefix="relu0_"),
+        nn.Dense(3, prefix="dense0_"),
+    )
     net.initialize()
     net.hybridize()
     net(mx.nd.ones((1, 3, 8, 8)))
