@@ -67,7 +67,8 @@ def test_in7_in8_collect_params():
 def test_in14_shared_layers_hold_the_same_weights():
     data = json.loads(run_fresh("show", "shared", "--values", "--format", "json").stdout)
     shared = {g["parameter"]: g["layers"] for g in data["sharing"]}
-    assert shared == {"shared_weight": [1, 2], "shared_bias": [1, 2]}
+    # Gluon's numbering: net[1] and net[2], as JSON paths
+    assert shared == {"shared_weight": ["1", "2"], "shared_bias": ["1", "2"]}
     assert data["totals"]["unique"] == 330 and data["totals"]["total"] == 402
 
 

@@ -141,7 +141,7 @@ def test_show_json_schema(cli):
     }
     p = data["parameters"][2]
     assert set(p) == {"name", "shape", "dtype", "size", "grad_req", "init", "layers", "stats"}
-    assert p["name"] == "shared_weight" and p["layers"] == [1, 2]
+    assert p["name"] == "shared_weight" and p["layers"] == ["1", "2"]
     assert set(p["stats"]) == {"mean", "std", "min", "max", "abs_max", "l2", "zeros", "nan", "inf"}
     assert data["totals"] == {
         "total": 402,

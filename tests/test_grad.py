@@ -162,7 +162,7 @@ def test_grad_json_schema(cli):
     shared = {p["name"]: p for p in data["parameters"] if len(p["layers"]) > 1}
     assert set(shared) == {"shared_weight", "shared_bias"}
     for p in shared.values():
-        assert [c["layer"] for c in p["contributions"]] == [1, 2]
+        assert [c["layer"] for c in p["contributions"]] == ["1", "2"]
         assert p["contributions_check"]["ok"] is True
         parts = sum(c["grad_stats"]["mean"] for c in p["contributions"])
         assert parts == pytest.approx(p["grad_stats"]["mean"], rel=1e-5, abs=1e-12)

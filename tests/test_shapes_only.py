@@ -96,8 +96,8 @@ def test_values_of_a_huge_spec_are_refused_before_allocating(cli, huge):
     assert r.exit_code == 1
     assert r.output.startswith("Error: building this network would need about 74.5 GiB")
     assert r.output.endswith(
-        "; values and statistics need the arrays: use a smaller spec, or drop "
-        "--values/--grad/--stats/--hist to see its table without allocating it\n"
+        "; use a smaller spec, or `paraminspect show --shapes-only` to see its table without "
+        "allocating it\n"
     )
 
 

@@ -13,7 +13,7 @@ from typing import List, Tuple
 import numpy as np
 import pytest
 
-from paraminspect.actions.spec_summary import activation_stats
+from paraminspect.actions.layer_stats import activation_stats
 from paraminspect.init.catalog import parse_param_pairs
 from paraminspect.render.sparkline import log_range, log_sparkline
 from tests.conftest import render_to_text
@@ -309,16 +309,16 @@ def test_too_large_gives_plan_shapes_and_why_stats_are_missing(cli, tmp_path):
     spec = write(tmp_path, HUGE)
     data = summary_json(cli, spec)
     assert data["ran"] is False and data["std_by_depth"] is None
-    assert data["missing_reason"].startswith("running this net would need about ")
+    assert data["missing_reason"].startswith("building this network would need about ")
     assert [x["output_shape"] for x in data["layers"]] == [[64, 100000], [64, 10]]
     assert [x["macs"] for x in data["layers"]] == [64 * 10**6 * 10**5, 64 * 10**5 * 10]
     assert all(x["stats"] is None for x in data["layers"])
     assert data["totals"]["unique"] == 10**6 * 10**5 + 10**5 + 10**5 * 10 + 10
     text = cli("summary", spec).output
-    assert "note: activation statistics not computed: running this net would need" in text
+    assert "note: activation statistics not computed: building this network would need" in text
     r = cli("summary", spec, "--compare", "xavier")
     assert r.exit_code == 1
-    assert r.output.startswith("Error: --compare cannot run: running this net would need")
+    assert r.output.startswith("Error: --compare cannot run: building this network would need")
 
 
 def test_too_large_never_imports_mxnet(tmp_path):
@@ -415,6 +415,8 @@ def test_json_schema(cli):
     }
     assert set(data["layers"][0]) == {
         "index",
+        "path",
+        "depth",
         "name",
         "type",
         "activation",

@@ -7,9 +7,7 @@ from typing import Any, Mapping, Optional
 from paraminspect.actions._prologue import apply_load, apply_save, preflight
 from paraminspect.actions.view import ViewOptions, collect_report, plan_report
 from paraminspect.errors import OptionError, ResourceError
-from paraminspect.model.memory import memory_problem
 from paraminspect.model.params_io import LoadRequest, SaveRequest
-from paraminspect.model.source import Source
 from paraminspect.model.sources import ModelRef, open_source
 from paraminspect.model.sources.spec import SpecSource
 from paraminspect.reports.params import ParamReport
@@ -28,9 +26,10 @@ def show(
 ) -> ParamReport:
     """Build ``spec``, initialize it, draw X, run one forward pass, and report parameters.
 
-    A spec too large for memory gets the table of its plan instead (nothing allocated), as
-    with ``shapes_only``, unless values or statistics were asked for: those need the arrays,
-    so the command refuses.
+    Every source takes this one path. A net too large for memory gets the table of its
+    layout instead (nothing allocated), as with ``shapes_only``, unless values or
+    statistics were asked for: those need the arrays, so the command refuses. A spec's
+    ``steps:`` run after the first forward pass.
 
     Args:
         spec: a MODEL argument (a spec path or built-in name; None: ``mlp``) or a source.
@@ -68,24 +67,19 @@ def show(
     preflight(load, save)  # an existing target or a broken file: refused before building
     if shapes_only:
         return plan_report(source, view, "--shapes-only asks for the table alone")
-    if not isinstance(source, SpecSource):
-        return _show_net(source, view, seed, before_forward, wants_arrays, load, save)
-    loaded, plan = source.loaded, source.plan
-    problem = memory_problem(plan, forward=not before_forward, what="building this network")
-    if problem is not None:
-        if wants_arrays:
-            raise ResourceError(
-                f"{problem}; values and statistics need the arrays: use a smaller spec, or "
-                "drop --values/--grad/--stats/--hist to see its table without allocating it"
-            )
-        return plan_report(source, view, problem)
-    model = source.build(seed=seed, forward=not before_forward)
+    try:
+        model = source.build(seed=seed, forward=not before_forward)
+    except ResourceError as e:
+        if wants_arrays:  # values and statistics need the arrays: the refusal says why
+            raise
+        return plan_report(source, view, str(e))
     model.log.extend(apply_load(model, load))
     notes = []
     origins = None  # the spec's own initializers, unless steps re-drew some
-    if loaded.spec.steps and before_forward:
+    steps = source.loaded.spec.steps if isinstance(source, SpecSource) else None
+    if steps and before_forward:
         notes.append("the spec's steps were not applied: they run after the first forward pass")
-    elif loaded.spec.steps:
+    elif steps:
         from paraminspect.actions.session import Session, apply_steps
 
         session = Session.start(model)
@@ -93,24 +87,3 @@ def show(
         origins = session.origins
     model.log.extend(apply_save(model, save))
     return collect_report(model, view, command="show", seed=seed, notes=notes, origins=origins)
-
-
-def _show_net(
-    source: Source,
-    view: ViewOptions,
-    seed: Optional[int],
-    before_forward: bool,
-    wants_arrays: bool,
-    load: Optional[LoadRequest],
-    save: Optional[SaveRequest],
-) -> ParamReport:
-    """``show`` on an exported graph, a zoo model, a factory or a live Block."""
-    try:
-        model = source.build(seed=seed, forward=not before_forward)
-    except ResourceError as e:
-        if wants_arrays:
-            raise
-        return plan_report(source, view, str(e))
-    model.log.extend(apply_load(model, load))
-    model.log.extend(apply_save(model, save))
-    return collect_report(model, view, command="show", seed=seed)

@@ -1,29 +1,166 @@
 """``summary``: one row per layer of any MODEL, the one action the CLI and the API call.
 
-A YAML spec is summarized from its plan (:mod:`paraminspect.actions.spec_summary`: its
-initializers, ``--batch``, ``--method``, ``--compare``, ``--hybridize``, ``--hist``); every
-other source from its Layout (:mod:`paraminspect.actions.net_summary`: ``--shapes-only``,
-``--depth``, ``--input``, ``--mode``). An option of the other kind is refused here, with
-what to do instead, before anything is opened or built.
+Every source takes the same path: the rows, totals and MACs come from the source's Layout
+(:mod:`paraminspect.actions.layer_stats`, which also gives the conventions), and when the
+net fits in memory it is built, its first forward pass run (the book's order for a spec:
+``initialize()``, draw X, ``net(X)``), and every layer's output measured on X. What only a
+YAML spec has stays with it: ``--batch`` and ``--method`` re-plan the spec, ``--compare``
+re-runs it under other net-wide initializers.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from paraminspect.actions.net_summary import net_summary
-from paraminspect.actions.spec_summary import spec_summary
-from paraminspect.errors import NotApplicableError
-from paraminspect.model.sources import ModelRef, open_source, parse_model_ref
-from paraminspect.reports.summary import SummaryReport
+import numpy as np
+
+from paraminspect.actions.layer_stats import (
+    capture_outputs,
+    net_rows,
+    net_totals,
+    output_stats,
+    unmeasured_notes,
+)
+from paraminspect.errors import NotApplicableError, OptionError, ResourceError
+from paraminspect.init.catalog import CATALOG, parse_param_pairs, resolve_option
+from paraminspect.model.layout import LayerDesc
+from paraminspect.model.model import Model
+from paraminspect.model.source import Source
+from paraminspect.model.sources import ModelRef, open_source
+from paraminspect.reports.params import Histogram
+from paraminspect.reports.summary import ActivationStats, CompareRun, SummaryReport
+from paraminspect.spec.fields import InitSpec
+
+# --------------------------------------------------------------------------- spec options
 
 
-def _is_spec(ref: ModelRef) -> bool:
-    if ref is None:
-        return True
-    if isinstance(ref, str):
-        return parse_model_ref(ref) == "spec"
-    return getattr(ref, "kind", None) == "spec"
+def resolve_method(
+    method: str, params: Dict[str, str], option: str, param_option: Optional[str] = None
+) -> InitSpec:
+    """A catalog initializer from a command-line name and ``K=V`` parameters.
+
+    Raises:
+        OptionError: an unknown method (naming ``option``) or a bad parameter (naming
+            ``param_option``, by default ``option``).
+    """
+    name, resolved = resolve_option(method, params, option, param_option)
+    return InitSpec.model_validate({"method": name, **resolved})
+
+
+def parse_compare(value: str) -> InitSpec:
+    """``xavier`` or ``normal:sigma=1`` or ``xavier:rnd_type=gaussian,magnitude=2``."""
+    method, _, rest = value.partition(":")
+    pairs = [p for p in rest.split(",") if p.strip()] if rest else []
+    return resolve_method(
+        method.strip(),
+        parse_param_pairs(pairs, "--compare", "--compare normal:sigma=1"),
+        "--compare",
+    )
+
+
+def short_label(init: InitSpec) -> str:
+    """``xavier``, ``normal(sigma=1)``: the method with only its non-default parameters."""
+    method = CATALOG[init.method]
+    changed = {
+        p.name: init.params[p.name] for p in method.params if init.params[p.name] != p.default
+    }
+    if not changed:
+        return init.method
+    shown = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in changed.items()
+    )
+    return f"{init.method}({shown})"
+
+
+def _spec_options(
+    source: Source,
+    batch: Optional[int],
+    method: Optional[str],
+    params: Sequence[str],
+    compare: Sequence[str],
+) -> Tuple[Source, List[InitSpec], List[str]]:
+    """The source re-planned for ``--batch``/``--method``, the ``--compare`` runs, notes.
+
+    Raises:
+        NotApplicableError: one of them on a model that is not a YAML spec.
+        OptionError: a bad --param, --method or --compare.
+    """
+    from paraminspect.model.sources.spec import SpecSource
+
+    if params and method is None:
+        raise OptionError(
+            "--param needs --method (e.g. --method normal --param sigma=1)", "--param"
+        )
+    if not isinstance(source, SpecSource):
+        fix = {
+            "--batch": "give the batch in --input",
+            "--method": "initialize the Block yourself before passing it",
+            "--compare": "run summary once per initializer",
+        }
+        for flag, on in (("--batch", batch), ("--method", method), ("--compare", compare)):
+            if on:
+                raise NotApplicableError(
+                    f"{flag} applies to YAML specs; for {source.label} {fix[flag]}", flag
+                )
+        return source, [], []
+    init = None
+    if method is not None:
+        init = resolve_method(method, parse_param_pairs(params), "--method", "--param")
+    runs = [parse_compare(c) for c in compare]
+    source = source.with_overrides(batch, init)
+    notes = []
+    if init is not None and any(layer.spec.init for layer in source.plan.layers):
+        notes.append(
+            "--method replaces the net-wide initializer; layers with their own init in the "
+            "spec keep it"
+        )
+    return source, runs, notes
+
+
+# --------------------------------------------------------------------------- the run
+
+Measured = Tuple[ActivationStats, Optional[Histogram]]
+
+
+def _measure(bins: Optional[int]) -> Any:
+    from paraminspect.actions.view import histogram
+
+    def measure(values: np.ndarray, layer: LayerDesc) -> Measured:
+        hist = None
+        if bins is not None:
+            hist = histogram(values, bins, of="output", label=f"{layer.label} output")
+        return output_stats(values, layer), hist
+
+    return measure
+
+
+def _run(
+    source: Source, seed: Optional[int], hybridize: bool, bins: Optional[int]
+) -> Tuple[Model, Dict[int, Measured]]:
+    """Build, run the first forward pass (hybridized if asked), measure every layer."""
+    from paraminspect.model.forward import run_first_pass
+
+    model = source.build(seed=seed, forward=False)
+    if hybridize:
+        model.net.hybridize()
+    run_first_pass(model)
+    return model, capture_outputs(model, _measure(bins))
+
+
+def _net_init(source: Source) -> str:
+    """The net-wide initializer the header names: a spec's own, else the one every weight
+    shares (biases and normalization take their layers' defaults), if there is one."""
+    from paraminspect.model.sources.spec import SpecSource
+
+    if isinstance(source, SpecSource):
+        init = source.loaded.spec.init
+        if init is not None:
+            return init.describe()
+    own = {"zero", "one"}
+    inits = sorted({p.init for p in source.layout.params if p.init not in own})
+    if not inits:
+        inits = sorted({p.init for p in source.layout.params})
+    return inits[0] if len(inits) == 1 else "per parameter (see show)"
 
 
 def summary(
@@ -45,42 +182,78 @@ def summary(
     Args:
         spec: a MODEL argument (None: ``mlp``) or a source.
         seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
-        batch, method, params, compare, hybridize, hist_bins: a spec's options (see
-            :func:`~paraminspect.actions.spec_summary.spec_summary`).
-        shapes_only, depth, inputs, mode: other sources' options (see
-            :func:`~paraminspect.actions.net_summary.net_summary`).
+        batch: a spec's batch size instead of its own (the first input dimension).
+        method, params: a catalog initializer and its ``K=V`` parameters, used net-wide
+            instead of a spec's ``init`` (layers with their own ``init`` keep it).
+        compare: initializers (``NAME`` or ``NAME:K=V,K=V``) whose std across depth is
+            shown side by side; each run starts from ``mx.random.seed(seed or 0)``.
+        hybridize: call ``net.hybridize()`` before the forward pass.
+        hist_bins: histogram every layer's output in this many bins (``--hist``).
+        shapes_only: the table from the Layout alone; nothing is allocated.
+        depth: keep the first ``depth`` levels of nested blocks.
+        inputs, mode: ``--input`` and ``--mode`` (not for a spec: its input is its own).
 
     Raises:
-        NotApplicableError: an option of the other kind of model.
-        OptionError, ResourceError, SpecError, BuildError: as the two summaries raise them.
+        NotApplicableError: a spec-only option on another model.
+        OptionError: a bad --depth, --param, --method or --compare.
+        ResourceError: ``compare`` asked for a net too large to run.
+        SpecError, BuildError: the model cannot be opened or built.
     """
-    if not _is_spec(spec):
-        label = spec if isinstance(spec, str) else getattr(spec, "label", "this model")
-        for flag, on in (
-            ("--batch", batch),
-            ("--method", method),
-            ("--compare", compare),
-            ("--hybridize", hybridize),
-            ("--hist", hist_bins is not None),
-        ):
-            if on:
-                raise NotApplicableError(
-                    f"{flag} applies to YAML specs; for {label} give the batch in --input",
-                    flag,
-                )
-        return net_summary(open_source(spec, inputs, mode=mode), seed, shapes_only, depth)
-    if shapes_only or depth is not None or inputs or mode:
-        raise NotApplicableError(
-            "--shapes-only, --depth, --input and --mode apply to exported graphs, zoo: and "
-            "FILE.py:FUNC models; a YAML spec's summary is always computed from its plan"
+    if depth is not None and depth < 1:
+        raise OptionError("--depth must be at least 1", "--depth")
+    source = open_source(spec, inputs, mode=mode)
+    source, runs, notes = _spec_options(source, batch, method, params, compare)
+    if shapes_only and (runs or hist_bins is not None):
+        raise OptionError(
+            "--shapes-only runs nothing, so there are no outputs to compare or histogram; "
+            "drop --compare/--hist or --shapes-only",
+            "--shapes-only",
         )
-    return spec_summary(
-        spec,
+    log: List[str] = []
+    measured: Optional[Dict[int, Measured]] = None
+    reason: Optional[str] = "--shapes-only asks for the table alone" if shapes_only else None
+    if not shapes_only:
+        try:
+            model, measured = _run(source, seed, hybridize, hist_bins)
+        except ResourceError as e:
+            if runs:
+                raise ResourceError(f"--compare cannot run: {e}") from e
+            reason = str(e)
+            notes.append(f"activation statistics not computed: {reason}")
+        else:
+            log.extend(model.log)
+    layout = source.layout  # after the build: shapes measured there
+    stats = None if measured is None else {i: m[0] for i, m in measured.items()}
+    hists = None if measured is None else {i: m[1] for i, m in measured.items() if m[1]}
+    if stats is not None:
+        notes.extend(unmeasured_notes(layout, stats))
+    if any(x.macs == 0 for x in layout.layers):
+        notes.append(
+            "MACs count Convolution, Deconvolution and FullyConnected (Conv and Dense "
+            "blocks) only; other ops show 0"
+        )
+    compare_seed = (seed if seed is not None else 0) if runs else None
+    compared = []
+    for run_init in runs:
+        assert hasattr(source, "with_overrides")
+        other, outs = _run(source.with_overrides(None, run_init), compare_seed, hybridize, None)
+        log.extend(other.log)
+        ordered = tuple(outs[x.index][0] for x in layout.layers if x.index in outs)
+        compared.append(CompareRun(short_label(run_init), run_init.describe(), ordered))
+    return SummaryReport(
+        name=layout.name,
+        source=source.label,
+        input_shape=layout.inputs[0].shape if layout.inputs else (),
         seed=seed,
-        batch=batch,
-        method=method,
-        params=params,
-        compare=compare,
-        hybridize=hybridize,
-        hist_bins=hist_bins,
+        init=_net_init(source),
+        hybridized=hybridize,
+        ran=stats is not None,
+        missing_reason=reason,
+        layers=net_rows(layout, stats, depth, hists),
+        totals=net_totals(layout),
+        compare=tuple(compared),
+        compare_seed=compare_seed,
+        notes=tuple(notes),
+        log=tuple(log),
+        kind=source.kind,
     )

@@ -4,7 +4,6 @@ values, statistics, histograms, totals and the sharing map.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -93,21 +92,8 @@ def _view(
 
 
 def model_info(model: Model, seed: Optional[int]) -> ModelInfo:
-    """The header: a spec's own layer list, or any other source's layout."""
-    source = model.source
-    if source.kind == "spec":
-        plan = model.plan
-        return ModelInfo(
-            name=plan.name,
-            source=source.label,
-            input_shape=plan.input_shape,
-            layers=tuple(
-                LayerInfo(x.index, x.name, x.type, x.activation, x.shares_with) for x in plan.layers
-            ),
-            forward=model.forward_done,
-            seed=seed,
-        )
-    return layout_info(model.layout, source, model.forward_done, seed)
+    """The header, from the model's layout (the same for every source)."""
+    return layout_info(model.layout, model.source, model.forward_done, seed)
 
 
 def layout_info(layout: Layout, source: Source, forward: bool, seed: Optional[int]) -> ModelInfo:
@@ -117,7 +103,7 @@ def layout_info(layout: Layout, source: Source, forward: bool, seed: Optional[in
         source=source.label,
         input_shape=layout.inputs[0].shape if layout.inputs else (),
         layers=tuple(
-            LayerInfo(x.index, layer_label(x), x.type, x.activation, layer_shares_with(layout, x))
+            LayerInfo(x.index, x.name, x.type, x.activation, layer_shares_with(layout, x), x.path)
             for x in layout.layers
         ),
         forward=forward,
@@ -268,10 +254,7 @@ def collect_rows(
     index = view.index()
     params = model.params
     users = layout.users
-    if model.source.kind == "spec":
-        owners = {p.name: p.owner for p in model.plan.unique_params}
-    else:
-        owners = {name: (u[0] if u else 0) for name, u in users.items()}
+    owners = {name: (u[0] if u else 0) for name, u in users.items()}
     # Statistics first, in the order MXNet finishes the arrays when its passes are still
     # running (grad queues them): every weight (the passes only read them), then the
     # gradients from the last layer back (the order backward writes them). Reading one
@@ -385,16 +368,6 @@ def plan_report(
     ]
     unique, trainable = layout.unique_count, layout.trainable_count
     info = layout_info(layout, source, False, None)
-    if source.kind == "spec":  # a spec's header keeps its layer names (dense0, not 0)
-        shares = {x.index: layer_shares_with(layout, x) for x in layout.layers}
-        info = dataclasses.replace(
-            info,
-            kind="spec",
-            layers=tuple(
-                LayerInfo(x.index, x.name, x.type, x.activation, shares[x.index])
-                for x in layout.layers
-            ),
-        )
     return ParamReport(
         command=command,
         model=info,
@@ -412,13 +385,6 @@ def plan_report(
             "ones a build would use (nothing was drawn or read)",
         ),
     )
-
-
-def layer_label(layer: LayerDesc) -> str:
-    """A top-level layer by its Gluon or graph-node name (``dense0``, as ``net[i]`` prints
-    it); a nested one by the dotted path ``--layer`` takes (``features.3.body.0``), since
-    nested Gluon names repeat every parent's prefix."""
-    return layer.path if "." in layer.path or not layer.name else layer.name
 
 
 def layer_shares_with(layout: Layout, layer: LayerDesc) -> Optional[int]:

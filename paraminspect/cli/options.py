@@ -166,9 +166,9 @@ def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--layer",
             "layers",
             multiple=True,
-            metavar="N|NAME",
-            help="Only the parameters this layer uses, like net[N].params "
-            "(repeatable; index, negative index or name).",
+            metavar="PATH|N|NAME",
+            help="Only the parameters this layer uses, like net[3].params: its Gluon path "
+            "(3, features.4.0, a graph node's name), an index or its block name (repeatable).",
         ),
         click.option(
             "--select",

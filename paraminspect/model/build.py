@@ -79,7 +79,7 @@ def build_model(
         BuildError: MXNet refused the network.
     """
     loaded, plan = source.loaded, source.plan
-    check_plan_memory(plan, forward=forward, backward=backward)
+    check_plan_memory(plan, forward=forward, backward=backward, what="building this network")
     import mxnet as mx
     from mxnet.gluon import nn
 

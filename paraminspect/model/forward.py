@@ -103,3 +103,17 @@ def first_forward(model: Model, mode: Optional[str] = None) -> Any:
         ) from e
     model.forward_done = True
     return out
+
+
+def run_first_pass(model: Model) -> Any:
+    """The first forward pass of a model built with ``forward=False``, as its source's
+    ``build(forward=True)`` runs it: a spec's the book's way (X from its ``input:``), any
+    other source's in its ``--mode``, saying which mode ran."""
+    if model.source.kind == "spec":
+        from paraminspect.model.build import run_first_forward
+
+        return run_first_forward(model)
+    mode = getattr(model.source, "mode", None)
+    out = first_forward(model, mode)
+    model.log.append(mode_note(mode))
+    return out

@@ -76,6 +76,21 @@ class LayerDesc:
     params: Tuple[str, ...]  # names of the parameters it reads (shared ones included)
     macs: int = 0  # multiply-accumulates of one forward pass over the batch
     activation: Optional[str] = None
+    in_shape: Optional[Shape] = None  # the first input's shape, when known
+
+    @property
+    def label(self) -> str:
+        """How every command names it: :func:`layer_label` of its path and name."""
+        return layer_label(self.path, self.name)
+
+
+def layer_label(path: str, name: str) -> str:
+    """A layer's label: its Gluon path (``3`` is ``net[3]``, ``features.4.0.body.1``), with
+    its block name in parentheses where that differs (``0 (dense0)``); a graph node's path
+    is its name. A root Block holding parameters of its own has no path: its name."""
+    if not path or path == name:
+        return name or path
+    return f"{path} ({name})" if name else path
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ class NetPlan:
                 params=tuple(p.name for p in lp.params),
                 macs=lp.macs,
                 activation=lp.activation,
+                in_shape=lp.in_shape,
             )
             for lp in self.layers
         )

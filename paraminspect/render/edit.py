@@ -20,8 +20,8 @@ from paraminspect.render.params import (
 )
 
 
-def _rows_json(rows: Any) -> List[Dict[str, Any]]:
-    return [param_json(r) for r in rows]
+def _rows_json(rows: Any, model: Any) -> List[Dict[str, Any]]:
+    return [param_json(r, model) for r in rows]
 
 
 def edit_json(er: Any) -> Dict[str, Any]:
@@ -30,7 +30,9 @@ def edit_json(er: Any) -> Dict[str, Any]:
     report = er.report
     obj = report_json(report)
     obj["action"] = er.action
-    obj["trace"] = [{"stage": t.label, "parameters": _rows_json(t.parameters)} for t in er.trace]
+    obj["trace"] = [
+        {"stage": t.label, "parameters": _rows_json(t.parameters, report.model)} for t in er.trace
+    ]
     obj["check"] = (
         None
         if er.checks is None

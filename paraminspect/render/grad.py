@@ -44,7 +44,7 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
     shared = {s.parameter: s for s in report.shared}
     params: List[Dict[str, Any]] = []
     for row in report.base.parameters:
-        p = param_json(row)
+        p = param_json(row, report.base.model)
         g = row.grad_stats
         p["weight_l2"] = _num(report.weight_l2[row.name])
         p["grad_to_weight"] = None if g is None else _num(report.ratio(row.name, g.l2))
@@ -53,7 +53,7 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
             contribs = []
             for c in s.contributions:
                 entry: Dict[str, Any] = {
-                    "layer": c.layer,
+                    "layer": report.base.model.path_of(c.layer),
                     "share": _num(c.share) if c.share is not None else None,
                     "grad_stats": stats_json(c.stats),
                 }
@@ -89,7 +89,7 @@ def grad_norm_table(report: GradReport) -> Table:
             continue
         table.add_row(
             row.name,
-            ", ".join(str(i) for i in row.layers),
+            ", ".join(report.base.model.path_of(i) for i in row.layers),
             number(g.l2),
             number(report.weight_l2[row.name]),
             "-" if (ratio := report.ratio(row.name, g.l2)) is None else number(ratio),
@@ -103,7 +103,7 @@ def shared_grad_table(report: GradReport) -> Table:
         for c in s.contributions:
             table.add_row(
                 s.parameter,
-                f"layer {c.layer}",
+                f"layer {report.base.model.label_of(c.layer)}",
                 share_text(c.share),
                 number(c.stats.l2),
                 number(c.stats.mean),

@@ -21,7 +21,7 @@ from paraminspect.render._common import (
     source_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
-from paraminspect.reports.params import ArrayView, ParamReport, ParamRow, Totals
+from paraminspect.reports.params import ArrayView, ModelInfo, ParamReport, ParamRow, Totals
 from paraminspect.stats import STAT_KEYS, TensorStats
 
 
@@ -29,7 +29,7 @@ def stats_json(stats: Optional[TensorStats]) -> Optional[Dict[str, Any]]:
     return None if stats is None else {k: json_number(v) for k, v in stats.as_dict().items()}
 
 
-def param_json(row: ParamRow) -> Dict[str, Any]:
+def param_json(row: ParamRow, model: ModelInfo) -> Dict[str, Any]:
     out: Dict[str, Any] = {
         "name": row.name,
         "shape": list(row.shape),
@@ -37,7 +37,7 @@ def param_json(row: ParamRow) -> Dict[str, Any]:
         "size": row.size,
         "grad_req": row.grad_req,
         "init": row.init,
-        "layers": list(row.layers),
+        "layers": [model.path_of(i) for i in row.layers],
     }
     for key, view in (("data", row.data), ("grad", row.grad)):
         if view is not None:
@@ -71,6 +71,7 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
             "layers": [
                 {
                     "index": x.index,
+                    "path": x.path or x.name,
                     "name": x.name,
                     "type": x.type,
                     "activation": x.activation,
@@ -79,24 +80,23 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
                 for x in m.layers
             ],
         },
-        "parameters": [param_json(r) for r in report.parameters],
+        "parameters": [param_json(r, m) for r in report.parameters],
         "totals": _totals_json(report.totals),
         "selection_totals": None if sub is None else _totals_json(sub),
-        "sharing": [{"parameter": g.parameter, "layers": list(g.layers)} for g in report.sharing],
+        "sharing": [
+            {"parameter": g.parameter, "layers": [m.path_of(i) for i in g.layers]}
+            for g in report.sharing
+        ],
         "notes": list(report.notes),
         "warnings": list(report.warnings),
     }
-
-
-def _layer_label(report: ParamReport, index: int) -> str:
-    return f"{index} ({report.model.layers[index].name})"
 
 
 def param_table(report: ParamReport, width: int = NARROW) -> Table:
     """One row per unique parameter. On a console narrower than :data:`NARROW`, columns
     that say nothing are left out (``dtype`` when every parameter is float32, ``grad_req``
     when every one is ``write``; the totals still split trainable from not) and a layer is
-    shown by its index alone when the parameter's name already starts with its name, so
+    shown by its path alone when the parameter's name already starts with its name, so
     the initializer keeps room for one line."""
     m = report.model
     state = "after the first forward pass" if m.forward else "before the first forward pass"
@@ -120,11 +120,11 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
             no_wrap=col not in ("layer", "init"),
         )
     for row in rows:
-        layer = report.model.layers[row.owner]
-        label = _layer_label(report, row.owner)
-        # graphs name their weights after the node (conv_1_conv2d_weight): the index is enough
-        if (narrow or m.kind != "spec") and row.name.startswith(layer.name + "_"):
-            label = str(row.owner)
+        layer = m.layers[row.owner]
+        label = layer.label
+        # the weight's name already says the block's (dense0_weight): the path is enough
+        if narrow and row.name.startswith(layer.name + "_"):
+            label = m.path_of(row.owner)
         cells: Dict[str, Any] = {
             "layer": label,
             "parameter": row.name,
@@ -134,7 +134,7 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
             "grad_req": row.grad_req,
             "init": compact_init(row.init),
             "layers": Text(
-                ", ".join(str(i) for i in row.layers),
+                ", ".join(m.path_of(i) for i in row.layers),
                 style="magenta" if len(row.layers) > 1 else "",
             ),
         }
@@ -218,7 +218,7 @@ def sharing_table(report: ParamReport) -> Table | Text:
     table.add_column("parameter", no_wrap=True)
     table.add_column("used by layers")
     for g in report.sharing:
-        table.add_row(g.parameter, ", ".join(_layer_label(report, i) for i in g.layers))
+        table.add_row(g.parameter, ", ".join(report.model.label_of(i) for i in g.layers))
     return table
 
 

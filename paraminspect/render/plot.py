@@ -107,8 +107,10 @@ def write_plot(report: TrainReport, path: str) -> None:
             ys = [float("nan") if v is None else v for v in values]
             info = report.model.layers[index]
             sharer = info.shares_with is not None
-            name = f"{index} ({info.name})" + (
-                f": the same parameter as layer {info.shares_with}" if sharer else ""
+            name = info.label + (
+                f": the same parameter as layer {report.model.path_of(info.shares_with)}"
+                if info.shares_with is not None
+                else ""
             )
             # A sharing layer's line covers its owner's exactly: dash it so both stay visible.
             style = "--" if sharer else "-"

@@ -56,10 +56,11 @@ def stats_json(s: Optional[ActivationStats]) -> Optional[Dict[str, Any]]:
     }
 
 
-def layer_json(row: LayerSummary, nested: bool = False) -> Dict[str, Any]:
-    """One layer's JSON; ``nested`` (sources other than specs) adds its tree ``depth``."""
+def layer_json(row: LayerSummary) -> Dict[str, Any]:
+    """One layer's JSON: the same keys for every source."""
     out: Dict[str, Any] = {
         "index": row.index,
+        "path": row.path or row.name,
         "name": row.name,
         "type": row.type,
         "activation": row.activation,
@@ -74,9 +75,8 @@ def layer_json(row: LayerSummary, nested: bool = False) -> Dict[str, Any]:
         "activation_bytes": row.activation_bytes,
         "stats": stats_json(row.stats),
         "hist": hist_json(row.hist),
+        "depth": row.depth,
     }
-    if nested:
-        out["depth"] = row.depth
     return out
 
 
@@ -99,7 +99,7 @@ def summary_json(report: SummaryReport) -> Dict[str, Any]:
         "ran": report.ran,
         "missing_reason": report.missing_reason,
         "saturation_threshold": SATURATION,
-        "layers": [layer_json(r, report.kind != "spec") for r in report.layers],
+        "layers": [layer_json(r) for r in report.layers],
         "totals": {
             "total": t.total,
             "unique": t.unique,
@@ -132,7 +132,7 @@ def summary_json(report: SummaryReport) -> Dict[str, Any]:
 
 def _params_cell(row: LayerSummary) -> str:
     if row.shares_with is not None:
-        return f"shared with layer {row.shares_with}"
+        return f"shared with layer {row.shares_path or row.shares_with}"
     return f"{row.params:,}"
 
 
@@ -156,22 +156,21 @@ def layer_table(report: SummaryReport) -> Table:
     )
     # graphs and Blocks know each layer's output only: no input column for them
     with_input = any(row.in_shape for row in report.layers)
-    columns = ["#", "name", "type", "act", "input", "output", "params", "train", "MACs"]
+    columns = ["layer", "type", "act", "input", "output", "params", "train", "MACs"]
     columns.append("act. mem")
     if not with_input:
         columns.remove("input")
     for col in columns:
-        right = col in ("#", "input", "output", "params", "MACs", "act. mem")
+        right = col in ("input", "output", "params", "MACs", "act. mem")
         table.add_column(
             col,
             justify="right" if right else "left",
             overflow="fold",
-            no_wrap=col not in ("name", "type"),
+            no_wrap=col not in ("layer", "type"),
         )
     for row in report.layers:
         cells = [
-            str(row.index),
-            "  " * row.depth + row.name,
+            "  " * row.depth + row.label,
             row.type,
             row.activation or "-",
             shape_text(row.in_shape),
@@ -182,7 +181,7 @@ def layer_table(report: SummaryReport) -> Table:
             human_bytes(row.activation_bytes),
         ]
         if not with_input:
-            del cells[4]
+            del cells[3]
         table.add_row(*cells)
     return table
 
@@ -190,8 +189,8 @@ def layer_table(report: SummaryReport) -> Table:
 def stats_table(report: SummaryReport) -> Table:
     table = new_table("activations on the batch")
     # min and max are in the JSON; the table keeps what shows growth, collapse and death
-    for col in ("#", "name", "activation", "mean", "std", "dead (units)", "saturated"):
-        left = col in ("name", "activation")
+    for col in ("layer", "activation", "mean", "std", "dead (units)", "saturated"):
+        left = col in ("layer", "activation")
         table.add_column(col, justify="left" if left else "right", no_wrap=not left)
     table.add_column("nan", justify="right", no_wrap=True)
     table.add_column("inf", justify="right", no_wrap=True)
@@ -201,8 +200,7 @@ def stats_table(report: SummaryReport) -> Table:
             continue
         dead = "-" if s.dead is None else f"{s.dead:.2%} ({s.dead_units:,})"
         table.add_row(
-            str(row.index),
-            row.name,
+            row.label,
             row.activation or "-",
             number(s.mean),
             number(s.std),
@@ -221,12 +219,12 @@ def hist_table(report: SummaryReport) -> Optional[Table]:
         return None
     bins = max(len(r.hist.counts) for r in rows if r.hist is not None)
     table = new_table(f"each layer's output ({bins} bins)")
-    for col in ("#", "name", "min", "max", "bins", "zeros"):
-        table.add_column(col, justify="left" if col in ("name", "bins") else "right")
+    for col in ("layer", "min", "max", "bins", "zeros"):
+        table.add_column(col, justify="left" if col in ("layer", "bins") else "right")
     for row in rows:
         h, s = row.hist, row.stats
         assert h is not None and s is not None
-        table.add_row(str(row.index), row.name, *hist_line_cells(s.min, s.max, h.counts, s.zeros))
+        table.add_row(row.label, *hist_line_cells(s.min, s.max, h.counts, s.zeros))
     return table
 
 
@@ -266,13 +264,12 @@ def compare_table(report: SummaryReport) -> Table:
     table = new_table(
         f"std by initializer (each from mx.random.seed({report.compare_seed}), same X)"
     )
-    table.add_column("#", justify="right")
-    table.add_column("name")
+    table.add_column("layer")
     for run in report.compare:
         table.add_column(run.label, justify="right", overflow="fold")
     for i, row in enumerate(report.layers):
         stds = (number(run.stats[i].std) for run in report.compare)
-        table.add_row(str(row.index), row.name, *stds)
+        table.add_row(row.label, *stds)
     return table
 
 

@@ -44,6 +44,7 @@ def record_json(r: TrainRecord) -> Dict[str, Any]:
         "layers": [
             {
                 "index": x.index,
+                "path": x.path,
                 "name": x.name,
                 "params": list(x.params),
                 "weight_l2": _num(x.weight_l2),
@@ -94,7 +95,13 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
             "input_shape": list(m.input_shape),
             "seed": m.seed,
             "layers": [
-                {"index": x.index, "name": x.name, "type": x.type, "shares_with": x.shares_with}
+                {
+                    "index": x.index,
+                    "path": x.path or x.name,
+                    "name": x.name,
+                    "type": x.type,
+                    "shares_with": x.shares_with,
+                }
                 for x in m.layers
             ],
         },
@@ -126,6 +133,7 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
         "grad_l2_per_step": [
             {
                 "index": index,
+                "path": report.model.path_of(index),
                 "name": report.model.layers[index].name,
                 "values": [_num(v) for v in values],
             }
@@ -159,12 +167,15 @@ def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
     for col in ("||w||", "||g||", "||g||/||w||", "||Δw||/||w||", "dead ReLU"):
         table.add_column(col, justify="right")
     focus = {i for s in r.shared for i in s.layers} if shared_focus else None
+    paths = {x.index: x.path for x in r.layers}
     for x in r.layers:
         if focus is not None and x.index not in focus:
             continue
-        shares = f" = {x.shares_with}" if x.shares_with is not None else ""
+        shares = (
+            f" = {paths.get(x.shares_with, x.shares_with)}" if x.shares_with is not None else ""
+        )
         table.add_row(
-            f"{x.index} ({x.name}){shares}",
+            f"{x.label}{shares}",
             ", ".join(x.params) or "-",
             _cell(x.weight_l2),
             _cell(x.grad_l2),
@@ -227,7 +238,7 @@ def sparkline_table(report: TrainReport) -> Table:
         finite = [v for v in values if v is not None and math.isfinite(v)]
         marks = bucket_max([math.nan if v is None else v for v in values])
         table.add_row(
-            f"{index} ({report.model.layers[index].name})",
+            report.model.label_of(index),
             linear_sparkline(marks),
             _cell(values[0]),
             _cell(values[-1]),

@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from paraminspect.model.layout import layer_label
 from paraminspect.reports._rich import RichReport
 from paraminspect.stats import TensorStats
 
@@ -63,13 +64,23 @@ class ParamRow:
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """One layer of the network, for headers and the sharing map."""
+    """One layer of the network, for headers and the sharing map.
+
+    ``path`` is its Gluon path (``3`` for ``net[3]``, ``features.4.0.body.1``; a graph
+    node's name), ``label`` what every command shows (see
+    :func:`paraminspect.model.layout.layer_label`); ``index`` is its place in the layout.
+    """
 
     index: int
     name: str
     type: str
     activation: Optional[str]
     shares_with: Optional[int]
+    path: str = ""
+
+    @property
+    def label(self) -> str:
+        return layer_label(self.path, self.name)
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,15 @@ class ModelInfo:
     forward: bool  # the first forward pass ran (shapes final, weights drawn)
     seed: Optional[int]
     kind: str = "spec"  # the source: spec, symbol, zoo, factory, block
+
+    def path_of(self, index: int) -> str:
+        """The Gluon path of layer ``index`` (what JSON and ``--layer`` use)."""
+        layer = self.layers[index]
+        return layer.path or layer.name
+
+    def label_of(self, index: int) -> str:
+        """The label tables show for layer ``index`` (``0 (dense0)``)."""
+        return self.layers[index].label
 
 
 @dataclass(frozen=True)

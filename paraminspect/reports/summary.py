@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from paraminspect.model.layout import layer_label
 from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import Histogram
 
@@ -60,7 +61,14 @@ class LayerSummary:
     activation_bytes: int  # the layer's output for the batch
     stats: Optional[ActivationStats]
     hist: Optional[Histogram] = None  # summary --hist: the output's histogram
-    depth: int = 0  # nesting of a child block (0 for specs and graph nodes)
+    depth: int = 0  # nesting of a child block (0 for top-level layers and graph nodes)
+    path: str = ""  # the Gluon path (``3`` is ``net[3]``; a graph node's name)
+    shares_path: str = ""  # the path of ``shares_with``
+
+    @property
+    def label(self) -> str:
+        """What tables show: the path, with the block name where it differs."""
+        return layer_label(self.path, self.name)
 
 
 @dataclass(frozen=True)

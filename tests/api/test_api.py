@@ -136,10 +136,12 @@ def test_live_block_show_counts_shared_once():
     d = pi.show(net, np.ones((2, 4), dtype="float32")).to_dict()
     names = [p["name"] for p in d["parameters"]]
     assert len(names) == len(set(names)) == 6  # the shared pair once
-    # layers are the Layout's (every child block, a Dense's Activation too): by path
-    paths = {x["index"]: x["name"] for x in d["model"]["layers"]}
+    # layers are numbered as Gluon does: net[1] is layer "1" (a Dense's own Activation is
+    # part of it, not a layer), and JSON gives each use by that path
+    names = {x["path"]: x["name"] for x in d["model"]["layers"]}
+    assert list(names) == ["0", "1", "2", "3"]
     users = {tuple(g["layers"]) for g in d["sharing"]}
-    assert users == {(2, 4)} and (paths[2], paths[4]) == (shared.name, net[2].name)
+    assert users == {("1", "2")} and (names["1"], names["2"]) == (shared.name, net[2].name)
 
 
 def test_diff_of_a_block_and_its_own_dict_is_equal():
@@ -254,7 +256,7 @@ def test_summary_of_a_nested_live_block_against_raw_mxnet(hybridize):
     net = _nested(hybridize)
     x = nd.random.uniform(shape=(2, 3, 6, 6))
     d = pi.summary(net, x).to_dict()
-    rows = {r["name"]: r for r in d["layers"]}
+    rows = {r["path"]: r for r in d["layers"]}
     assert list(rows) == ["body", "body.0", "body.1", "head"]
     conv = net.body[0](x)  # raw MXNet: the conv's own output
     assert tuple(rows["body.0"]["output_shape"]) == conv.shape == (2, 4, 6, 6)
@@ -265,7 +267,7 @@ def test_summary_of_a_nested_live_block_against_raw_mxnet(hybridize):
     unique = sum(p.data().size for p in net.collect_params().values())
     assert d["totals"]["unique"] == unique
     top = pi.summary(net, x, depth=1).to_dict()
-    assert [r["name"] for r in top["layers"]] == ["body", "head"]
+    assert [r["path"] for r in top["layers"]] == ["body", "head"]
     static = pi.summary(net, (2, 3, 6, 6), shapes_only=True).to_dict()
     assert static["ran"] is False and static["totals"] == d["totals"]
 
@@ -275,8 +277,8 @@ def test_summary_options_of_the_other_kind_are_refused():
 
     with pytest.raises(NotApplicableError, match=r"--method applies to YAML specs"):
         pi.summary(_mlp(), (2, 20), method="xavier")
-    with pytest.raises(NotApplicableError, match=r"--shapes-only, --depth"):
-        pi.summary("mlp", depth=1)
+    with pytest.raises(NotApplicableError, match=r"--compare applies to YAML specs"):
+        pi.summary(_mlp(), (2, 20), compare=["xavier"])
 
 
 def test_inspect_and_diff_to_dict_equal_cli_json(cli, tmp_path):

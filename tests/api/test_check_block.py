@@ -86,7 +86,7 @@ def test_a_block_initialized_in_part_checks_the_part_the_tool_drew():
     report = pi.show(net, (4, 5), check=True)
     got = _results(report)
     rows = {r.name: r.init for r in report.report.parameters}
-    assert rows[first.weight.name] == "your initialize()" and rows[first.bias.name] == "zeros"
+    assert rows[first.weight.name] == "your initialize()" and rows[first.bias.name] == "zero"
     assert rows[second.weight.name] == "uniform(scale=0.07)"
     assert got[first.weight.name].status == "skip"
     assert got[second.weight.name].status == "pass"
@@ -137,9 +137,9 @@ def test_show_check_on_a_factory_knows_only_what_the_tool_drew(cli, tmp_path):
     path.write_text(textwrap.dedent(FACTORY))
     inits, check = _check_json(cli, f"{path}:fresh")
     assert [r["status"] for r in check["results"]] == ["pass"] * 4
-    assert sorted(set(inits.values())) == ["uniform(scale=0.07)", "zeros"]
+    assert sorted(set(inits.values())) == ["uniform(scale=0.07)", "zero"]
     inits, check = _check_json(cli, f"{path}:initialized")
     status = {r["parameter"]: r["status"] for r in check["results"]}
     assert [status[n] for n, i in inits.items() if i == "your initialize()"] == ["skip"] * 2
-    assert [status[n] for n, i in inits.items() if i == "zeros"] == ["pass"] * 2
+    assert [status[n] for n, i in inits.items() if i == "zero"] == ["pass"] * 2
     assert check["passed"] is True

@@ -86,7 +86,7 @@ def test_per_use_contributions_and_shares_match_an_unshared_copy(hybridize):
     assert set(by_param) == {net.pair.first.weight.name, net.pair.first.bias.name}
     for kind, (g_first, g_second) in raw.items():
         shared = by_param[getattr(net.pair.first, kind).name]
-        names = [layers[c.layer].name for c in shared.contributions]
+        names = [layers[c.layer].path for c in shared.contributions]
         assert names == ["pair.first", "pair.second"]  # nested layers by their path
         first, second = (c.array for c in shared.contributions)
         np.testing.assert_allclose(first, g_first, rtol=1e-5, atol=1e-6)

@@ -44,8 +44,20 @@ def test_notebook_executes_and_shows_the_books_parameters_and_numbers():
     assert "0.06700657 -0.00369488  0.0418822" in page
     assert "-4.3659673  8.5773945  9.986376" in page
     assert "0.06700657" in "\n".join(plain)  # the text/plain fallback has them too
+    # Gluon's numbering: In[2] net[0].params is layer 0, In[6] net[1].bias is layer 1
+    by_source = {
+        "".join(cell.source): "".join(
+            out["data"]["text/plain"] for out in cell.outputs if "text/plain" in out.get("data", {})
+        )
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    }
+    in2 = next(text for src, text in by_source.items() if "layer=0)" in src)
+    assert "0 (dense0)" in in2 and "dense0_weight" in in2 and "dense1_" not in in2
+    in6 = next(text for src, text in by_source.items() if "layer=1," in src)
+    assert "1 (dense1)" in in6 and "dense1_bias" in in6 and "dense0_" not in in6
     # In[14]: the shared layer's parameters, mapped to both layers: net2[1] and net2[2]
-    # are rows 2 and 4 of the Block's layers (each Dense(activation=) has an Activation child)
-    assert "2 (dense2), 4 (dense4)" in page
+    # (a Dense's own Activation is part of the Dense, not a layer)
+    assert "1 (dense2), 2 (dense4)" in page
     # and pi.grad splits the shared gradient into its two uses, with the sum check
     assert "= accumulated?" in page and "accumulated grad()" in page

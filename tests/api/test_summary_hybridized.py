@@ -53,7 +53,6 @@ def _chain(net: Net, x):
         "flat": flat,
         "pair": second,
         "pair.first": first,
-        "pair.first.act": first,  # Dense(activation=) returns its Activation's output
         "pair.second": second,
         "out": net.out(second),
     }
@@ -78,7 +77,7 @@ def test_output_shapes_per_child_equal_raw_infer_shape(hybridized):
     for path, sym in symbols.items():
         _, out_shapes, _ = sym.infer_shape(data=SHAPE)
         expected[path] = tuple(out_shapes[0])
-    assert {r.name: r.out_shape for r in report.layers} == expected
+    assert {r.path: r.out_shape for r in report.layers} == expected
     assert [r.macs for r in report.layers if r.type in ("Conv2D", "Dense")] == [
         2 * 3 * 4 * 4 * 9,
         2 * 8 * 3,
@@ -93,12 +92,15 @@ def test_activation_statistics_equal_each_childs_own_output(hybridized):
     assert report.ran and not any("not measured" in n for n in report.notes)
     raw = {path: out.asnumpy().astype(np.float64) for path, out in _chain(net, x).items()}
     for row in report.layers:
-        values = raw[row.name]
-        assert row.stats is not None, row.name
+        values = raw[row.path]
+        assert row.stats is not None, row.path
         assert row.stats.mean == pytest.approx(values.mean(), rel=1e-5, abs=1e-7)
         assert row.stats.std == pytest.approx(values.std(), rel=1e-4, abs=1e-7)
         assert (row.stats.min, row.stats.max) == pytest.approx((values.min(), values.max()))
-    relu = next(r for r in report.layers if r.name == "pair.first")
+    # Dense(activation='relu') returns its Activation's output: the ReLU is measured on the
+    # Dense's own row (dead units and all), not on a row of its own
+    relu = next(r for r in report.layers if r.path == "pair.first")
+    assert relu.activation == "relu" and relu.stats.dead is not None
     assert relu.stats.zeros == pytest.approx(float(np.mean(raw["pair.first"] == 0)))
 
 
@@ -109,12 +111,12 @@ def test_a_hybridized_child_of_a_plain_block_says_what_it_cannot_measure():
     net = nn.Sequential()
     net.add(nn.Dense(6), inner, nn.Dense(2))
     report = pi.summary(net, (3, 5))
-    rows = {r.name: r for r in report.layers}
+    rows = {r.path: r for r in report.layers}
     assert [rows[p].out_shape for p in ("0", "1", "2")] == [(3, 6), (3, 4), (3, 2)]
     assert all(rows[p].stats is not None for p in ("0", "1", "2"))
-    assert [rows[p].stats for p in ("1.0", "1.0.act", "1.1")] == [None] * 3
+    assert [rows[p].stats for p in ("1.0", "1.1")] == [None] * 2
     assert report.notes[0] == (
-        "1.0, 1.0.act, 1.1 run inside a hybridized block's cached graph, where no forward "
+        "1.0, 1.1 run inside a hybridized block's cached graph, where no forward "
         "hook fires, and the net cannot be traced on symbols (it is not a HybridBlock): "
         "their output shapes and activation statistics are unknown; pass the hybridized "
         "block itself, or call hybridize(False) on it"

@@ -48,9 +48,11 @@ def test_per_step_norms_equal_norms_by_hand(hybridize):
     w, by_hand = _loop(hybridize, every=2)
     report = w.report()
     assert report.steps == 6 and len(report.history) == 3
-    # layers are numbered as pi.show numbers them: net[0]'s Activation child is row 1
+    # layers are numbered as pi.show numbers them, as Gluon does: net[1] is layer 1 (net[0]'s
+    # own Activation is part of it)
     rows = {x.name: x.index for x in report.model.layers}
-    assert list(report.step_grad_l2) == [rows["net_dense0"], rows["net_dense1"]] == [0, 2]
+    assert list(report.step_grad_l2) == [rows["net_dense0"], rows["net_dense1"]] == [0, 1]
+    assert [report.model.path_of(i) for i in report.step_grad_l2] == ["0", "1"]
     for i, row in enumerate(report.step_grad_l2):
         assert report.step_grad_l2[row] == pytest.approx(by_hand[i], rel=1e-5)
     # the records' layer norms are the same numbers

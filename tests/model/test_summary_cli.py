@@ -69,7 +69,7 @@ def test_zoo_resnet18_totals_and_tree(cli):
     shallow = _json(
         cli("summary", "zoo:resnet18_v1", "--shapes-only", "--depth", "1", "--format", "json")
     )
-    assert [r["name"] for r in shallow["layers"]] == ["features", "output"]
+    assert [r["path"] for r in shallow["layers"]] == ["features", "output"]
     assert sum(r["params"] for r in shallow["layers"]) == 11_699_112
     # forward MACs of resnet18 at 224x224: 1.814 G as torchinfo / fvcore count them
     assert out["totals"]["forward_macs"] == pytest.approx(1.8e9, rel=0.02)
@@ -77,7 +77,7 @@ def test_zoo_resnet18_totals_and_tree(cli):
 
 def test_factory_tree_with_sharing(cli, factory_file):
     out = _json(cli("summary", f"{factory_file}:build", "--input", "data=3x4", "--format", "json"))
-    rows = {r["name"]: r for r in out["layers"]}
+    rows = {r["path"]: r for r in out["layers"]}
     assert rows["1.first"]["depth"] == 1 and rows["1"]["depth"] == 0
     assert rows["1.second"]["shares_with"] == rows["1.first"]["index"]
     assert rows["0"]["macs"] == 3 * 8 * 4 and rows["2"]["macs"] == 3 * 2 * 8
@@ -91,5 +91,8 @@ def test_spec_flags_refused_on_models(cli):
     assert "--batch applies to YAML specs; for zoo:resnet18_v1 give the batch in --input" in (
         result.output
     )
-    result = cli("summary", "mlp", "--shapes-only")
+    result = cli("summary", "mlp", "--input", "data=2x20")
     assert result.exit_code == 2
+    # one path: --shapes-only and --depth work on a spec as on any source
+    out = _json(cli("summary", "mlp", "--shapes-only", "--depth", "1", "--format", "json"))
+    assert out["ran"] is False and [r["path"] for r in out["layers"]] == ["0", "1"]

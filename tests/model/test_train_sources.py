@@ -105,7 +105,7 @@ def test_factory_first_step_matches_raw_gluon_and_loss_falls(factory_file):
     assert_same_grads(ours, raw)
     assert report.history[-1].data_loss < report.initial_loss
     # per-layer norms for every layer with trained parameters, the shared one read twice
-    layers = {x.name: x for x in report.history[0].layers}
+    layers = {x.path: x for x in report.history[0].layers}
     assert {"1.first", "1.second"} <= set(layers)
     assert layers["1.second"].shares_with == layers["1.first"].index
     shared = report.history[0].shared

@@ -4,7 +4,7 @@ A spec's layout is its plan's layers, one for one, so a spec reports every layer
 before. For other sources (graphs, zoo models, factories, Blocks) a layer is reported
 when it reads parameters or is a ReLU layer (its dead fraction): containers and
 parameter-free ops would only add empty rows. Layers are named and their sharing is read
-as the report header does (:func:`paraminspect.actions.view.layer_label`).
+as the report header does (:func:`paraminspect.model.layout.layer_label`).
 
 A ReLU layer is one whose ``activation`` is ``relu`` (a Gluon ``Dense``/``Conv`` with
 ``activation='relu'``, an ``Activation('relu')``); the ``Activation`` child a fused
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
-from paraminspect.actions.view import layer_label, layer_shares_with
-from paraminspect.model.layout import Layout
+from paraminspect.actions.view import layer_shares_with
+from paraminspect.model.layout import Layout, layer_label
 from paraminspect.model.model import Model
 
 
@@ -26,7 +26,8 @@ class TrainLayer:
     """One reported layer."""
 
     index: int  # into Layout.layers
-    name: str
+    name: str  # the Gluon block name (dense0), or the graph node's
+    path: str  # the Gluon path (3, features.4.0), or the graph node's name
     params: Tuple[str, ...]  # every parameter it reads (shared ones included)
     relu: bool
     shares_with: Optional[int]  # the layer whose parameters it uses (as in the header)
@@ -47,31 +48,27 @@ def relu_indices(layout: Layout) -> Tuple[int, ...]:
 
 
 def train_layers(model: Model) -> Tuple[TrainLayer, ...]:
-    """The layers a run reports, in layout order."""
+    """The layers a run reports, in layout order, under the label every command uses."""
     layout = model.layout
     relus = set(relu_indices(layout))
-    if model.source.kind == "spec":  # every layer, under its plan's name and sharing
-        plan = {lp.index: lp for lp in model.plan.layers}
-        return tuple(
-            TrainLayer(ld.index, ld.name, ld.params, ld.index in relus, plan[ld.index].shares_with)
-            for ld in layout.layers
-        )
+    every = model.source.kind == "spec"  # a spec's layers are all flat and few
     return tuple(
         TrainLayer(
             ld.index,
-            layer_label(ld),
+            ld.name,
+            ld.path,
             ld.params,
             ld.index in relus,
             layer_shares_with(layout, ld),
         )
         for ld in layout.layers
-        if ld.params or ld.index in relus
+        if every or ld.params or ld.index in relus
     )
 
 
 def layer_names(model: Model) -> Dict[int, str]:
-    """Layer index -> the name trouble is reported under: ``0 (dense0)``."""
-    return {lp.index: f"{lp.index} ({lp.name})" for lp in train_layers(model)}
+    """Layer index -> the label trouble is reported under: ``0 (dense0)``."""
+    return {lp.index: layer_label(lp.path, lp.name) for lp in train_layers(model)}
 
 
 def shared_users(model: Model) -> Dict[str, Tuple[int, ...]]:

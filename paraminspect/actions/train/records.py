@@ -165,7 +165,9 @@ def make_record(
         trained = [n for n in lp.params if params[n].grad_req != "null"]
         if not trained:
             layers.append(
-                LayerStep(lp.index, lp.name, (), None, None, None, dead.get(lp.index), None)
+                LayerStep(
+                    lp.index, lp.name, (), None, None, None, dead.get(lp.index), None, lp.path
+                )
             )
             continue
         w_l2 = _norm([steps[n].weight.l2 for n in trained])
@@ -184,6 +186,7 @@ def make_record(
                 update,
                 dead.get(lp.index),
                 lp.shares_with,
+                lp.path,
             )
         )
     warns = grad_warnings(step, steps.values(), explode, vanish)

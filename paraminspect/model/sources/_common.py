@@ -23,8 +23,10 @@ def normalize_inputs(inputs: InputsArg) -> Dict[str, InputDesc]:
 def init_text(init: Any, default: str = DEFAULT_INIT) -> str:
     """How an initializer reads in a table.
 
-    ``None`` -> the default; ``'zeros'`` -> ``zeros``; an Initializer or its JSON
-    (``'["Constant", {"value": 0.25}]'``) -> ``constant(value=0.25)``.
+    ``None`` -> the default; ``'zeros'`` -> ``zero``; an Initializer or its JSON
+    (``'["Constant", {"value": 0.25}]'``) -> ``constant(value=0.25)``. MXNet's aliases
+    ``zeros``/``ones`` read as the catalog's ``zero``/``one``, the names a spec's table
+    uses, so a spec and the same Block spell them alike.
     """
     if init is None:
         return default
@@ -36,5 +38,11 @@ def init_text(init: Any, default: str = DEFAULT_INIT) -> str:
         except (ValueError, TypeError):
             return init
         args = ", ".join(f"{k}={v}" for k, v in (kwargs or {}).items())
-        return f"{str(name).lower()}({args})" if args else str(name).lower()
-    return str(init).lower()
+        method = _canonical(str(name))
+        return f"{method}({args})" if args else method
+    return _canonical(str(init))
+
+
+def _canonical(method: str) -> str:
+    method = method.lower()
+    return {"zeros": "zero", "ones": "one"}.get(method, method)

@@ -1,12 +1,15 @@
 """A live Gluon Block: its Layout, by symbolic inference or by one real forward pass.
 
 Layers are every child block at every depth, containers included (as torchinfo shows
-them), in depth-first order: ``path`` joins the child names (``features.4.0.body.1``) and
-``depth`` is 0 for the root's children. The root itself is a layer (path ``''``) only when
-it registers parameters of its own. A layer's ``params`` are the parameters it registers
-itself (not its children's), so a parameter shared with ``params=other.params`` lists both
-blocks as users and a container lists none; each tensor appears once in
-``Layout.params``, in ``collect_params()`` order, under the name ``collect_params`` gives it.
+them), in depth-first order: ``path`` joins the child names (``features.4.0.body.1``), as
+Gluon numbers them (``net[3]`` is path ``3``), and ``depth`` is 0 for the root's children.
+The root itself is a layer (path ``''``) only when it registers parameters of its own. The
+``act`` child of a ``Dense``/``Conv*(activation=...)`` is not a layer: its parent's output
+is taken after it, so the parent's row measures it (its ``activation``). A layer's
+``params`` are the parameters it registers itself (not its children's), so a parameter
+shared with ``params=other.params`` lists both blocks as users and a container lists none;
+each tensor appears once in ``Layout.params``, in ``collect_params()`` order, under the
+name ``collect_params`` gives it.
 
 Output shapes come from forward hooks: :func:`describe_block` calls the block on
 ``mx.sym.var`` inputs (HybridBlocks only; no weight is allocated) and infers every
@@ -55,12 +58,25 @@ def walk_blocks(net: Any) -> List[_Node]:
 
     def visit(block: Any, prefix: str, depth: int) -> None:
         for key, child in block._children.items():
+            if own_activation(block, key, child):
+                continue  # measured on its parent's row: the parent's output is after it
             path = f"{prefix}.{key}" if prefix else str(key)
             nodes.append(_Node(path, depth, child))
             visit(child, path, depth + 1)
 
     visit(net, "", 0)
     return nodes
+
+
+def own_activation(parent: Any, key: str, child: Any) -> bool:
+    """The ``act`` child of a ``Dense``/``Conv*(activation=...)``: part of its parent (whose
+    output is taken after it), not a layer of its own (``net[i]`` is the Dense)."""
+    kind = type(parent).__name__
+    return (
+        key == "act"
+        and (kind in _CONV or kind in _DECONV)
+        and getattr(parent, "act", None) is child
+    )
 
 
 def _first(value: Any) -> Any:
@@ -120,6 +136,7 @@ def _assemble(
                 params=tuple(p.name for p in own),
                 macs=_macs(block, node, shapes),
                 activation=_activation(block),
+                in_shape=node.inp,
             )
         )
     import numpy as np

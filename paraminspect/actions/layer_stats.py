@@ -1,38 +1,78 @@
-"""``summary`` of an exported graph, a zoo model, a factory or a live Block: from its Layout.
+"""The rows of ``summary`` for any source: one per layer of the Layout, and each layer's
+output statistics from a real forward pass.
 
-Rows are the Layout's layers: for graphs, every op node that reads a parameter or changes
-the shape (see :mod:`paraminspect.model.graph`); for Blocks, every child block at every
-depth, a tree (``--depth N`` keeps the first N levels, as torchinfo's ``depth``). A
-container's parameter count is its subtree's, as ``block.collect_params()`` gives it.
+Rows are the Layout's layers: for graphs, the op nodes (see :mod:`paraminspect.model.graph`);
+for Blocks (a YAML spec builds one), every child block at every depth, a tree (``--depth N``
+keeps the first N levels, as torchinfo's ``depth``). A container's parameter count is its
+subtree's, as ``block.collect_params()`` gives it.
 
 Shapes, counts, MACs and memory come from the static Layout, so ``--shapes-only``
 allocates nothing. When the net is run, each row's output statistics are taken from the
-real forward pass: forward hooks on the child blocks, or for graphs a SymbolBlock over
-the same parameters whose outputs are the listed nodes' outputs.
+real forward pass: forward hooks on the child blocks, or for graphs (and children a
+hybridized parent runs in its cached graph) a SymbolBlock over the same parameters whose
+outputs are the listed nodes' outputs. The forward pass runs outside
+``autograd.record()``, as the book's ``net(X)`` (dropout is the identity, batch norm uses
+its running statistics), unless ``--mode`` asks otherwise.
 
-MACs are the multiply-accumulates of Convolution, Deconvolution and FullyConnected (Conv*
-and Dense blocks) over the batch; every other op counts 0. Backward MACs follow the spec
-convention: twice the forward MACs, except up to and including the first trainable layer,
-whose input gradient is not needed.
+Conventions:
+
+- MACs are the multiply-accumulates of Convolution, Deconvolution and FullyConnected
+  (Conv* and Dense blocks) over the batch; every other op counts 0. Backward MACs: the
+  weight gradient (as many MACs as the forward pass) plus the input gradient (as many
+  again) when some earlier layer has trainable parameters; the first trainable layer does
+  not need its input gradient, since X is not a parameter. So backward is 2x forward
+  except up to and including that layer (1x).
+- ``saturated``: the fraction of a tanh output with ``|a| > SATURATION`` (0.99), or of a
+  sigmoid output with ``a < 1 - SATURATION`` or ``a > SATURATION``; there the derivative
+  is below 0.02, so almost no gradient flows back.
+- ``dead``: the fraction of exact zeros in a ReLU output; ``dead_units`` the units that are
+  zero for every sample of the batch.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
-from paraminspect.actions.spec_summary import activation_stats
-from paraminspect.errors import OptionError, ResourceError
+from paraminspect.errors import OptionError
 from paraminspect.model.layout import DTYPE_BYTES, LayerDesc, Layout
 from paraminspect.model.model import Model
 from paraminspect.model.selection import layer_params
-from paraminspect.model.source import Source
-from paraminspect.reports.summary import ActivationStats, LayerSummary, SummaryReport, SummaryTotals
+from paraminspect.reports.params import Histogram
+from paraminspect.reports.summary import SATURATION, ActivationStats, LayerSummary, SummaryTotals
+from paraminspect.stats import tensor_stats
 
 _ACTIVATION_OPS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid"}
+
+
+def activation_stats(values: np.ndarray, activation: Optional[str]) -> ActivationStats:
+    """Statistics of one layer output (see the module docstring for dead and saturated)."""
+    s = tensor_stats(values)
+    dead = dead_units = saturated = None
+    flat = values.reshape(values.shape[0], -1) if values.ndim > 1 else values.reshape(1, -1)
+    if activation == "relu":
+        dead = s.zeros
+        dead_units = int(np.count_nonzero(~flat.any(axis=0)))
+    elif activation == "tanh" and values.size:
+        saturated = float(np.count_nonzero(np.abs(values) > SATURATION)) / values.size
+    elif activation == "sigmoid" and values.size:
+        flat_ends = (values > SATURATION) | (values < 1 - SATURATION)
+        saturated = float(np.count_nonzero(flat_ends)) / values.size
+    return ActivationStats(
+        mean=s.mean,
+        std=s.std,
+        min=s.min,
+        max=s.max,
+        zeros=s.zeros,
+        dead=dead,
+        dead_units=dead_units,
+        saturated=saturated,
+        nan=s.nan,
+        inf=s.inf,
+    )
 
 
 def _activation(layer: LayerDesc) -> Optional[str]:
@@ -54,6 +94,7 @@ def net_rows(
     layout: Layout,
     stats: Optional[Mapping[int, ActivationStats]] = None,
     depth: Optional[int] = None,
+    hists: Optional[Mapping[int, Histogram]] = None,
 ) -> Tuple[LayerSummary, ...]:
     """One :class:`LayerSummary` per layer of ``layout`` (up to ``depth`` levels)."""
     by_name = {p.name: p for p in layout.params}
@@ -80,10 +121,10 @@ def net_rows(
         rows.append(
             LayerSummary(
                 index=layer.index,
-                name=layer.path or layer.name,
+                name=layer.name,
                 type=layer.type,
                 activation=_activation(layer),
-                in_shape=(),
+                in_shape=tuple(layer.in_shape or ()),
                 out_shape=tuple(out),
                 params=used,
                 unique_params=unique if _leaf(layout, layer.index) else own_unique,
@@ -93,7 +134,10 @@ def net_rows(
                 backward_macs=back,
                 activation_bytes=math.prod(out) * _bytes(layout) if out else 0,
                 stats=(stats or {}).get(layer.index),
+                hist=(hists or {}).get(layer.index),
                 depth=layer.depth,
+                path=layer.path,
+                shares_path="" if shares_with is None else layout.layers[shares_with].path,
             )
         )
     return tuple(rows)
@@ -119,14 +163,31 @@ def net_totals(layout: Layout) -> SummaryTotals:
     )
 
 
-def capture_block_stats(model: Model) -> Dict[int, ActivationStats]:
-    """Every child block's output statistics from one forward pass (forward hooks)."""
+T = TypeVar("T")
+Measure = Callable[[np.ndarray, LayerDesc], T]  # a layer's output -> what is kept of it
+
+
+def output_stats(values: np.ndarray, layer: LayerDesc) -> ActivationStats:
+    """The default :data:`Measure`: the output's activation statistics."""
+    return activation_stats(values, _activation(layer))
+
+
+def capture_outputs(model: Model, measure: Measure[T]) -> Dict[int, T]:
+    """``measure`` of every layer's output in one forward pass on ``model.X``, by layer
+    index, for any source: a graph's nodes, or a Block's children (a spec's too)."""
+    if model.source.kind == "symbol":
+        return capture_graph_stats(model, measure)
+    return capture_block_stats(model, measure)
+
+
+def capture_block_stats(model: Model, measure: Measure[T]) -> Dict[int, T]:
+    """Every child block's output, measured, from one forward pass (forward hooks)."""
     from paraminspect.model.forward import autograd_mode, call_net
     from paraminspect.model.sources.block import walk_blocks
 
     layout = model.layout
     by_path = {x.path: x for x in layout.layers}
-    found: Dict[int, ActivationStats] = {}
+    found: Dict[int, T] = {}
     handles = []
     for node in walk_blocks(model.net):
         layer = by_path.get(node.path)
@@ -136,7 +197,7 @@ def capture_block_stats(model: Model) -> Dict[int, ActivationStats]:
         def record(block: Any, args: Any, out: Any, layer: LayerDesc = layer) -> None:
             first = out[0] if isinstance(out, (list, tuple)) else out
             if layer.index not in found and hasattr(first, "asnumpy"):
-                found[layer.index] = activation_stats(first.asnumpy(), _activation(layer))
+                found[layer.index] = measure(first.asnumpy(), layer)
 
         handles.append(node.block.register_forward_hook(record))
     try:
@@ -147,11 +208,11 @@ def capture_block_stats(model: Model) -> Dict[int, ActivationStats]:
             h.detach()
     missing = [x.index for x in layout.layers if x.index not in found]
     if missing:  # a hybridized parent ran its cached graph, where no child's hook fires
-        found.update(capture_traced_stats(model, missing))
+        found.update(capture_traced_stats(model, missing, measure))
     return found
 
 
-def capture_traced_stats(model: Model, wanted: List[int]) -> Dict[int, ActivationStats]:
+def capture_traced_stats(model: Model, wanted: List[int], measure: Measure[T]) -> Dict[int, T]:
     """Output statistics of the ``wanted`` layers of a (hybridized) HybridBlock: trace it on
     symbols to name each child's output, then run a SymbolBlock over the same parameters
     whose outputs are those internals. Layers it cannot reach are left out."""
@@ -177,10 +238,10 @@ def capture_traced_stats(model: Model, wanted: List[int]) -> Dict[int, Activatio
             picked.append((layer.index, node.out_sym))
     if not picked:
         return {}
-    return _internal_stats(model, internals, picked, list(inputs))
+    return _internal_stats(model, internals, picked, list(inputs), measure)
 
 
-def capture_graph_stats(model: Model) -> Dict[int, ActivationStats]:
+def capture_graph_stats(model: Model, measure: Measure[T]) -> Dict[int, T]:
     """Every listed node's output statistics: a SymbolBlock over the same parameters."""
 
     layout = model.layout
@@ -188,7 +249,7 @@ def capture_graph_stats(model: Model) -> Dict[int, ActivationStats]:
     outputs = set(internals.list_outputs())
     wanted = [(x.index, f"{x.name}_output") for x in layout.layers]
     wanted = [(i, o) for i, o in wanted if o in outputs]
-    return _internal_stats(model, internals, wanted, [d.name for d in layout.inputs])
+    return _internal_stats(model, internals, wanted, [d.name for d in layout.inputs], measure)
 
 
 _HIDDEN = (
@@ -198,7 +259,7 @@ _HIDDEN = (
 _HIDDEN_FIX = "pass the hybridized block itself, or call hybridize(False) on it"
 
 
-def _unmeasured_notes(layout: Layout, stats: Mapping[int, ActivationStats]) -> List[str]:
+def unmeasured_notes(layout: Layout, stats: Mapping[int, Any]) -> List[str]:
     """What a run could not measure: layers hidden inside a hybridized child of a plain
     Block (neither its hooks nor a symbolic trace reach them)."""
     unshaped = [x.path or x.name for x in layout.layers if x.out_shape is None]
@@ -218,66 +279,13 @@ def _unmeasured_notes(layout: Layout, stats: Mapping[int, ActivationStats]) -> L
     return out
 
 
-def net_summary(
-    source: Source,
-    seed: Optional[int] = None,
-    shapes_only: bool = False,
-    depth: Optional[int] = None,
-) -> SummaryReport:
-    """Summarize any non-spec source (see the module docstring).
-
-    Raises:
-        OptionError: a depth below 1.
-        ResourceError: never: a net too large to run gets its static table, with a note.
-    """
-    if depth is not None and depth < 1:
-        raise OptionError("--depth must be at least 1", "--depth")
-    notes: List[str] = []
-    log: List[str] = []
-    stats: Optional[Dict[int, ActivationStats]] = None
-    reason: Optional[str] = "--shapes-only asks for the table alone" if shapes_only else None
-    if not shapes_only:
-        try:
-            model = source.build(seed=seed, forward=True)
-        except ResourceError as e:
-            reason = str(e)
-        else:
-            log.extend(model.log)
-            if source.kind == "symbol":
-                stats = capture_graph_stats(model)
-            else:
-                stats = capture_block_stats(model)
-    layout = source.layout
-    if reason is not None and not shapes_only:
-        notes.append(f"activation statistics not computed: {reason}")
-    if stats is not None:
-        notes.extend(_unmeasured_notes(layout, stats))
-    if any(x.macs == 0 for x in layout.layers):
-        notes.append(
-            "MACs count Convolution, Deconvolution and FullyConnected (Conv and Dense "
-            "blocks) only; other ops show 0"
-        )
-    inits = sorted({p.init for p in layout.params})
-    return SummaryReport(
-        name=layout.name,
-        source=source.label,
-        input_shape=layout.inputs[0].shape if layout.inputs else (),
-        seed=seed,
-        init=inits[0] if len(inits) == 1 else "per parameter (see show)",
-        hybridized=False,
-        ran=stats is not None,
-        missing_reason=reason,
-        layers=net_rows(layout, stats, depth),
-        totals=net_totals(layout),
-        notes=tuple(notes),
-        log=tuple(log),
-        kind=source.kind,
-    )
-
-
 def _internal_stats(
-    model: Model, internals: Any, picked: Sequence[Tuple[int, Any]], input_names: List[str]
-) -> Dict[int, ActivationStats]:
+    model: Model,
+    internals: Any,
+    picked: Sequence[Tuple[int, Any]],
+    input_names: List[str],
+    measure: Measure[T],
+) -> Dict[int, T]:
     """Run a SymbolBlock over the net's own parameters whose outputs are the ``picked``
     internal outputs (layer index, output name); each one's activation statistics."""
     import mxnet as mx
@@ -295,7 +303,4 @@ def _internal_stats(
         outs = probe(*xs)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     by_index = {x.index: x for x in model.layout.layers}
-    return {
-        i: activation_stats(np.asarray(out.asnumpy()), _activation(by_index[i]))
-        for (i, _), out in zip(picked, outs)
-    }
+    return {i: measure(np.asarray(out.asnumpy()), by_index[i]) for (i, _), out in zip(picked, outs)}
