@@ -270,9 +270,10 @@ def grad(
 
     source = open_source(spec, inputs, load, mode)
     if source.kind != "spec":
-        from paraminspect.actions.net_grad import net_grad
+        from paraminspect.actions.net_grad import net_dataset, net_grad
 
-        return net_grad(source, view, seed=seed, loss=loss, load=load, save=save)
+        dataset = net_dataset(source, data, targets, loss)
+        return net_grad(source, view, seed=seed, loss=loss, load=load, save=save, dataset=dataset)
     # imported only for a spec: it brings pydantic and PyYAML, which a graph does not need
     from paraminspect.model.sources.spec import SpecSource
 

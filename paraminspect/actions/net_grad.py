@@ -248,6 +248,33 @@ def per_use_check(
     return tuple(out), notes
 
 
+def net_dataset(
+    source: Source, data: Optional[str], targets: Optional[str], loss: Loss
+) -> Optional[Any]:
+    """``--data``/``--targets`` for a non-spec source, checked against its one input before
+    anything is built (the outputs are checked after the build).
+
+    Raises:
+        OptionError: --targets without --data; a model with several inputs.
+        DataError: see :func:`paraminspect.model.data.load_data`.
+    """
+    from paraminspect.model.data import load_data
+
+    if targets is not None and data is None:
+        raise OptionError("--targets goes with --data X.npy; add --data", "--targets")
+    if data is None:
+        return None
+    inputs = source.layout.inputs
+    if len(inputs) != 1:
+        raise OptionError(
+            f"--data feeds a model with one input; {source.label} has {len(inputs)} "
+            f"({', '.join(d.name for d in inputs)}): feed them with --input NAME=FILE.npy",
+            "--data",
+        )
+    shape = tuple(inputs[0].shape) or None
+    return load_data(data, targets, input_shape=shape, output_shape=None, loss=str(loss))
+
+
 def net_grad(
     source: Source,
     view: ViewOptions,
@@ -255,6 +282,7 @@ def net_grad(
     loss: Loss = "sum",
     load: Optional[LoadRequest] = None,
     save: Optional[SaveRequest] = None,
+    dataset: Optional[Any] = None,
 ) -> GradReport:
     """``grad`` on any non-spec source (see the module docstring).
 
@@ -279,7 +307,10 @@ def net_grad(
     # need none (graphs), so the recorded pass is the first one: no extra forward.
     model = source.build(seed=seed, forward=False, backward=True)
     model.log.extend(apply_load(model, load))
-    xs = draw_inputs(model.layout.inputs, getattr(source, "arrays", None))
+    if dataset is not None:  # --data: the user's batch, nothing drawn
+        xs = (mx.nd.array(dataset.X, dtype=model.layout.inputs[0].dtype),)
+    else:
+        xs = draw_inputs(model.layout.inputs, getattr(source, "arrays", None))
     model.X = xs[0] if len(xs) == 1 else xs
     mode = getattr(source, "mode", None)
     how = _grad_mode(model, mode)
@@ -292,7 +323,9 @@ def net_grad(
         targets: List[Optional[Any]] = [None] * len(outs)
         if isinstance(loss, str):
             check_net_loss(loss, shapes)
-            targets = [draw_targets(loss, s) for s in shapes]
+            targets = [draw_targets(loss, s) for s in shapes] if dataset is None else []
+            if dataset is not None:
+                targets = [_file_targets(dataset, shapes, loss, source.label)]
             loss_of = _loss_of(loss, targets)
         else:
             loss_of = _user_loss(loss)
@@ -328,7 +361,13 @@ def net_grad(
         base=base,
         loss=loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
         loss_value=loss_float if own is None else own.value,
-        target_note=(net_target_note(loss, shapes) if own is None else own.note)
+        target_note=(
+            dataset.description
+            if dataset is not None
+            else net_target_note(loss, shapes)
+            if own is None
+            else own.note
+        )
         if isinstance(loss, str)
         else "loss computed by the given function of the outputs",
         weight_l2=weight_l2,
@@ -336,3 +375,18 @@ def net_grad(
         x=xs[0].asnumpy(),
         targets=None if targets[0] is None else targets[0].asnumpy(),
     )
+
+
+def _file_targets(dataset: Any, shapes: List[Tuple[int, ...]], loss: str, label: str) -> Any:
+    """``--targets`` (or a .npz's y) as the loss's targets, checked against the output."""
+    import mxnet as mx
+
+    from paraminspect.model.data import fit_targets
+
+    if len(shapes) != 1:
+        raise OptionError(
+            f"{label} has {len(shapes)} outputs; --data/--targets give one output's targets",
+            "--data",
+        )
+    y = fit_targets(dataset, shapes[0], loss)
+    return None if y is None else mx.nd.array(y)

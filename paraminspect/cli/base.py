@@ -9,17 +9,35 @@ import contextlib
 import re
 import sys
 import traceback
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import click
 
 from paraminspect import __version__
 
+_DATA_OUT: List[Any] = []  # the real stdout while a command runs (see PICommand.invoke)
+
+
+def data_stream() -> Any:
+    """Where a command's data goes: the stdout it was started with. While it runs,
+    ``sys.stdout`` is stderr, so a line MXNet or the user's code prints ("infer_type error.
+    Arguments: ...") never lands in the report or its JSON."""
+    return _DATA_OUT[-1] if _DATA_OUT else sys.stdout
+
 
 class PICommand(click.Command):
-    """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2)."""
+    """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2);
+    prints from anything but the renderers go to stderr."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _DATA_OUT.append(sys.stdout)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                return self._invoke(ctx)
+        finally:
+            _DATA_OUT.pop()
+
+    def _invoke(self, ctx: click.Context) -> Any:
         from paraminspect.cli.options import guard_outputs
         from paraminspect.errors import NotApplicableError, OptionError, ParamInspectError
 
@@ -102,7 +120,7 @@ class LazyConsole:
     def file(self) -> Any:
         if self._console is not None:
             return self._console.file
-        return sys.stderr if self._stderr else sys.stdout
+        return sys.stderr if self._stderr else data_stream()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console, name)
@@ -116,13 +134,17 @@ class LazyConsole:
             from rich.console import Console
 
             # A pipe has no width; rich would assume 80 columns and squeeze the tables.
-            tty = (sys.stderr if self._stderr else sys.stdout).isatty()
+            tty = (sys.stderr if self._stderr else data_stream()).isatty()
             width = None if self._stderr or tty or "COLUMNS" in os.environ else 120
             self._console = Console(
-                stderr=self._stderr, no_color=self._no_color or None, highlight=False, width=width
+                stderr=self._stderr,
+                file=None if self._stderr else data_stream(),  # its tty decides the colours
+                no_color=self._no_color or None,
+                highlight=False,
+                width=width,
             )
             if not self._stderr:  # data: no trailing spaces (stderr has the live progress bar)
-                self._console.file = NoTrailingSpaces(sys.stdout)
+                self._console.file = NoTrailingSpaces(data_stream())
         return self._console
 
 

@@ -16,7 +16,7 @@ from paraminspect.choices import (
     SCALE_FACTOR,
     SORT_KEYS,
 )
-from paraminspect.cli.base import cli, emit
+from paraminspect.cli.base import cli, data_stream, emit
 from paraminspect.cli.options import (
     bins_option,
     complete_spec,
@@ -168,7 +168,7 @@ def schema(output: Optional[str], force: bool) -> None:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, file=data_stream())
         return
     from paraminspect.fileio import write_text_atomic
 
@@ -389,7 +389,7 @@ def models() -> None:
     from paraminspect.model.sources.zoo import zoo_names
 
     for name in zoo_names():
-        click.echo(f"zoo:{name}")
+        click.echo(f"zoo:{name}", file=data_stream())
 
 
 @cli.command()
@@ -405,7 +405,7 @@ def specs(name: Optional[str]) -> None:
     if name is None:
         for builtin in builtin_names():
             text, _ = read_spec_text(builtin)
-            click.echo(f"{builtin:<12} {_first_comment(text)}")
+            click.echo(f"{builtin:<12} {_first_comment(text)}", file=data_stream())
         return
     if name not in builtin_names():
         from paraminspect._text import did_you_mean
@@ -415,7 +415,7 @@ def specs(name: Optional[str]) -> None:
             f"no built-in spec '{name}'{did_you_mean(name, builtin_names())} "
             f"(built-ins: {', '.join(builtin_names())})"
         )
-    click.echo(read_spec_text(name)[0], nl=False)
+    click.echo(read_spec_text(name)[0], nl=False, file=data_stream())
 
 
 def _first_comment(text: str) -> str:
