@@ -145,6 +145,15 @@ def read_npy_header(path: str, name: str) -> Tuple[Shape, str]:
     import numpy as np
 
     file = Path(path)
+    from paraminspect.fileio import special_file_kind
+
+    kind = special_file_kind(file) or ("a folder" if file.is_dir() else None)
+    if kind is not None:
+        raise OptionError(
+            f"input file {quote(path)} for {quote(name)} is {kind}, not a .npy file; give a "
+            ".npy file saved with np.save",
+            OPTION,
+        )
     if not file.is_file():
         raise OptionError(
             f"input file {quote(path)} for {quote(name)} not found; give an existing .npy "

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, cast
 
 from paraminspect._text import did_you_mean, plural, quote
 from paraminspect.errors import BuildError, OptionError, ParamInspectError, SpecError
+from paraminspect.fileio import special_file_kind
 from paraminspect.model.layout import InputDesc, Layout
 from paraminspect.model.memory import check_memory
 from paraminspect.model.sources._common import InputsArg, normalize_inputs
@@ -73,6 +74,11 @@ def build_factory(ref: str) -> Any:
 
     file, func = split_factory_ref(ref)
     path = Path(file)
+    kind = special_file_kind(path) or ("a folder" if path.is_dir() else None)
+    if kind is not None:
+        raise SpecError(
+            f"factory file {quote(file)} is {kind}; give FILE.py:FUNC with a Python file"
+        )
     if not path.is_file():
         raise SpecError(
             f"factory file {quote(file)} not found; give FILE.py:FUNC with the path of an "

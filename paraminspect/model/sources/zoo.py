@@ -106,6 +106,7 @@ def parse_zoo_ref(text: str) -> Tuple[str, Dict[str, Any]]:
             f"unknown zoo model {quote(name)}{did_you_mean(name, ZOO_NAMES)} ({LIST_HINT})"
         )
     kwargs: Dict[str, Any] = {}
+    typed: Dict[str, str] = {}  # each value as the user wrote it, for the messages
     for option in options:
         key, sep, value = option.partition("=")
         if not sep or not key.strip():
@@ -113,10 +114,12 @@ def parse_zoo_ref(text: str) -> Tuple[str, Dict[str, Any]]:
                 f"bad option {quote(option)} in {quote(text)}: write zoo:NAME,key=value,..."
             )
         kwargs[key.strip()] = _value(value.strip())
+        typed[key.strip()] = value.strip()
     pretrained = kwargs.pop("pretrained", False)
     if pretrained not in (False, 0) and str(pretrained).lower() not in ("false", "0", "no", ""):
         raise SpecError(
-            f"{quote(text)}: pretrained={pretrained} would download weights, and paraminspect "
+            f"{quote(text)}: pretrained={typed['pretrained']} would download weights, and "
+            "paraminspect "
             "never downloads; drop it and give the weights with --load FILE.params"
         )
     for key in ("root", "ctx"):
