@@ -83,9 +83,10 @@ def test_inspect_gluon_file_written_by_mxnet(cli, tmp_path):
         )
         assert np.array_equal(np.array(a["data"], dtype=np.float32), t)
         x = t.astype(np.float64)
-        assert a["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-12)
-        assert a["stats"]["std"] == pytest.approx(x.std(), rel=1e-9, abs=1e-15)
-        assert a["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-12)
+        # float32 reductions per chunk, combined in float64: issue 24 asks for 1e-5 relative
+        assert a["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-6 * x.std() + 1e-15)
+        assert a["stats"]["std"] == pytest.approx(x.std(), rel=1e-6, abs=1e-15)
+        assert a["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-6)
         assert (a["stats"]["min"], a["stats"]["max"]) == (x.min(), x.max())
     # both biases are zeros of different shapes: never each other's duplicate
     assert all(a["same_as"] is None for a in data["arrays"])
@@ -208,8 +209,8 @@ def test_inspect_real_module_checkpoint(cli, real_file):
     key = "arg:conv_1_conv2d_weight"
     one = js(cli("inspect", str(real_file), "--select", key, "--stats", "--format", "json"))
     x = truth[key].astype(np.float64)
-    assert one["arrays"][0]["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-12)
-    assert one["arrays"][0]["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-12)
+    assert one["arrays"][0]["stats"]["l2"] == pytest.approx(np.linalg.norm(x), rel=1e-6)
+    assert one["arrays"][0]["stats"]["mean"] == pytest.approx(x.mean(), abs=1e-6 * x.std())
 
 
 # --------------------------------------------------------------------------- bad files
@@ -628,12 +629,11 @@ def test_diff_after_xavier_reinit(cli, tmp_path):
         if k["key"].endswith("weight"):
             assert k["status"] == "changed"
             x, y = A[k["key"]].astype(np.float64), B[k["key"]].astype(np.float64)
-            assert k["max_abs"] == np.abs(x - y).max()
-            assert k["rel_l2"] == pytest.approx(
-                np.linalg.norm(x - y) / np.linalg.norm(x), rel=1e-12
-            )
+            # float32 differences and pairwise float32 sums: issue 24 asks 1e-5 of float64
+            assert k["max_abs"] == pytest.approx(np.abs(x - y).max(), rel=1e-6)
+            assert k["rel_l2"] == pytest.approx(np.linalg.norm(x - y) / np.linalg.norm(x), rel=1e-6)
             cos = (x * y).sum() / (np.linalg.norm(x) * np.linalg.norm(y))
-            assert k["cosine"] == pytest.approx(cos, rel=1e-9, abs=1e-12)
+            assert k["cosine"] == pytest.approx(cos, rel=1e-6, abs=1e-9)
         else:
             assert k["status"] == "equal" and k["cosine"] is None  # zero vectors
     sel = js(cli("diff", str(a), str(b), "--select", r".*bias", "--format", "json"))
@@ -675,7 +675,7 @@ def test_diff_statuses(cli, tmp_path):
     }
     assert rows["x"]["max_abs"] == 1.0
     assert rows["x"]["rel_l2"] == 1 / 5
-    assert rows["x"]["cosine"] == pytest.approx(25 / (5 * math.sqrt(26)), rel=1e-15)
+    assert rows["x"]["cosine"] == pytest.approx(25 / (5 * math.sqrt(26)), rel=1e-7)
     assert (rows["z"]["max_abs"], rows["z"]["rel_l2"], rows["z"]["cosine"]) == (0.0, 0.0, 1.0)
     assert rows["y"]["max_abs"] is None and rows["y"]["shape_b"] == [3]
     assert rows["zero"]["rel_l2"] is None and rows["zero"]["cosine"] is None  # inf, undefined

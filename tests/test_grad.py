@@ -88,13 +88,14 @@ def test_grad_stats_and_ratio_match_numpy(tmp_path):
         assert row.grad_stats is not None and row.grad is not None and row.data is not None
         g = row.grad.values.astype(np.float64)
         w = row.data.values.astype(np.float64)
-        assert row.grad_stats.l2 == pytest.approx(np.linalg.norm(g), rel=1e-12)
-        assert row.grad_stats.mean == pytest.approx(g.mean(), rel=1e-9, abs=1e-15)
+        # float32 sums per chunk, combined in float64: issue 24 asks 1e-5 of float64
+        assert row.grad_stats.l2 == pytest.approx(np.linalg.norm(g), rel=1e-6)
+        assert row.grad_stats.mean == pytest.approx(g.mean(), abs=1e-6 * g.std() + 1e-15)
         assert row.grad_stats.abs_max == np.abs(g).max()
-        assert report.weight_l2[row.name] == pytest.approx(np.linalg.norm(w), rel=1e-12)
+        assert report.weight_l2[row.name] == pytest.approx(np.linalg.norm(w), rel=1e-6)
         if np.linalg.norm(w) > 0:
             assert report.ratio(row.name, row.grad_stats.l2) == pytest.approx(
-                np.linalg.norm(g) / np.linalg.norm(w), rel=1e-12
+                np.linalg.norm(g) / np.linalg.norm(w), rel=1e-6
             )
 
 
@@ -158,7 +159,7 @@ def test_grad_json_schema(cli):
     for p in data["parameters"]:
         assert list(p["grad_stats"]) == list(STAT_KEYS)
         w = np.asarray(p["data"], dtype=np.float64)
-        assert p["weight_l2"] == pytest.approx(np.linalg.norm(w), rel=1e-9)
+        assert p["weight_l2"] == pytest.approx(np.linalg.norm(w), rel=1e-6)
     shared = {p["name"]: p for p in data["parameters"] if len(p["layers"]) > 1}
     assert set(shared) == {"shared_weight", "shared_bias"}
     for p in shared.values():

@@ -60,7 +60,7 @@ def test_sort_by_a_number_matches_numpy(cli, real_file, by):  # noqa: F811
     numbers = {k: float(measure(a)) for k, a in truth.items()}
     assert [a["key"] for a in data["arrays"]] == sorted(numbers, key=lambda k: -numbers[k])[:4]
     for a in data["arrays"]:
-        assert math.isclose(a[by], numbers[a["key"]], rel_tol=1e-9)
+        assert math.isclose(a[by], numbers[a["key"]], rel_tol=1e-6)  # float32 chunk sums
 
 
 def test_group_layer_by_name_and_by_symbol(cli, real_file):  # noqa: F811

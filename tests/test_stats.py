@@ -37,7 +37,13 @@ def reference(a: np.ndarray) -> dict:
     return out
 
 
-def assert_matches(a: np.ndarray, rtol: float = 1e-9) -> None:
+def assert_matches(a: np.ndarray, rtol: float = 0.0) -> None:
+    """Within ``rtol`` (default: 1e-6 for float16/32, reduced in float32 chunks as issue 24
+    asks; 1e-9 for the rest, reduced in float64) of the float64 reference; the mean relative
+    to the spread too (a mean near 0 is the difference of large sums)."""
+    a = np.asarray(a)
+    if not rtol:
+        rtol = 1e-6 if a.dtype.kind == "f" and a.dtype.itemsize <= 4 else 1e-9
     got = tensor_stats(a)
     want = reference(a)
     assert got.size == a.size
@@ -51,7 +57,8 @@ def assert_matches(a: np.ndarray, rtol: float = 1e-9) -> None:
             assert math.isnan(getattr(got, key)), key
             continue
         # std is compared relative to the spread of the data (its own scale can be 0)
-        scale = max(abs(want[key]), want.get("std", 0.0) * 1e-3, 1e-300)
+        spread = want.get("std", 0.0) * (1.0 if key == "mean" else 1e-3)
+        scale = max(abs(want[key]), spread, 1e-300)
         atol = 1e-12 * max(abs(want.get("mean", 0.0)), want.get("std", 0.0))
         assert abs(getattr(got, key) - want[key]) <= rtol * scale + atol, (
             key,
@@ -132,7 +139,7 @@ def test_property_equals_numpy_for_any_chunking(a, chunk):
     old = stats_mod.CHUNK
     stats_mod.CHUNK = chunk
     try:
-        assert_matches(a, rtol=1e-7)
+        assert_matches(a)
     finally:
         stats_mod.CHUNK = old
 
@@ -214,14 +221,15 @@ def test_array_l2_is_numpys_float64_norm(values, small_chunks):
     a = np.array(values, dtype=np.float32)
     want = np.linalg.norm(a.astype(np.float64))
     got = stats_mod.array_l2(a)
-    assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-12)
+    assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, rel=1e-7)
 
 
-def test_array_l2_equals_the_statistics_l2_bit_for_bit():
+def test_array_l2_agrees_with_the_statistics_l2_and_float64():
     rng = np.random.default_rng(3)
     a = rng.normal(size=(3 * stats_mod.CHUNK + 17,)).astype(np.float32)
-    assert stats_mod.array_l2(a) == tensor_stats(a).l2
-    assert stats_mod.array_l2(a) == pytest.approx(np.linalg.norm(a.astype(np.float64)), rel=1e-12)
+    want = np.linalg.norm(a.astype(np.float64))
+    assert stats_mod.array_l2(a) == pytest.approx(want, rel=1e-7)
+    assert tensor_stats(a).l2 == pytest.approx(want, rel=1e-7)
 
 
 def test_ndarray_l2_reads_mxnet_arrays():
@@ -242,10 +250,6 @@ def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers)
     monkeypatch.setattr(stats_mod, "_workers", lambda: 1)
     one = tensor_stats(a)
     monkeypatch.setattr(stats_mod, "_workers", lambda: workers)
-    blas = stats_mod._blas()
-    if not blas.available:  # another BLAS: pretend, so the threaded path runs here too
-        monkeypatch.setattr(blas, "get", lambda: 1)
-        monkeypatch.setattr(blas, "set", lambda n: None)
     monkeypatch.setattr(stats_mod, "_POOL", None)
     calls = []
     real = stats_mod._chunk_partials
@@ -256,22 +260,3 @@ def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers)
     assert len(calls) == workers  # the split really happened
     assert dataclasses.astuple(many) == pytest.approx(dataclasses.astuple(one), nan_ok=True, rel=0)
     assert many.nan == 15 and many.inf == 1
-
-
-def test_numpy_blas_runs_one_thread_during_statistics_and_is_restored_after(monkeypatch):
-    blas = stats_mod._blas()
-    if not blas.available:
-        pytest.skip("numpy's BLAS here is not its bundled OpenBLAS")
-    before = blas.get()
-    seen = []
-    real = stats_mod._chunk_partial
-
-    def spy(chunk, scratch, is_zero):
-        seen.append(blas.get())
-        return real(chunk, scratch, is_zero)
-
-    monkeypatch.setattr(stats_mod, "_chunk_partial", spy)
-    monkeypatch.setattr(stats_mod, "CHUNK", 7)
-    tensor_stats(np.arange(100, dtype=np.float32))
-    assert seen and set(seen) == {1}
-    assert blas.get() == before

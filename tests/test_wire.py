@@ -206,7 +206,7 @@ def test_train_save_then_show_load(cli, tiny, tmp_path):
     last = {p["name"]: p for p in report["history"][-1]["parameters"]}
     for key, name in NAMES.items():
         expected = np.linalg.norm(trained[key].astype(np.float64))
-        assert last[name]["weight_l2"] == pytest.approx(expected, rel=1e-9)
+        assert last[name]["weight_l2"] == pytest.approx(expected, rel=1e-6)  # float32 chunk sums
     untrained = raw_loaded(before)
     assert all(not np.array_equal(trained[k], untrained[k]) for k in ("0.weight", "1.weight"))
     seen = shown(js(cli("show", tiny, "--load", str(after), "--values", "--format", "json")))

@@ -1,35 +1,46 @@
-"""``paraminspect diff``: two parameter sets (files or built specs) compared key by key."""
+"""``paraminspect diff``: two parameter sets (weight files of any format, or built models)
+compared key by key, both read chunk by chunk side by side."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Pattern, Sequence, Tuple, Union
 
 import numpy as np
 
 from paraminspect._text import did_you_mean
 from paraminspect.actions.inspect_file import select_keys
 from paraminspect.choices import DIFF_SORT_KEYS
+from paraminspect.diagnose.scan import Progress
 from paraminspect.errors import CheckpointError, OptionError
-from paraminspect.model.params_file import read_params
-from paraminspect.model.params_io import (
-    net_arrays,
-)
+from paraminspect.model.params_io import net_arrays, structural_params
 from paraminspect.model.selection import compile_select
 from paraminspect.reports.checkpoint import (
     DiffReport,
     DiffRow,
     DiffSide,
 )
+from paraminspect.weights import open_weights
+from paraminspect.weights.base import CHUNK, Entry, MemoryReader, WeightReader, same_bytes
+from paraminspect.weights.match import match_keys, matching_note, parse_maps
 
 
-def open_side(
-    arg: str, seed: Optional[int], inputs: Optional[Mapping[str, Any]] = None
-) -> Tuple[DiffSide, Dict[str, np.ndarray], List[str]]:
-    """A parameter file, a spec (path or built-in name) built and freshly initialized, or
-    any other MODEL (``-symbol.json`` with its weights, ``zoo:``, ``FILE.py:FUNC``), whose
-    arrays are keyed by parameter name."""
+class Side(NamedTuple):
+    """One opened side: what it is, its arrays (a reader, or a dict in memory), log lines,
+    and for a MODEL its ``save_parameters`` key -> parameter name map."""
+
+    info: DiffSide
+    arrays: Union[WeightReader, Dict[str, np.ndarray]]
+    log: List[str]
+    structure: Optional[Dict[str, str]] = None
+
+
+def open_side(arg: str, seed: Optional[int], inputs: Optional[Mapping[str, Any]] = None) -> Side:
+    """A weight file of any format (opened, its index read: values are streamed later), a
+    spec (path or built-in name) built and freshly initialized, or any other MODEL
+    (``-symbol.json`` with its weights, ``zoo:``, ``FILE.py:FUNC``), whose arrays are keyed
+    by parameter name."""
     from paraminspect.model.sources import open_source
     from paraminspect.spec.load import builtin_names
 
@@ -37,22 +48,28 @@ def open_side(
         source = open_source(arg, inputs)
         model = source.build(seed=seed, forward=False)
         arrays = {name: p.data().asnumpy() for name, p in model.params.items()}
-        return DiffSide(arg, source.kind, len(arrays)), arrays, list(model.log)
+        info = DiffSide(arg, source.kind, len(arrays))
+        return Side(info, arrays, list(model.log), model_structure(model))
     p = Path(arg)
     is_yaml = p.suffix.lower() in (".yaml", ".yml")
     if p.exists() and not is_yaml:
-        pf = read_params(arg)
-        return DiffSide(arg, pf.kind, len(pf.arrays)), pf.arrays, []
+        reader = open_weights(arg)
+        return Side(DiffSide(arg, reader.kind, len(reader.entries)), reader, list(reader.notes))
     if is_yaml or arg in builtin_names():
-        from paraminspect.model.sources import open_source
-
         model = open_source(arg).build(seed=seed)
         arrays = net_arrays(model)
-        return DiffSide(arg, "spec", len(arrays)), arrays, list(model.log)
+        return Side(
+            DiffSide(arg, "spec", len(arrays)), arrays, list(model.log), model_structure(model)
+        )
     raise CheckpointError(
         f"'{arg}' not found: no such parameter file and no built-in spec of that name"
         f"{did_you_mean(arg, builtin_names())} (built-ins: {', '.join(builtin_names())})"
     )
+
+
+def model_structure(model: Any) -> Dict[str, str]:
+    """``save_parameters`` key -> parameter name, for a built MODEL."""
+    return {k: p.name for k, p in structural_params(model.net).items()}
 
 
 def _is_model(arg: str) -> bool:
@@ -72,47 +89,122 @@ def _is_model(arg: str) -> bool:
     return True
 
 
-def _by_name(arrays: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    return {
-        k.split(":", 1)[1] if k.startswith(("arg:", "aux:")) else k: v for k, v in arrays.items()
-    }
-
-
-def compare(key: str, a: Optional[np.ndarray], b: Optional[np.ndarray]) -> DiffRow:
-    """One :class:`DiffRow`; the metrics are computed in float64 over the whole arrays."""
+def compare_entries(
+    key: str,
+    reader_a: WeightReader,
+    a: Optional[Entry],
+    reader_b: WeightReader,
+    b: Optional[Entry],
+    progress: Optional[Progress] = None,
+    key_b: Optional[str] = None,
+) -> DiffRow:
+    """One :class:`DiffRow`, both arrays read side by side chunk by chunk (one pass: max_abs,
+    rel_l2 and cosine; float32 chunks reduced pairwise in float32, combined in float64)."""
     if a is None or b is None:
         present = a if a is not None else b
         assert present is not None
-        shape, dtype = tuple(present.shape), present.dtype.name
         if a is not None:
-            return DiffRow(key, "only_a", shape, None, dtype, None)
-        return DiffRow(key, "only_b", None, shape, None, dtype)
-    sa, sb = tuple(a.shape), tuple(b.shape)
-    da, db = a.dtype.name, b.dtype.name
-    if sa != sb:
-        return DiffRow(key, "shape", sa, sb, da, db)
-    if da == db and a.tobytes() == b.tobytes():
-        return DiffRow(key, "equal", sa, sb, da, db, 0.0, 0.0, _cosine(a, b))
-    x = a.astype(np.float64).reshape(-1)
-    y = b.astype(np.float64).reshape(-1)
-    d = x - y
-    max_abs = float(np.max(np.abs(d))) if d.size else 0.0
-    norm_d = math.sqrt(float(np.dot(d, d)))
-    norm_a = math.sqrt(float(np.dot(x, x)))
-    # relative to A; when A is all zeros, any change is infinitely large
-    rel = norm_d / norm_a if norm_a > 0 else (0.0 if norm_d == 0 else math.inf)
-    return DiffRow(
-        key, "changed" if da == db else "dtype", sa, sb, da, db, max_abs, rel, _cosine(a, b)
-    )
+            return DiffRow(key, "only_a", present.shape, None, present.dtype, None)
+        return DiffRow(key, "only_b", None, present.shape, None, present.dtype, key_b=key_b)
+    if a.shape != b.shape:
+        return DiffRow(key, "shape", a.shape, b.shape, a.dtype, b.dtype, key_b=key_b)
+    acc = DiffPass(same_dtype=a.dtype == b.dtype)
+    per = max(1, a.nbytes // max(1, a.size)) + max(1, b.nbytes // max(1, b.size))
+    for x, y in zip(reader_a.chunks(a, CHUNK), reader_b.chunks(b, CHUNK)):
+        acc.add(x, y)
+        if progress is not None:
+            progress.advance(x.size * per)
+    status = "equal" if acc.equal else ("changed" if a.dtype == b.dtype else "dtype")
+    max_abs, rel, cosine = acc.result()
+    return DiffRow(key, status, a.shape, b.shape, a.dtype, b.dtype, max_abs, rel, cosine, key_b)
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> Optional[float]:
-    x = a.astype(np.float64).reshape(-1)
-    y = b.astype(np.float64).reshape(-1)
-    na, nb = math.sqrt(float(np.dot(x, x))), math.sqrt(float(np.dot(y, y)))
-    if na == 0 or nb == 0 or not (math.isfinite(na) and math.isfinite(nb)):
-        return None
-    return float(np.dot(x, y)) / (na * nb)
+class DiffPass:
+    """Running max |a - b|, sum (a - b)^2, sum a^2, sum b^2 and sum ab over chunk pairs."""
+
+    def __init__(self, same_dtype: bool) -> None:
+        self.same_dtype = same_dtype
+        self.equal = same_dtype
+        self.max_abs = 0.0
+        self.dd = self.aa = self.bb = self.ab = 0.0
+        self.scratch: Dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, dtype: np.dtype, n: int) -> np.ndarray:
+        buf = self.scratch.get(name)
+        if buf is None or buf.dtype != dtype or buf.size < n:
+            buf = np.empty(max(n, CHUNK), dtype)
+            self.scratch[name] = buf
+        return buf[:n]
+
+    def _sumsq(self, x: np.ndarray, work: np.dtype) -> float:
+        sq = self._buffer("sq", work, x.size)
+        np.multiply(x, x, out=sq)
+        return float(np.add.reduce(sq))
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        work = np.dtype(np.float32) if x.dtype == y.dtype == np.float32 else np.dtype(np.float64)
+        if x.dtype == y.dtype == np.float16:
+            work = np.dtype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.same_dtype and same_bytes(x, y):
+                if x.dtype != work:
+                    wide = self._buffer("x", work, x.size)
+                    np.copyto(wide, x, casting="unsafe")
+                    x = wide
+                s = self._sumsq(x, work)
+                if math.isinf(s) and work != np.float64:
+                    s = self._sumsq(x.astype(np.float64), np.dtype(np.float64))
+                self.aa += s
+                self.bb += s
+                self.ab += s
+                return
+            self.equal = False
+            if x.dtype != work:
+                wide = self._buffer("x", work, x.size)
+                np.copyto(wide, x, casting="unsafe")
+                x = wide
+            if y.dtype != work:
+                wide = self._buffer("y", work, y.size)
+                np.copyto(wide, y, casting="unsafe")
+                y = wide
+            parts = self._chunk(x, y, work)
+            if work != np.float64 and not all(math.isfinite(v) for v in parts):
+                # an overflow in float32 (or a real Inf/NaN): the chunk again in float64
+                parts = self._chunk(
+                    x.astype(np.float64), y.astype(np.float64), np.dtype(np.float64)
+                )
+        m, dd, aa, bb, ab = parts
+        self.max_abs = m if math.isnan(m) or m > self.max_abs else self.max_abs
+        self.dd += dd
+        self.aa += aa
+        self.bb += bb
+        self.ab += ab
+
+    def _chunk(self, x: np.ndarray, y: np.ndarray, work: np.dtype) -> Tuple[float, ...]:
+        d = self._buffer("d", work, x.size)
+        np.subtract(x, y, out=d)
+        np.abs(d, out=d)
+        m = float(np.maximum.reduce(d)) if d.size else 0.0
+        np.multiply(d, d, out=d)
+        dd = float(np.add.reduce(d))
+        np.multiply(x, y, out=d)
+        ab = float(np.add.reduce(d))
+        return m, dd, self._sumsq(x, work), self._sumsq(y, work), ab
+
+    def result(self) -> Tuple[float, float, Optional[float]]:
+        """(max_abs, rel_l2 = ||a-b|| / ||a||, cosine or None when a side is all zeros)."""
+        if self.equal:
+            self.max_abs, self.dd = 0.0, 0.0
+        norm_d, norm_a, norm_b = (math.sqrt(v) for v in (self.dd, self.aa, self.bb))
+        # relative to A; when A is all zeros, any change is infinitely large
+        rel = norm_d / norm_a if norm_a > 0 else (0.0 if norm_d == 0 else math.inf)
+        if math.isnan(self.dd):
+            rel = math.nan
+        cosine = None
+        if norm_a > 0 and norm_b > 0 and math.isfinite(norm_a) and math.isfinite(norm_b):
+            # float32 chunk sums are good to ~1e-7: keep rounding from leaving [-1, 1]
+            cosine = max(-1.0, min(1.0, self.ab / (norm_a * norm_b)))
+        return self.max_abs, rel, cosine
 
 
 def _size(row: DiffRow) -> int:
@@ -159,25 +251,33 @@ def diff(
     strict: bool = False,
     sort: Optional[str] = None,
     top: Optional[int] = None,
+    maps: Sequence[str] = (),
+    model: Optional[str] = None,
+    progress: Optional[Progress] = None,
 ) -> DiffReport:
-    """Compare two parameter files (or models' parameters) key by key.
+    """Compare two weight files (or models' parameters) key by key, streaming both.
 
-    A side that is a model other than a spec is keyed by parameter name; a Module
-    checkpoint compared with it has its ``arg:``/``aux:`` prefixes dropped, so an exported
-    graph and its own params file line up. ``inputs`` (``--input``) feed the model sides.
+    Keys are paired as :func:`paraminspect.weights.match.match_keys` says (the same key,
+    ``--map``, ``arg:``/``aux:`` dropped, ``save_parameters`` keys read through a MODEL's
+    structure) and the report says how. ``inputs`` (``--input``) feed the model sides.
 
     Args:
-        a, b: parameter files, spec paths or built-in spec names.
+        a, b: weight files (.params, .npz, .safetensors, .onnx), spec paths or built-in
+            spec names, or other MODELs.
         select: ``--select`` regex over the keys.
         seed: ``--seed`` for a spec side.
         strict: ``--exit-code``: the report's outcome is a failure when they differ.
         sort: one of :data:`paraminspect.choices.DIFF_SORT_KEYS` (None: key order).
         top: only the first N rows after ``sort``; the summary still counts every key.
+        maps: ``--map OLD=NEW`` rules renaming A's keys.
+        model: ``--model MODEL``: read ``save_parameters`` keys (``0.weight``) on either
+            side as this MODEL's parameter names.
+        progress: told the bytes to read and each chunk read (a progress bar).
 
     Raises:
         CheckpointError: a side cannot be read or found.
-        OptionError: a ``--select`` that matches no key on either side, a bad ``--sort``
-            or ``--top``.
+        OptionError: a ``--select`` that matches no key on either side, a bad ``--sort``,
+            ``--top`` or ``--map``.
     """
     if sort is not None:
         sort_diff_rows((), sort)
@@ -185,31 +285,81 @@ def diff(
         raise OptionError(f"--top must be 1 or more, not {top}", "--top")
     if select is not None:
         compile_select(select)  # a bad regex fails before any file is read
-    sides = open_side(a, seed, inputs), open_side(b, seed, inputs)
-    return compare_sides(*sides, select, strict, sort=sort, top=top)
+    rules = parse_maps(maps)
+    structure = None
+    if model is not None:
+        from paraminspect.model.sources import open_source
+
+        structure = model_structure(open_source(model, inputs).build(seed=seed, forward=False))
+    side_a = open_side(a, seed, inputs)
+    try:
+        side_b = open_side(b, seed, inputs)
+        try:
+            return compare_sides(
+                side_a, side_b, select, strict, sort, top, rules, structure, progress
+            )
+        finally:
+            _close(side_b)
+    finally:
+        _close(side_a)
 
 
-Side = Tuple[DiffSide, Dict[str, np.ndarray], List[str]]
+def _close(side: Any) -> None:
+    if isinstance(side[1], WeightReader):
+        side[1].close()
+
+
+def _reader(arrays: Union[WeightReader, Dict[str, np.ndarray]], label: str) -> WeightReader:
+    return arrays if isinstance(arrays, WeightReader) else MemoryReader(arrays, label)
 
 
 def compare_sides(
-    side_a: Side,
-    side_b: Side,
+    side_a: Any,
+    side_b: Any,
     select: Optional[str],
     strict: bool,
     sort: Optional[str] = None,
     top: Optional[int] = None,
+    maps: Sequence[Tuple[Pattern[str], str]] = (),
+    structure: Optional[Dict[str, str]] = None,
+    progress: Optional[Progress] = None,
 ) -> DiffReport:
-    """The report for two opened sides (files, specs, or the API's Blocks and dicts)."""
-    (info_a, arrays_a, log_a), (info_b, arrays_b, log_b) = side_a, side_b
-    named = {"symbol", "zoo", "factory", "block"}
-    if info_a.kind in named or info_b.kind in named:
-        arrays_a = _by_name(arrays_a) if info_a.kind == "module" else arrays_a
-        arrays_b = _by_name(arrays_b) if info_b.kind == "module" else arrays_b
-    keys = list(arrays_a) + [k for k in arrays_b if k not in arrays_a]
-    keys = select_keys(keys, select) if keys else []
-    rows = tuple(compare(k, arrays_a.get(k), arrays_b.get(k)) for k in keys)
+    """The report for two opened sides (:class:`Side`, or the API's ``(info, arrays, log)``
+    for Blocks and dicts)."""
+    info_a, info_b = side_a[0], side_b[0]
+    reader_a, reader_b = _reader(side_a[1], "A"), _reader(side_b[1], "B")
+    log_a, log_b = list(side_a[2]), list(side_b[2])
+    if structure is None:
+        structure = (side_a[3] if len(side_a) > 3 else None) or (
+            side_b[3] if len(side_b) > 3 else None
+        )
+    entries_a = {e.key: e for e in reader_a.entries}
+    entries_b = {e.key: e for e in reader_b.entries}
+    pairs = match_keys(list(entries_a), list(entries_b), maps, structure)
+    named = [p.a if p.a is not None else str(p.b) for p in pairs]
+    keys = select_keys(named, select) if named else []
+    wanted = set(keys)
+    chosen = [p for p in pairs if (p.a if p.a is not None else p.b) in wanted]
+    if progress is not None:
+        total = sum(entries_a[p.a].nbytes for p in chosen if p.a is not None and p.b is not None)
+        total += sum(entries_b[p.b].nbytes for p in chosen if p.a is not None and p.b is not None)
+        progress.start(total)
+    rows = tuple(
+        compare_entries(
+            p.a if p.a is not None else str(p.b),
+            reader_a,
+            entries_a.get(p.a) if p.a is not None else None,
+            reader_b,
+            entries_b.get(p.b) if p.b is not None else None,
+            progress,
+            key_b=p.b if p.b is not None and p.b != p.a else None,
+        )
+        for p in chosen
+    )
     notes = []
+    how = matching_note(chosen)
+    if how is not None:
+        notes.append(how)
     ordered = sort_diff_rows(rows, sort) if sort is not None else rows
     shown = ordered if top is None else ordered[:top]
     if len(shown) < len(rows):
@@ -218,8 +368,9 @@ def compare_sides(
         )
     if rows and all(r.status in ("only_a", "only_b") for r in rows):
         notes.append(
-            "the two sides share no key: compare files of the same kind (a spec's keys are "
-            "save_parameters keys such as 0.weight)"
+            "the two sides share no key: compare files of the same model, or pair the keys "
+            "with --map OLD=NEW (a regex over A's keys), or --model MODEL for save_parameters "
+            "keys such as 0.weight"
         )
     return DiffReport(
         info_a, info_b, rows, tuple(notes), tuple(log_a + log_b), strict, shown=shown, sort=sort

@@ -6,8 +6,6 @@ import json
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-import numpy as np
-
 from paraminspect._text import did_you_mean
 from paraminspect.choices import (
     FAIL_ON,
@@ -17,15 +15,14 @@ from paraminspect.choices import (
     OVERVIEW_LARGEST,
     SCALE_FACTOR,
 )
-from paraminspect.diagnose.duplicates import duplicate_groups
 from paraminspect.diagnose.findings import Thresholds
 from paraminspect.diagnose.graph import uses_from_symbol
-from paraminspect.diagnose.kinds import ParamUse
+from paraminspect.diagnose.kinds import ParamUse, classify
 from paraminspect.diagnose.measures import ArrayStats
 from paraminspect.diagnose.ordering import check_sort_key, sort_keys
-from paraminspect.diagnose.triage import triage
+from paraminspect.diagnose.scan import Progress
+from paraminspect.diagnose.triage import triage_reader
 from paraminspect.errors import CheckpointError, OptionError
-from paraminspect.model.params_file import ParamFile, read_params
 from paraminspect.model.selection import (
     apply_slice,
     compile_select,
@@ -40,7 +37,7 @@ from paraminspect.reports.checkpoint import (
     LayerGroup,
 )
 from paraminspect.reports.params import ArrayView
-from paraminspect.stats import tensor_stats
+from paraminspect.weights import WeightReader, open_weights
 
 
 def _strip_role(key: str) -> str:
@@ -65,24 +62,6 @@ def select_keys(keys: List[str], select: Optional[str]) -> List[str]:
             "--select",
         )
     return kept
-
-
-def find_duplicates(
-    arrays: Mapping[str, np.ndarray], stats: Optional[Mapping[str, ArrayStats]] = None
-) -> Dict[str, str]:
-    """Key -> the first earlier key whose array has the same shape, dtype and bytes.
-
-    With ``stats`` (:func:`measure_all` of ``arrays``) only arrays whose summary numbers
-    match are hashed: equal bytes give equal numbers, so a 1 GB file hashes almost nothing.
-    """
-    marks = None
-    if stats is not None:
-        marks = {k: (st.l2, st.abs_max, st.mean, st.std, st.nonfinite) for k, st in stats.items()}
-    out: Dict[str, str] = {}
-    for group in duplicate_groups(arrays, marks):
-        for key in group[1:]:
-            out[key] = group[0]
-    return out
 
 
 def read_symbol_uses(path: str) -> Dict[str, ParamUse]:
@@ -175,9 +154,12 @@ def inspect_file(
     min_running_var: float = MIN_RUNNING_VAR,
     min_abs_gamma: float = MIN_ABS_GAMMA,
     scale_factor: float = SCALE_FACTOR,
+    index_only: bool = False,
+    progress: Optional[Progress] = None,
 ) -> InspectReport:
-    """Every array in an ``mx.nd.save`` file: key, shape, dtype, size, bytes, duplicates,
-    an overview and the findings of :func:`paraminspect.diagnose.triage.triage`.
+    """Every array in a weight file (``.params``, ``.npz``, ``.safetensors``, ``.onnx``): key,
+    shape, dtype, size, bytes, duplicates, an overview and the findings of
+    :func:`paraminspect.diagnose.triage.triage_reader`, from one streamed pass per array.
 
     Args:
         path: the parameter file.
@@ -188,6 +170,9 @@ def inspect_file(
         group: ``layer`` to group the rows by layer.
         symbol: an exported ``-symbol.json``: kinds and layers from the graph's ops.
         fail_on: ``findings`` to make any finding the report's failure.
+        index_only: ``--index``: the index alone, no value read (no statistics, no
+            findings; ``--fail-on`` is refused).
+        progress: told the bytes to read and each chunk read (a progress bar).
         min_running_var, min_abs_gamma, scale_factor: the findings' thresholds (see
             :class:`paraminspect.diagnose.findings.Thresholds`).
 
@@ -218,77 +203,157 @@ def inspect_file(
 
         readers = graph_readers(symbol)
     uses = read_symbol_uses(symbol) if symbol is not None else None
-    pf = read_params(path)
-    keys = select_keys(list(pf.arrays), select) if pf.arrays else []
-    found = triage(pf.arrays, thresholds, uses=uses, largest=OVERVIEW_LARGEST)
-    measured = {st.key: st for st in found.rows}
-    dups = find_duplicates(pf.arrays, measured)
-    layers = {k: found.kinds[k].layer for k in pf.arrays}
-    shown, groups = _order(keys, measured, layers, sort, top, group)
-    rows = []
-    for key in shown:
-        a = pf.arrays[key]
-        view = None
-        if values:
-            label = key + (f"[{format_index(index)}]" if index is not None else "")
-            view = ArrayView(label, apply_slice(a, index, key) if index is not None else a)
-        drawn = None
-        if hist:
-            from paraminspect.actions.view import histogram
-
-            drawn_from = apply_slice(a, index, key) if index is not None else a
-            label = key + (f"[{format_index(index)}]" if index is not None else "")
-            why = "a parameter file does not say which initializer drew its values"
-            drawn = histogram(drawn_from, bins, "values", label, note=why)
-        rows.append(
-            InspectRow(
-                key=key,
-                shape=tuple(a.shape),
-                dtype=a.dtype.name,
-                size=int(a.size),
-                bytes=int(a.nbytes),
-                same_as=dups.get(key),
-                constant=measured[key].constant,
-                data=view,
-                stats=tensor_stats(a) if stats else None,
-                hist=drawn,
-                read_by=None
-                if readers is None
-                else tuple(r.describe() for r in readers.get(_strip_role(key), ())),
-                kind=found.kinds[key].kind,
-                layer=layers[key],
-                measured=measured[key],
-            )
+    with open_weights(path) as reader:
+        if index_only:
+            return _index_report(reader, select, sort, top, group, fail_on, readers, symbol)
+        keys = select_keys([e.key for e in reader.entries], select) if reader.entries else []
+        found = triage_reader(
+            reader, thresholds, uses=uses, largest=OVERVIEW_LARGEST, progress=progress
         )
-    totals = FileTotals(
-        arrays=len(pf.arrays),
-        values=sum(int(a.size) for a in pf.arrays.values()),
-        bytes=sum(int(a.nbytes) for a in pf.arrays.values()),
-        duplicates=len(dups),
-        unique_values=sum(int(a.size) for k, a in pf.arrays.items() if k not in dups),
+        measured = {st.key: st for st in found.rows}
+        dups = {key: group[0] for group in found.duplicates for key in group[1:]}
+        layers = {e.key: found.kinds[e.key].layer for e in reader.entries}
+        shown, groups = _order(keys, measured, layers, sort, top, group)
+        rows = []
+        for key in shown:
+            entry = reader.entry(key)
+            view = drawn = None
+            if values or hist:
+                a = reader.read(entry)
+                label = key + (f"[{format_index(index)}]" if index is not None else "")
+                part = apply_slice(a, index, key) if index is not None else a
+                if values:
+                    view = ArrayView(label, part)
+                if hist:
+                    from paraminspect.actions.view import histogram
+
+                    why = "a parameter file does not say which initializer drew its values"
+                    drawn = histogram(part, bins, "values", label, note=why)
+            rows.append(
+                InspectRow(
+                    key=key,
+                    shape=entry.shape,
+                    dtype=entry.dtype,
+                    size=entry.size,
+                    bytes=entry.nbytes,
+                    same_as=dups.get(key),
+                    constant=measured[key].constant,
+                    data=view,
+                    stats=found.scans[key].moments.tensor_stats() if stats else None,
+                    hist=drawn,
+                    read_by=_read_by(readers, key),
+                    kind=found.kinds[key].kind,
+                    layer=layers[key],
+                    measured=measured[key],
+                )
+            )
+        totals = FileTotals(
+            arrays=len(reader.entries),
+            values=sum(e.size for e in reader.entries),
+            bytes=sum(e.nbytes for e in reader.entries),
+            duplicates=len(dups),
+            unique_values=sum(e.size for e in reader.entries if e.key not in dups),
+        )
+        notes = reader.notes + _inspect_notes(reader.kind, dups, measured)
+        if readers is not None:
+            notes += _symbol_notes(reader, readers, symbol or "")
+        return InspectReport(
+            path,
+            reader.file_size,
+            reader.kind,
+            tuple(rows),
+            totals,
+            notes,
+            overview=found.overview,
+            findings=found.findings,
+            groups=groups,
+            sort=sort,
+            top=top,
+            symbol=symbol,
+            fail_on=fail_on,
+        )
+
+
+def _read_by(readers: Optional[Dict[str, Any]], key: str) -> Optional[Tuple[str, ...]]:
+    if readers is None:
+        return None
+    return tuple(r.describe() for r in readers.get(_strip_role(key), ()))
+
+
+INDEX_NOTE = (
+    "--index: names, shapes, dtypes and bytes from the file's index alone; no value was "
+    "read, so there are no statistics, no findings and no check for arrays saved twice"
+)
+
+
+def _index_report(
+    reader: WeightReader,
+    select: Optional[str],
+    sort: Optional[str],
+    top: Optional[int],
+    group: Optional[str],
+    fail_on: Optional[str],
+    readers: Optional[Dict[str, Any]],
+    symbol: Optional[str],
+) -> InspectReport:
+    """``inspect --index``: the rows the index gives, in file order (or by size/name)."""
+    if fail_on is not None:
+        raise OptionError(
+            "--fail-on needs the values (findings come from them): drop --index", "--fail-on"
+        )
+    if sort is not None and sort not in ("size", "name"):
+        raise OptionError(
+            f"--sort {sort} needs the values: with --index sort by size or name", "--sort"
+        )
+    if group is not None:
+        raise OptionError("--group is not available with --index", "--group")
+    keys = select_keys([e.key for e in reader.entries], select) if reader.entries else []
+    entries = [reader.entry(k) for k in keys]
+    if sort == "size":
+        entries.sort(key=lambda e: -e.size)
+    elif sort == "name":
+        entries.sort(key=lambda e: e.key)
+    if top is not None:
+        entries = entries[:top]
+    rows = tuple(
+        InspectRow(
+            key=e.key,
+            shape=e.shape,
+            dtype=e.dtype,
+            size=e.size,
+            bytes=e.nbytes,
+            read_by=_read_by(readers, e.key),
+            kind=classify(e.key).kind,
+            layer=classify(e.key).layer,
+        )
+        for e in entries
     )
-    notes = _inspect_notes(pf, dups, measured)
+    totals = FileTotals(
+        arrays=len(reader.entries),
+        values=sum(e.size for e in reader.entries),
+        bytes=sum(e.nbytes for e in reader.entries),
+        duplicates=0,
+        unique_values=sum(e.size for e in reader.entries),
+    )
+    notes = (INDEX_NOTE, *reader.notes)
     if readers is not None:
-        notes += _symbol_notes(pf, readers, symbol or "")
+        notes += _symbol_notes(reader, readers, symbol or "")
     return InspectReport(
-        path,
-        pf.size,
-        pf.kind,
-        tuple(rows),
+        reader.path,
+        reader.file_size,
+        reader.kind,
+        rows,
         totals,
         notes,
-        overview=found.overview,
-        findings=found.findings,
-        groups=groups,
         sort=sort,
         top=top,
         symbol=symbol,
-        fail_on=fail_on,
+        index=True,
     )
 
 
-def _symbol_notes(pf: ParamFile, readers: Dict[str, Any], symbol: str) -> Tuple[str, ...]:
-    names = {_strip_role(k) for k in pf.arrays}
+def _symbol_notes(reader: WeightReader, readers: Dict[str, Any], symbol: str) -> Tuple[str, ...]:
+    names = {_strip_role(e.key) for e in reader.entries}
     unread = sorted(names - set(readers))
     notes = [f"read by: the op nodes of {symbol} that take each array as an input"]
     if unread:
@@ -300,7 +365,7 @@ def _symbol_notes(pf: ParamFile, readers: Dict[str, Any], symbol: str) -> Tuple[
 
 
 def _inspect_notes(
-    pf: ParamFile, dups: Dict[str, str], measured: Mapping[str, ArrayStats]
+    kind: str, dups: Dict[str, str], measured: Mapping[str, ArrayStats]
 ) -> Tuple[str, ...]:
     notes = []
     real = [k for k in dups if not measured[k].constant]
@@ -315,7 +380,7 @@ def _inspect_notes(
             "constant arrays (all zeros, all ones, ...) marked 'same as' may be equal by "
             "coincidence rather than shared"
         )
-    if pf.kind == "module":
+    if kind == "module":
         notes.append(
             "arg: arrays are trained parameters, aux: arrays are auxiliary states "
             "(batch-norm running statistics)"

@@ -9,7 +9,7 @@ import contextlib
 import re
 import sys
 import traceback
-from typing import Any, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import click
 
@@ -194,6 +194,24 @@ class Consoles:
 def consoles() -> Consoles:
     ctx = click.get_current_context()
     return Consoles(bool(ctx.find_root().params.get("no_color")))
+
+
+@contextlib.contextmanager
+def byte_progress(fmt: str, label: str) -> Iterator[Any]:
+    """A progress sink (``start(total)``, ``advance(n)``) drawing a bar of bytes read on
+    stderr for work that lasts over a second, or None: in a pipe, or with ``--format json``
+    (whose output is for programs), nothing is drawn."""
+    err = consoles().err
+    if fmt != "table" or not sys.stderr.isatty():
+        yield None
+        return
+    from paraminspect.render.progress import ByteProgress
+
+    bar = ByteProgress(err.console, label)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def emit(report: Any, fmt: str) -> None:

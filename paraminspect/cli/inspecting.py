@@ -193,6 +193,13 @@ def schema(output: Optional[str], force: bool) -> None:
 @click.option(
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
+@click.option(
+    "--index",
+    "index_only",
+    is_flag=True,
+    help="Names, shapes, dtypes and bytes from the file's index alone, in milliseconds for "
+    "any size: no value is read, so no statistics and no findings (--fail-on is refused).",
+)
 @click.option("--hist", is_flag=True, help="Draw a text histogram of each shown array.")
 @bins_option()
 @sort_option(SORT_KEYS, "largest first, or names A to Z")
@@ -248,6 +255,8 @@ def schema(output: Optional[str], force: bool) -> None:
 @format_option
 @examples(
     "paraminspect inspect model-0000.params",
+    "paraminspect inspect big-0000.params --index",
+    "paraminspect inspect model.safetensors --stats",
     "paraminspect inspect model-0000.params --min-running-var 1e-4 --scale-factor 10",
     "paraminspect inspect model-0000.params --symbol model-symbol.json",
     "paraminspect inspect model-0000.params --sort size --top 5",
@@ -262,6 +271,7 @@ def inspect_cmd(
     values: bool,
     slice_: Optional[str],
     stats: bool,
+    index_only: bool,
     hist: bool,
     bins: int,
     sort: Optional[str],
@@ -274,35 +284,43 @@ def inspect_cmd(
     scale_factor: float,
     fmt: str,
 ) -> None:
-    """Show every array in an MXNet parameter FILE (no spec needed), with a diagnosis.
+    """Show every array in a weight FILE (no spec needed), with a diagnosis.
 
-    FILE is anything mx.nd.save wrote: Gluon save_parameters output (0.weight, ...), Module
-    checkpoints (arg:/aux: keys), plain lists. An overview comes first (arrays, values and
-    bytes by kind and dtype; the largest arrays), then the arrays, then the findings over
+    FILE is anything mx.nd.save wrote (Gluon save_parameters output: 0.weight, ...; Module
+    checkpoints: arg:/aux: keys; plain lists), a numpy .npz, a .safetensors file, or an
+    .onnx model's initializers. Files of any size are read in chunks, in bounded memory.
+    An overview comes first (arrays, values and bytes by kind and dtype; the largest
+    arrays), then the arrays, then the findings over
     the whole file: NaN/Inf, constant and all-zero arrays, all-zero filters and rows,
     BatchNorm channels with running variance below --min-running-var or |gamma| below
     --min-abs-gamma, arrays saved twice, and weights whose std is over --scale-factor times
-    off their peers'. The file is read with mx.nd.load only: arrays, never code.
+    off their peers'. Only arrays are read, never code (no pickles).
     """
     from paraminspect.actions.inspect_file import inspect_file
+    from paraminspect.cli.base import byte_progress
 
-    report = inspect_file(
-        file,
-        select,
-        values,
-        slice_,
-        stats,
-        hist=hist,
-        bins=bins,
-        sort=sort,
-        top=top,
-        group=group,
-        symbol=symbol,
-        fail_on=fail_on,
-        min_running_var=min_running_var,
-        min_abs_gamma=min_abs_gamma,
-        scale_factor=scale_factor,
-    )
+    if index_only and (values or stats or hist):
+        raise click.UsageError("--index reads no value: drop --values, --stats and --hist")
+    with byte_progress(fmt, "reading") as progress:
+        report = inspect_file(
+            file,
+            select,
+            values,
+            slice_,
+            stats,
+            hist=hist,
+            bins=bins,
+            sort=sort,
+            top=top,
+            group=group,
+            symbol=symbol,
+            fail_on=fail_on,
+            min_running_var=min_running_var,
+            min_abs_gamma=min_abs_gamma,
+            scale_factor=scale_factor,
+            index_only=index_only,
+            progress=progress,
+        )
     emit(report, fmt)
 
 
@@ -326,6 +344,20 @@ def inspect_cmd(
     metavar="NAME=SHAPE|FILE.npy",
     help="Input shapes for a side that is an exported graph (see show --input).",
 )
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="Rename A's keys to pair them with B's: OLD is a regex matched against a whole key, "
+    "NEW its replacement (\\1 for a group); repeatable, e.g. --map 'gru0_(.*)=rnn0_\\1'.",
+)
+@click.option(
+    "--model",
+    metavar="MODEL",
+    help="Read save_parameters keys (0.weight, ...) on either side as this MODEL's parameter "
+    "names (a side that is a MODEL does this by itself), e.g. --model mlp.",
+)
 @sort_option(
     DIFF_SORT_KEYS,
     "most different first (cosine smallest first), size largest first, or names A to Z",
@@ -335,6 +367,8 @@ def inspect_cmd(
 @format_option
 @examples(
     "paraminspect diff before.params after.params",
+    "paraminspect diff model-0000.params model.onnx",
+    "paraminspect diff saved.params model-0000.params --model model-symbol.json",
     "paraminspect diff model-symbol.json other-0000.params --input data=1x3x112x112",
     "paraminspect diff before.params after.params --sort rel_l2 --top 5",
     "paraminspect diff mlp trained.params --select '.*weight'",
@@ -346,33 +380,42 @@ def diff_cmd(
     select: Optional[str],
     exit_code: bool,
     inputs: tuple,
+    maps: tuple,
+    model: Optional[str],
     sort: Optional[str],
     top: Optional[int],
     seed: Optional[int],
     fmt: str,
 ) -> None:
-    """Compare two parameter files key by key.
+    """Compare two weight files key by key, reading both side by side in chunks.
 
+    A and B may be .params (mx.nd.save), .npz, .safetensors or .onnx files, in any pair.
     For each key: only in A, only in B, shape or dtype changed, or the maximum absolute
     difference, the relative l2 difference ||A-B||/||A|| and the cosine similarity. A side
     may also be a spec (a path or built-in name): its freshly initialized parameters (after
     the first forward pass, --seed applies), keyed like save_parameters (0.weight, ...); or
     any other MODEL (PATH-symbol.json with its weights, zoo:NAME, FILE.py:FUNC), keyed by
-    parameter name (a Module checkpoint on the other side drops its arg:/aux: prefixes).
+    parameter name. Keys pair when equal, after --map, after dropping arg:/aux: prefixes,
+    or read through a MODEL's structure; a note says how they were paired.
     """
     from paraminspect.actions.diff import diff as run_diff
+    from paraminspect.cli.base import byte_progress
     from paraminspect.model.inputs import parse_inputs
 
-    report = run_diff(
-        a,
-        b,
-        select=select,
-        seed=seed,
-        inputs=parse_inputs(inputs),
-        strict=exit_code,
-        sort=sort,
-        top=top,
-    )
+    with byte_progress(fmt, "comparing") as progress:
+        report = run_diff(
+            a,
+            b,
+            select=select,
+            seed=seed,
+            inputs=parse_inputs(inputs),
+            strict=exit_code,
+            sort=sort,
+            top=top,
+            maps=maps,
+            model=model,
+            progress=progress,
+        )
     emit(report, fmt)
 
 

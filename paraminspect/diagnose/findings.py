@@ -1,6 +1,6 @@
 """Problems worth a look in a checkpoint's arrays, each as a one-line :class:`Finding`.
 
-What is checked (every check is vectorized numpy; no loop runs over the values):
+What is checked (from one streamed pass per array, :mod:`paraminspect.diagnose.scan`):
 
 ``nonfinite``
     NaN, +Inf or -Inf values, counted per array.
@@ -37,16 +37,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from paraminspect._text import plural
 from paraminspect.choices import MIN_ABS_GAMMA, MIN_RUNNING_VAR, SCALE_FACTOR
-from paraminspect.diagnose.duplicates import duplicate_groups
 from paraminspect.diagnose.kinds import ArrayKind, Uses, classify_all
-from paraminspect.diagnose.measures import ArrayStats, measure_all
+from paraminspect.diagnose.measures import ArrayStats
 from paraminspect.errors import OptionError
+
+if TYPE_CHECKING:
+    from paraminspect.diagnose.scan import ChannelScan, Scanned
 
 FINDING_KINDS = (
     "nonfinite",
@@ -107,43 +109,35 @@ def _g(x: float) -> str:
     return f"{x:.2g}"
 
 
-def _listed(indices: np.ndarray, limit: int) -> str:
-    shown = ", ".join(str(int(i)) for i in indices[:limit])
-    more = len(indices) - limit
+def _listed(indices: Sequence[int], total: int) -> str:
+    shown = ", ".join(str(int(i)) for i in indices)
+    more = total - len(indices)
     return shown + (f", ... ({more} more)" if more > 0 else "")
 
 
 def _channel_finding(
-    kind: str,
-    key: str,
-    bad: np.ndarray,
-    values: np.ndarray,
-    what: str,
-    limit: int,
-    threshold: float,
+    kind: str, key: str, found: ChannelScan, what: str, threshold: float
 ) -> Finding:
-    idx = np.flatnonzero(bad)
-    n, total = len(idx), int(values.size)
-    shown_values = ", ".join(_g(float(v)) for v in values[idx[:limit]])
-    more = f", ... ({n - limit} more)" if n > limit else ""
+    n, total = found.count, found.of
+    shown_values = ", ".join(_g(v) for v in found.values)
+    more = f", ... ({n - len(found.indices)} more)" if n > len(found.indices) else ""
     word = "channel" if n == 1 else "channels"
     message = (
         f"{key}: {n} of {plural(total, 'channel')} {'has' if n == 1 else 'have'} {what} "
-        f"({word} {', '.join(str(int(i)) for i in idx[:limit])}: {shown_values}{more})"
+        f"({word} {', '.join(str(i) for i in found.indices)}: {shown_values}{more})"
     )
     evidence = {
         "count": n,
         "of": total,
-        "channels": [int(i) for i in idx[:limit]],
-        "values": [float(v) for v in values[idx[:limit]]],
+        "channels": list(found.indices),
+        "values": list(found.values),
         "threshold": threshold,
     }
     return Finding(kind, key, message, evidence)
 
 
-def _array_findings(
-    key: str, a: np.ndarray, st: ArrayStats, ak: ArrayKind, th: Thresholds
-) -> List[Finding]:
+def _array_findings(key: str, sc: Scanned, ak: ArrayKind, th: Thresholds) -> List[Finding]:
+    st = sc.stats
     out: List[Finding] = []
     if st.nonfinite:
         parts = [
@@ -171,7 +165,7 @@ def _array_findings(
         )
         return out  # nothing per unit or channel to add
     if st.constant:
-        value = float(a.reshape(-1)[0])
+        value = float(sc.moments.first or 0.0)
         never = ak.kind == "running" and ak.is_running_var and value == 1.0
         hint = " (BatchNorm statistics never updated?)" if never else ""
         if ak.ignored:
@@ -184,50 +178,39 @@ def _array_findings(
                 {"size": st.size, "value": value},
             )
         )
-    if ak.kind == "weight" and a.ndim >= 2 and a.shape[0] and a.size:
-        out.extend(_dead_units(key, a, th))
-    if ak.is_running_var and a.ndim == 1:
-        bad = a < th.min_running_var
-        if bad.any():
-            what = f"running variance below {th.min_running_var:g}"
-            limit, threshold = th.max_listed, th.min_running_var
-            out.append(_channel_finding("low_running_var", key, bad, a, what, limit, threshold))
-    if ak.kind == "norm" and ak.part == "gamma" and not ak.ignored and a.ndim == 1:
-        bad = np.abs(a) < th.min_abs_gamma
-        if bad.any():
-            what = f"|gamma| below {th.min_abs_gamma:g}"
-            limit, threshold = th.max_listed, th.min_abs_gamma
-            out.append(_channel_finding("tiny_gamma", key, bad, a, what, limit, threshold))
+    if sc.dead_units is not None:
+        out.append(_dead_units(key, len(st.shape), sc.dead_units))
+    if sc.channels is not None and ak.is_running_var:
+        what = f"running variance below {th.min_running_var:g}"
+        out.append(_channel_finding("low_running_var", key, sc.channels, what, th.min_running_var))
+    elif sc.channels is not None:
+        what = f"|gamma| below {th.min_abs_gamma:g}"
+        out.append(_channel_finding("tiny_gamma", key, sc.channels, what, th.min_abs_gamma))
     return out
 
 
-def _dead_units(key: str, a: np.ndarray, th: Thresholds) -> List[Finding]:
-    units = a.reshape(a.shape[0], -1)
-    dead = np.flatnonzero(~units.any(axis=1))  # NaN counts as alive (reported as nonfinite)
-    if not dead.size:
-        return []
-    noun = "filter" if a.ndim >= 3 else "row"
-    n, total = int(dead.size), int(a.shape[0])
+def _dead_units(key: str, ndim: int, dead: ChannelScan) -> Finding:
+    noun = "filter" if ndim >= 3 else "row"
+    n, total = dead.count, dead.of
     message = (
         f"{key}: {n} of {plural(total, noun)} {'is' if n == 1 else 'are'} all zero "
-        f"({noun}{'' if n == 1 else 's'} {_listed(dead, th.max_listed)})"
+        f"({noun}{'' if n == 1 else 's'} {_listed(dead.indices, n)})"
     )
     evidence = {
         "count": n,
         "of": total,
         "axis": 0,
         "unit": noun,
-        "units": [int(i) for i in dead[: th.max_listed]],
+        "units": list(dead.indices),
     }
-    return [Finding("dead_units", key, message, evidence)]
+    return Finding("dead_units", key, message, evidence)
 
 
 def _duplicate_findings(
-    arrays: Mapping[str, np.ndarray], stats: Mapping[str, ArrayStats]
+    groups: Sequence[Tuple[str, ...]], stats: Mapping[str, ArrayStats]
 ) -> List[Finding]:
     out = []
-    marks = {k: (st.l2, st.abs_max, st.mean, st.std, st.nonfinite) for k, st in stats.items()}
-    for group in duplicate_groups(arrays, marks):
+    for group in groups:
         first = stats[group[0]]
         if first.constant:
             continue
@@ -294,30 +277,40 @@ def find_problems(
     arrays: Mapping[str, np.ndarray],
     thresholds: Optional[Thresholds] = None,
     uses: Optional[Uses] = None,
-    stats: Optional[Mapping[str, ArrayStats]] = None,
-    kinds: Optional[Mapping[str, ArrayKind]] = None,
 ) -> Tuple[Finding, ...]:
-    """Every finding (see the module docstring), in key order, then duplicates and scale
-    outliers.
+    """Every finding (see the module docstring) of arrays in memory: :func:`scan_findings`
+    over one pass of :func:`paraminspect.diagnose.scan.scan_reader`.
 
     Args:
         arrays: the checkpoint's arrays by key.
         thresholds: limits; :class:`Thresholds` defaults when None.
         uses: optional name -> op use from the graph (wins over names for kinds).
-        stats: :func:`measure_all` of ``arrays``, when already computed.
-        kinds: :func:`classify_all` of the keys, when already computed.
 
     Returns:
         The findings; empty for a healthy checkpoint.
     """
+    from paraminspect.diagnose.scan import scan_reader
+    from paraminspect.weights.base import MemoryReader
+
     th = thresholds or Thresholds()
-    stats = stats if stats is not None else measure_all(arrays)
-    kinds = kinds if kinds is not None else classify_all(arrays, uses)
+    kinds = classify_all(arrays, uses)
+    scans, groups = scan_reader(MemoryReader(dict(arrays)), kinds, th)
+    return scan_findings(scans, groups, kinds, th)
+
+
+def scan_findings(
+    scans: Mapping[str, Scanned],
+    groups: Sequence[Tuple[str, ...]],
+    kinds: Mapping[str, ArrayKind],
+    thresholds: Thresholds,
+) -> Tuple[Finding, ...]:
+    """The findings of scanned arrays, in key order, then duplicates and scale outliers."""
     out: List[Finding] = []
-    for key, a in arrays.items():
-        out.extend(_array_findings(key, a, stats[key], kinds[key], th))
-    out.extend(_duplicate_findings(arrays, stats))
-    out.extend(_scale_findings(stats, kinds, th))
+    for key, sc in scans.items():
+        out.extend(_array_findings(key, sc, kinds[key], thresholds))
+    stats = {k: sc.stats for k, sc in scans.items()}
+    out.extend(_duplicate_findings(groups, stats))
+    out.extend(_scale_findings(stats, kinds, thresholds))
     return tuple(out)
 
 

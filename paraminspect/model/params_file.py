@@ -81,6 +81,20 @@ class FileLayout:
         return dict(zip(self.keys, self.headers))
 
 
+def layout_kind(keys: Tuple[str, ...], named: bool) -> str:
+    """``gluon`` (save_parameters: ``0.weight``), ``module`` (``arg:``/``aux:``), ``list``
+    (nd.save of a list), ``names`` (any other dict), or ``empty``."""
+    if not keys:
+        return "empty"
+    if not named:
+        return "list"
+    if all(k.startswith(("arg:", "aux:")) for k in keys):
+        return "module"
+    if all("." in k for k in keys):
+        return "gluon"
+    return "names"
+
+
 @dataclass(frozen=True, eq=False)
 class ParamFile:
     """Every array in a parameter file, as numpy, in file order.
@@ -101,16 +115,7 @@ class ParamFile:
     def kind(self) -> str:
         """``gluon`` (save_parameters: ``0.weight``), ``module`` (``arg:``/``aux:``),
         ``list`` (nd.save of a list), ``names`` (any other dict), or ``empty``."""
-        keys = self.keys
-        if not keys:
-            return "empty"
-        if not self.named:
-            return "list"
-        if all(k.startswith(("arg:", "aux:")) for k in keys):
-            return "module"
-        if all("." in k for k in keys):
-            return "gluon"
-        return "names"
+        return layout_kind(self.keys, self.named)
 
 
 class _Reader:
@@ -173,7 +178,7 @@ def _not_params_hint(head: bytes) -> str:
     return ""
 
 
-def _open_for_reading(path: str) -> Tuple[BinaryIO, int]:
+def open_for_reading(path: str) -> Tuple[BinaryIO, int]:
     p = Path(path)
     if not p.exists():
         parent = p.parent
@@ -201,7 +206,7 @@ def check_file(path: str) -> FileLayout:
         CheckpointError: missing, unreadable, empty, not a parameter file, truncated, or a
             header that cannot be right (a count larger than the file could hold, ...).
     """
-    f, size = _open_for_reading(path)
+    f, size = open_for_reading(path)
     with f:
         q = quote(path)
         if size == 0:

@@ -9,12 +9,25 @@ from rich.table import Table
 
 from paraminspect.render._common import new_table
 
+FORMULA_WIDTH = 28  # init --list keeps this many columns for a formula's lines
+
 
 def catalog_table(methods: Any) -> Table:
     """``init --list``: every initializer, its parameters with defaults, and its formula."""
-    table = new_table("initializers (paraminspect init --method NAME --param KEY=VALUE)")
+    # the formula is what the list is for: it keeps room for whole lines, and the MXNet
+    # class goes first
+    table = new_table(
+        "initializers (paraminspect init --method NAME --param KEY=VALUE)",
+        keep=("method", "parameters (default)", "formula"),
+        drop_first=("MXNet class",),
+    )
     for col in ("method", "MXNet class", "parameters (default)", "formula", "notes"):
-        table.add_column(col, overflow="fold", no_wrap=col == "method")
+        table.add_column(
+            col,
+            overflow="fold",
+            no_wrap=col == "method",
+            min_width=FORMULA_WIDTH if col == "formula" else None,
+        )
     for m in methods:
         params = []
         for p in m.params:

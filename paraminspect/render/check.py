@@ -35,15 +35,27 @@ def check_json(result: Any) -> Dict[str, Any]:
     }
 
 
+LAW_WIDTH = 22  # the law column's least width: a phrase in a few lines, not a word a line
+
+
 def check_table(results: Any) -> Table:
     """Expected vs observed for every check of every parameter, with pass/fail."""
-    table = new_table("check against the initializer's theory")
+    # what failed and what was seen stay at every width; fan-in/out and the law go first
+    table = new_table(
+        "check against the initializer's theory",
+        keep=("parameter", "check", "expected", "observed", "result"),
+        drop_first=("fan_out", "fan_in", "law"),
+        names=("parameter",),
+    )
+    laws = [len(r.law if r.items else r.initializer) for r in results]
     for col in ("parameter", "law", "fan_in", "fan_out", "check", "expected", "observed"):
         table.add_column(
             col,
             justify="right" if col.startswith("fan") else "left",
             overflow="fold",
             no_wrap=col == "parameter",
+            # a law is a phrase: it gets room for whole lines or goes
+            min_width=min(LAW_WIDTH, max(laws, default=3)) if col == "law" else None,
         )
     table.add_column("result", no_wrap=True)
     for r in results:

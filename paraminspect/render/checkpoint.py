@@ -73,7 +73,7 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             "size": row.size,
             "bytes": row.bytes,
             "same_as": row.same_as,
-            "constant": row.constant,
+            "constant": None if report.index else row.constant,
             "kind": row.kind,
             "layer": row.layer,
         }
@@ -102,7 +102,8 @@ def inspect_json(report: Any) -> Dict[str, Any]:
             {"layer": g.layer, "keys": list(g.keys), "size": g.size, "bytes": g.bytes}
             for g in report.groups
         ]
-    out["findings"] = [finding_json(f) for f in report.findings]
+    # --index read no value: no findings were looked for (null, not an empty list)
+    out["findings"] = None if report.index else [finding_json(f) for f in report.findings]
     out["totals"] = {
         "arrays": t.arrays,
         "values": t.values,
@@ -147,21 +148,22 @@ def print_findings(console: Console, findings: Any) -> None:
 
 
 def _array_columns(report: Any) -> List[Tuple[str, bool]]:
-    """(name, droppable) of the arrays table's columns after ``key``, in order."""
+    """(name, kept) of the arrays table's columns after ``key``, in order: a kept column
+    is one this view of the file exists for (the shapes and sizes; the --sort measure;
+    with --stats mean and std; with --symbol the nodes that read each array)."""
+    stats = any(r.stats is not None for r in report.rows)
     cols: List[Tuple[str, bool]] = [
-        ("shape", False),
-        ("dtype", True),
-        ("size", False),
-        ("bytes", True),
+        ("shape", True),
+        ("dtype", False),
+        ("size", True),
+        ("bytes", False),
     ]
-    if report.sort in MEASURED_SORT_KEYS and not any(r.stats is not None for r in report.rows):
-        cols.append((report.sort, False))
-    if any(r.stats is not None for r in report.rows):
-        cols += [(k, k in DROP_FIRST) for k in STAT_KEYS]
-    if any(r.same_as is not None for r in report.rows) or not any(
-        r.stats is not None for r in report.rows
-    ):
-        cols.append(("same as", True))
+    if report.sort in MEASURED_SORT_KEYS and not stats:
+        cols.append((report.sort, True))
+    if stats:
+        cols += [(k, k not in DROP_FIRST or k == report.sort) for k in STAT_KEYS]
+    if not report.index and (any(r.same_as is not None for r in report.rows) or not stats):
+        cols.append(("same as", False))
     if any(r.read_by is not None for r in report.rows):
         cols.append(("read by", True))  # --symbol: the op nodes that take the array
     return cols
@@ -192,11 +194,20 @@ def _cell(row: Any, col: str) -> str:
     return number(float(getattr(row.measured, col)))
 
 
-def _arrays_table(report: Any, columns: Sequence[str]) -> Any:
+def _arrays_table(report: Any, columns: Sequence[Tuple[str, bool]]) -> Any:
     right = ("shape", "size", "bytes", *STAT_KEYS, *MEASURED_SORT_KEYS)
-    table = key_table(columns, right)
-    longest = max([len(r.key) for r in report.rows] + [len(g.layer) + 7 for g in report.groups])
-    table.columns[0].min_width = min(longest, KEY_MIN_WIDTH)
+    names = [name for name, _ in columns]
+    how = []
+    if report.sort is not None:
+        how.append(f"sorted by {report.sort}")
+    table = key_table(
+        names,
+        right,
+        title=f"arrays ({', '.join(how)})" if how else "arrays",
+        keep=[name for name, kept in columns if kept],
+        drop_first=[name for name in DROP_FIRST if name in names],
+        names=("key", "read by"),
+    )
     rows = {r.key: r for r in report.rows}
     for group in report.groups or (None,):
         keys = [r.key for r in report.rows] if group is None else group.keys
@@ -205,55 +216,24 @@ def _arrays_table(report: Any, columns: Sequence[str]) -> Any:
                 table.add_section()
             totals = {"size": f"{group.size:,}", "bytes": f"{group.bytes:,}"}
             header = Text(f"layer {group.layer}", style="bold")
-            table.add_row(header, *(totals.get(c, "") for c in columns))
+            table.add_row(header, *(totals.get(c, "") for c in names))
         for key in keys:
             row = rows[key]
-            table.add_row(("  " if group else "") + row.key, *(_cell(row, c) for c in columns))
+            table.add_row(("  " if group else "") + row.key, *(_cell(row, c) for c in names))
     return table
 
 
 # the order columns go in when the table does not fit: the least telling first
-DROP_FIRST = ("inf", "nan", "zeros", "min", "max", "bytes", "dtype", "l2", "same as", "read by")
-KEY_MIN_WIDTH = 24  # a long Module key folds onto more lines down to this width, never cut
-
-
-def _needed_width(report: Any, columns: Sequence[str]) -> int:
-    """The narrowest the arrays table can be without cutting a number: its width when laid
-    out with room to spare, less what the key column can fold (down to KEY_MIN_WIDTH)."""
-    import io
-
-    table = _arrays_table(report, columns)
-    buffer = io.StringIO()
-    Console(file=buffer, width=100_000, color_system=None).print(table)
-    natural = max((len(line.rstrip()) for line in buffer.getvalue().splitlines()), default=0)
-    key_width = max([len(r.key) + (2 if report.groups else 0) for r in report.rows], default=0)
-    key_width = max(key_width, *(len(g.layer) + 6 for g in report.groups), 3)
-    return natural - key_width + min(key_width, KEY_MIN_WIDTH) + 1
+DROP_FIRST = ("inf", "nan", "zeros", "min", "max", "bytes", "dtype", "l2", "same as")
 
 
 def print_arrays(console: Console, report: Any) -> None:
     """The one table of the shown arrays (with --stats, their statistics beside them).
 
     Columns that do not fit the console's width go, named in a note, rather than any number
-    or name being cut.
+    being cut; long keys fold onto two lines or are shortened in the middle.
     """
-    cols = _array_columns(report)
-    shown = [name for name, _ in cols]
-    dropped: List[str] = []
-    droppable = sorted((name for name, can in cols if can), key=DROP_FIRST.index)
-    while droppable and _needed_width(report, shown) > console.width:
-        name = droppable.pop(0)
-        shown.remove(name)
-        dropped.append(name)
-    console.print(_arrays_table(report, shown))
-    if dropped:
-        console.print(
-            Text(
-                f"note: {', '.join(reversed(dropped))} column{'s' if len(dropped) > 1 else ''} "
-                "left out to fit the terminal: widen it or use --format json",
-                style="italic",
-            )
-        )
+    console.print(_arrays_table(report, _array_columns(report)))
 
 
 def print_inspect(console: Console, report: Any) -> None:
@@ -276,10 +256,11 @@ def print_inspect(console: Console, report: Any) -> None:
         how.append(f"{len(report.groups)} layer{'s' if len(report.groups) != 1 else ''}")
     shown = f"{len(report.rows)} of {t.arrays} shown; " if len(report.rows) != t.arrays else ""
     how_text = f" ({', '.join(how)})" if how else ""
+    twice = f"; {t.duplicates} saved twice ({t.unique_values:,} unique values)"
     console.print(
         Text(
             f"{shown}{t.arrays:,} arrays{how_text}, {t.values:,} values, {t.bytes:,} bytes of "
-            f"data; {t.duplicates} saved twice ({t.unique_values:,} unique values)"
+            f"data{'' if report.index else twice}"
         ),
         soft_wrap=True,
     )

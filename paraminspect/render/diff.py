@@ -29,6 +29,7 @@ def diff_json(report: Any) -> Dict[str, Any]:
     rows = [
         {
             "key": r.key,
+            **({"key_b": r.key_b} if r.key_b is not None else {}),
             "status": r.status,
             "shape_a": None if r.shape_a is None else list(r.shape_a),
             "shape_b": None if r.shape_b is None else list(r.shape_b),
@@ -69,6 +70,9 @@ def print_diff(console: Console, report: Any) -> None:
     table = key_table(
         ("status", "shape", "dtype", "max_abs", "rel_l2", "cosine"),
         ("shape", "max_abs", "rel_l2", "cosine"),
+        # how far each array moved is what diff is for
+        keep=("status", "max_abs", "rel_l2"),
+        drop_first=("dtype", "cosine", "shape"),
     )
     for r in report.listed:
         # a key on one side only shows that side's shape and dtype

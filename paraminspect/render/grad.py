@@ -78,7 +78,12 @@ def grad_json(report: GradReport) -> Dict[str, Any]:
 
 def grad_norm_table(report: GradReport) -> Table:
     """Each gradient's norm beside its weight's: ``||g||``, ``||w||``, ``||g||/||w||``."""
-    table = new_table(f"gradient vs weight (loss {report.loss})")
+    table = new_table(
+        f"gradient vs weight (loss {report.loss})",
+        keep=("parameter", "||g||", "||g||/||w||"),
+        drop_first=("layers", "||w||"),
+        names=("parameter",),
+    )
     table.add_column("parameter", no_wrap=True)
     table.add_column("layers")
     for col in ("||g||", "||w||", "||g||/||w||"):
@@ -139,7 +144,9 @@ def new_shared_table() -> Table:
     table = new_table(
         "shared gradients: each using layer's contribution (from an unshared copy with the "
         "same weights), its share <g_i,\u00a0G>/||G||^2 of the accumulated G, and their sum check",
+        keep=("parameter", "from", "share", "l2", "sum = accumulated?"),
         drop_first=("mean", "abs_max"),
+        names=("parameter",),
     )
     table.add_column("parameter", no_wrap=True)
     table.add_column("from", no_wrap=True)

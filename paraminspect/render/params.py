@@ -93,38 +93,40 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
 
 
 def param_table(report: ParamReport, width: int = NARROW) -> Table:
-    """One row per unique parameter. On a console narrower than :data:`NARROW`, columns
-    that say nothing are left out (``dtype`` when every parameter is float32, ``grad_req``
-    when every one is ``write``; the totals still split trainable from not) and a layer is
-    shown by its path alone when the parameter's name already starts with its name, so
-    the initializer keeps room for one line."""
+    """One row per unique parameter: its shape is what the table is for (it stays at every
+    width, with the parameter's name); on a narrow console ``dtype`` and ``grad_req`` go
+    first when every row says the same (the note says what), then ``layers``, ``init`` and
+    the rest, and long layer labels and names fold onto two lines.
+
+    ``width`` is unused (the table lays itself out at the console's width); it stays for
+    callers that pass it."""
     m = report.model
     state = "after the first forward pass" if m.forward else "before the first forward pass"
     seed = f", seed {m.seed}" if m.seed is not None else ""
     where = source_text(m.kind, m.source)
     title = f"{m.name} ({where}): input {shape_text(m.input_shape)}, {state}{seed}"
-    table = new_table(title)
     rows = report.parameters
-    narrow = width < NARROW
+    # a column whose every row says the same goes first (the note says what it says)
+    uniform = [c for c in ("dtype", "grad_req") if len({getattr(r, c) for r in rows}) == 1]
+    varying = [c for c in ("dtype", "grad_req") if c not in uniform]
+    table = new_table(
+        title,
+        keep=("parameter", "shape", "size"),
+        drop_first=(*uniform, "layers", "init", *varying),
+        names=("layer", "parameter"),
+    )
     columns = ["layer", "parameter", "shape", "dtype", "size", "grad_req", "init", "layers"]
-    if narrow and all(row.dtype == "float32" for row in rows):
-        columns.remove("dtype")
-    if narrow and all(row.grad_req == "write" for row in rows):
-        columns.remove("grad_req")
     for col in columns:
         table.add_column(
             col,
             justify="right" if col in ("shape", "size") else "left",
-            overflow="fold",
-            # Short fixed-width cells never break; the layer label and initializer may wrap.
-            no_wrap=col not in ("layer", "init"),
+            # Short fixed-width cells never break; the initializer may wrap.
+            no_wrap=col != "init",
         )
     for row in rows:
-        layer = m.layers[row.owner]
-        label = layer.label
-        # the weight's name already says the block's (dense0_weight): the path is enough
-        if narrow and row.name.startswith(layer.name + "_"):
-            label = m.path_of(row.owner)
+        # the label (Gluon's path, with the block's name where it adds something) is the
+        # same at every width: a narrow console folds it rather than shortening it
+        label = m.layers[row.owner].label
         cells: Dict[str, Any] = {
             "layer": label,
             "parameter": row.name,
@@ -143,15 +145,21 @@ def param_table(report: ParamReport, width: int = NARROW) -> Table:
 
 
 def stats_table(rows: List[ParamRow], attr: str, title: str, width: int = NARROW) -> Table:
-    """Statistics per parameter. Numbers never break across lines; on a console narrower
-    than :data:`NARROW` they get 3 significant digits and the nan/inf columns are left out
-    when every count is 0 (a warning names any parameter that has them)."""
+    """Statistics per parameter: mean, std and l2 stay at every width; numbers never break
+    across lines. On a console narrower than :data:`NARROW` they get 3 significant digits;
+    the nan/inf columns go first when every count is 0 (the note says so; a warning names
+    any parameter that has them, and then they stay), then zeros, abs_max, max and min."""
     narrow = width < NARROW
     all_stats = [getattr(row, attr) for row in rows]
-    keep_counts = not narrow or any(s is not None and (s.nan or s.inf) for s in all_stats)
-    keys = STAT_KEYS if keep_counts else STAT_KEYS[:-2]
+    keys = STAT_KEYS
     digits = 3 if narrow else 4
-    table = new_table(title)
+    clean = not any(s is not None and (s.nan or s.inf) for s in all_stats)
+    table = new_table(
+        title,
+        keep=("parameter", "mean", "std", "l2") + (() if clean else ("nan", "inf")),
+        drop_first=("nan", "inf", "zeros", "abs_max", "max", "min"),
+        names=("parameter",),
+    )
     table.add_column("parameter", no_wrap=True)
     for key in keys:
         table.add_column(key, justify="right", no_wrap=True)
@@ -161,8 +169,7 @@ def stats_table(rows: List[ParamRow], attr: str, title: str, width: int = NARROW
             continue
         cells: List[Any] = [number(getattr(stats, k), digits) for k in STAT_KEYS[:-3]]
         cells.append(f"{stats.zeros:.0%}" if narrow else f"{stats.zeros:.2%}")
-        if keep_counts:
-            cells += [Text(f"{n:,}", style="bold red" if n else "") for n in (stats.nan, stats.inf)]
+        cells += [Text(f"{n:,}", style="bold red" if n else "") for n in (stats.nan, stats.inf)]
         table.add_row(row.name, *cells)
     return table
 

@@ -76,3 +76,54 @@ class TrainPrinter:
             self.out.file.flush()
             if live:
                 self.progress.start()
+
+
+class ByteProgress:
+    """``inspect``/``diff`` reading files: a bar of bytes read out of the total on stderr,
+    shown only once the work has lasted ``delay`` seconds (quick runs print nothing)."""
+
+    def __init__(self, err: Console, label: str, delay: float = 1.0) -> None:
+        import time
+
+        self.err, self.label, self.delay = err, label, delay
+        self.clock = time.monotonic
+        self.started = self.clock()
+        self.total = 0
+        self.done = 0
+        self.progress: Any = None
+        self.task: Any = None
+
+    def start(self, total: int) -> None:
+        """Add ``total`` bytes to the work (each file read calls it once)."""
+        self.total += int(total)
+        if self.progress is not None:
+            self.progress.update(self.task, total=self.total)
+
+    def advance(self, n: int) -> None:
+        self.done += int(n)
+        if self.progress is None:
+            if self.clock() - self.started < self.delay:
+                return
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=self.err,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(self.label, total=max(self.total, self.done))
+        self.progress.update(self.task, completed=self.done)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()

@@ -150,9 +150,13 @@ def layer_table(report: SummaryReport) -> Table:
     seed = f", seed {report.seed}" if report.seed is not None else ""
     hyb = ", hybridized" if report.hybridized else ""
     where = source_text(report.kind, report.source)
+    # each layer's output, its parameters and its cost are what the table is for
     table = new_table(
         f"{report.name} ({where}): input {shape_text(report.input_shape)}, "
-        f"init {report.init}{seed}{hyb}"
+        f"init {report.init}{seed}{hyb}",
+        keep=("layer", "output", "params", "MACs"),
+        drop_first=("act. mem", "train", "act", "input"),
+        names=("layer", "type"),
     )
     # graphs and Blocks know each layer's output only: no input column for them
     with_input = any(row.in_shape for row in report.layers)
@@ -165,8 +169,7 @@ def layer_table(report: SummaryReport) -> Table:
         table.add_column(
             col,
             justify="right" if right else "left",
-            overflow="fold",
-            no_wrap=col not in ("layer", "type"),
+            no_wrap=True,
         )
     for row in report.layers:
         cells = [
@@ -187,11 +190,16 @@ def layer_table(report: SummaryReport) -> Table:
 
 
 def stats_table(report: SummaryReport) -> Table:
-    table = new_table("activations on the batch")
+    table = new_table(
+        "activations on the batch",
+        keep=("layer", "mean", "std", "dead (units)", "saturated"),
+        drop_first=("nan", "inf", "activation"),
+        names=("layer",),
+    )
     # min and max are in the JSON; the table keeps what shows growth, collapse and death
     for col in ("layer", "activation", "mean", "std", "dead (units)", "saturated"):
         left = col in ("layer", "activation")
-        table.add_column(col, justify="left" if left else "right", no_wrap=not left)
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
     table.add_column("nan", justify="right", no_wrap=True)
     table.add_column("inf", justify="right", no_wrap=True)
     for row in report.layers:
@@ -218,7 +226,12 @@ def hist_table(report: SummaryReport) -> Optional[Table]:
     if not rows:
         return None
     bins = max(len(r.hist.counts) for r in rows if r.hist is not None)
-    table = new_table(f"each layer's output ({bins} bins)")
+    table = new_table(
+        f"each layer's output ({bins} bins)",
+        keep=("layer", "bins"),
+        drop_first=("zeros",),
+        names=("layer",),
+    )
     for col in ("layer", "min", "max", "bins", "zeros"):
         table.add_column(col, justify="left" if col in ("layer", "bins") else "right")
     for row in rows:
@@ -264,7 +277,9 @@ def compare_table(report: SummaryReport) -> Table:
     table = new_table(
         f"std by initializer (each from mx.random.seed({report.compare_seed}), same X)"
     )
-    table.add_column("layer")
+    table.keep = tuple(run.label for run in report.compare)
+    table.names = ("layer",)
+    table.add_column("layer", no_wrap=True)
     for run in report.compare:
         table.add_column(run.label, justify="right", overflow="fold")
     for i, row in enumerate(report.layers):

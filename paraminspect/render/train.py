@@ -144,6 +144,9 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
     }
 
 
+NUMBER_WIDTH = len("1.234e-05")  # the widest a 4-digit number() prints a norm or ratio
+
+
 def _cell(x: Optional[float], pct: bool = False) -> str:
     if x is None:
         return "-"
@@ -159,13 +162,20 @@ def _known(x: Optional[float]) -> Optional[float]:
 
 def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
     """The per-layer table of one logged step."""
+    # The gradient norms and dead ReLUs are what the table is for. Every record of a run
+    # gets the same columns: their widths come from the headers and the widest number a
+    # cell can hold, never from this record's values.
     table = new_table(
-        f"epoch {r.epoch}, step {r.step}: loss {r.loss:.5g} (data set {r.data_loss:.5g})"
+        f"epoch {r.epoch}, step {r.step}: loss {r.loss:.5g} (data set {r.data_loss:.5g})",
+        keep=("layer", "||g||", "||g||/||w||", "dead ReLU"),
+        drop_first=("parameters", "||w||", "||Δw||/||w||"),
+        names=("layer",),
     )
-    for col in ("layer", "parameters"):
-        table.add_column(col, no_wrap=col == "layer")
+    table.add_column("layer", no_wrap=True)
+    table.add_column("parameters")
     for col in ("||w||", "||g||", "||g||/||w||", "||Δw||/||w||", "dead ReLU"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
+        table.widest[col] = NUMBER_WIDTH
     focus = {i for s in r.shared for i in s.layers} if shared_focus else None
     paths = {x.index: x.path for x in r.layers}
     for x in r.layers:
@@ -187,7 +197,11 @@ def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
 
 
 def shared_step_table(r: TrainRecord) -> Table:
-    table = new_table(f"step {r.step}: shared parameters")
+    table = new_table(
+        f"step {r.step}: shared parameters",
+        keep=("parameter", "weights identical?", "accumulated ||g||"),
+        names=("parameter",),
+    )
     table.add_column("parameter", no_wrap=True)
     table.add_column("layers")
     table.add_column("weights identical?")
@@ -229,7 +243,9 @@ def sparkline_table(report: TrainReport) -> Table:
     else:  # no per-step norms (a report from elsewhere): the logged records
         series = layer_series(report, "grad_l2")
         title = f"gradient norm per layer over {len(report.history)} logged steps"
-    table = new_table(title)
+    table = new_table(
+        title, keep=("layer", "||g|| over the run"), drop_first=("min", "max"), names=("layer",)
+    )
     table.add_column("layer", no_wrap=True)
     table.add_column("||g|| over the run", no_wrap=True)
     for col in ("first", "last", "min", "max"):
@@ -256,11 +272,13 @@ def grad_hist_tables(report: TrainReport) -> List[Table]:
         for p in r.parameters:
             if p.grad_hist is not None:
                 drawn.setdefault(p.name, []).append((r.step, p))
-    tables = []
+    tables: List[Table] = []
     for name, rows in drawn.items():
         first = rows[0][1].grad_hist
         assert first is not None
-        table = new_table(f"{name}.grad ({len(first.counts)} bins)")
+        table = new_table(
+            f"{name}.grad ({len(first.counts)} bins)", keep=("step", "bins"), drop_first=("zeros",)
+        )
         for col in ("step", "min", "max", "bins", "zeros"):
             table.add_column(col, justify="left" if col == "bins" else "right")
         for step, p in rows:

@@ -16,6 +16,9 @@ KIND_TEXT = {
     "names": "named arrays",
     "empty": "no arrays",
     "spec": "a spec's freshly initialized parameters, keyed like save_parameters",
+    "npz": "numpy .npz archive",
+    "safetensors": "safetensors file",
+    "onnx": "ONNX model (its initializers)",
 }
 
 
@@ -77,6 +80,7 @@ class InspectReport(RichReport):
     top: Optional[int] = None  # --top N (rows, or layers with --group)
     symbol: Optional[str] = None  # --symbol GRAPH the kinds and layers were read from
     fail_on: Optional[str] = None  # --fail-on findings
+    index: bool = False  # --index: from the file's index alone (no statistics, no findings)
 
     @property
     def failure(self) -> Optional[str]:
@@ -105,6 +109,7 @@ class DiffRow:
     max_abs: Optional[float] = None
     rel_l2: Optional[float] = None
     cosine: Optional[float] = None
+    key_b: Optional[str] = None  # B's key when it differs from ``key`` (A's): see the notes
 
 
 @dataclass(frozen=True)

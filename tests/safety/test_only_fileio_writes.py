@@ -25,18 +25,25 @@ THIRD_PARTY_QUALIFIED = {("nd", "save"), ("ndarray", "save"), ("onnx", "save"), 
 
 
 def _write_mode(call: ast.Call) -> bool:
-    """``open(p, 'w')``, ``open(p, mode='a')``, ``p.open('wb')``: a mode that writes."""
-    mode = call.args[1] if len(call.args) > 1 else None
-    if isinstance(call.func, ast.Attribute):  # Path.open(mode)
-        mode = call.args[0] if call.args else None
-    for kw in call.keywords:
-        if kw.arg == "mode":
-            mode = kw.value
-    if mode is None:
-        return False
-    if not isinstance(mode, ast.Constant) or not isinstance(mode.value, str):
-        return True  # a mode we cannot read is taken as writing
-    return any(c in mode.value for c in "wax+")
+    """``open(p, 'w')``, ``open(p, mode='a')``, ``p.open('wb')``: a mode that writes.
+
+    For the builtin, a mode that is not a literal is taken as writing; for an ``.open()``
+    method (``Path.open(mode)``, ``ZipFile.open(name, mode)``) any literal argument that
+    is a writing mode counts.
+    """
+    modes = [kw.value for kw in call.keywords if kw.arg == "mode"]
+    if isinstance(call.func, ast.Attribute):
+        modes += [a for a in call.args if isinstance(a, ast.Constant)]
+    elif len(call.args) > 1:
+        modes.append(call.args[1])
+    for mode in modes:
+        if not isinstance(mode, ast.Constant) or not isinstance(mode.value, str):
+            if not isinstance(call.func, ast.Attribute):
+                return True  # a mode we cannot read is taken as writing
+            continue
+        if any(c in mode.value for c in "wax+"):
+            return True
+    return False
 
 
 def violations(source: str, filename: str = "<src>") -> List[str]:
@@ -50,6 +57,13 @@ def violations(source: str, filename: str = "<src>") -> List[str]:
         where = f"{filename}:{node.lineno}"
         if isinstance(f, ast.Name) and f.id == "open" and _write_mode(node):
             found.append(f"{where}: open() for writing")
+        name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+        if (
+            name == "ZipFile"
+            and len(node.args) > 1
+            and _write_mode(ast.Call(func=ast.Name("open"), args=node.args, keywords=node.keywords))
+        ):
+            found.append(f"{where}: ZipFile() for writing")
         if isinstance(f, ast.Name) and f.id in THIRD_PARTY | {"copyfile", "rmtree", "move"}:
             found.append(f"{where}: {f.id}()")
         if not isinstance(f, ast.Attribute):
@@ -98,10 +112,14 @@ def test_the_checker_finds_each_kind_of_write():
             "mx.nd.save(p, d)",
             "onnx.save(m, p)",
             "Path(p).replace(q)",
+            "zipfile.ZipFile(p, 'w')",
         ]
     )
-    assert len(violations(src)) == 16, violations(src)
-    harmless = "open(p)\nopen(p, 'rb')\ns.replace('a', 'b')\nos.path.join(a, b)\np.open('rb')\n"
+    assert len(violations(src)) == 17, violations(src)
+    harmless = (
+        "open(p)\nopen(p, 'rb')\ns.replace('a', 'b')\nos.path.join(a, b)\np.open('rb')\n"
+        "zf.open(info)\n"
+    )
     assert violations(harmless) == []
 
 
