@@ -1,8 +1,9 @@
 """paraminspect: look inside the parameters of MXNet Gluon networks.
 
 ``import paraminspect as pi`` gives the Python API (see :mod:`paraminspect.api`):
-:func:`show`, :func:`summary`, :func:`grad`, :func:`inspect`, :func:`diff`, :func:`load`
-and :func:`watch`, each returning the report the CLI renders. Importing the package is
+:func:`show`, :func:`summary`, :func:`grad`, :func:`inspect`, :func:`diff`, :func:`load`,
+:func:`watch`, :func:`export` and :func:`compare`, each returning the report the CLI
+renders. Importing the package is
 cheap: MXNet, click and rich are imported only when a function needs them.
 """
 
@@ -15,7 +16,9 @@ __version__ = "0.1.0"
 __all__ = [
     "ParamInspectError",
     "__version__",
+    "compare",
     "diff",
+    "export",
     "grad",
     "inspect",
     "load",
@@ -24,10 +27,12 @@ __all__ = [
     "watch",
 ]
 
-_API = frozenset({"diff", "grad", "inspect", "load", "show", "summary", "watch"})
+_API = frozenset(
+    {"compare", "diff", "export", "grad", "inspect", "load", "show", "summary", "watch"}
+)
 
 if TYPE_CHECKING:
-    from paraminspect.api import diff, grad, inspect, load, show, summary, watch
+    from paraminspect.api import compare, diff, export, grad, inspect, load, show, summary, watch
     from paraminspect.errors import ParamInspectError
 
 

@@ -387,3 +387,44 @@ def watch(net: Any, every: int = 1, **kwargs: Any) -> Any:
     from paraminspect.actions.watch import Watch
 
     return Watch(net, every=every, **kwargs)
+
+
+def _load_request(load: Optional[str]) -> Any:
+    if load is None:
+        return None
+    from paraminspect.model.params_io import LoadRequest
+
+    return LoadRequest(load, False, False)
+
+
+def export(
+    model: Any, out: str, inputs: Optional[Any] = None, load: Optional[str] = None, **kw: Any
+) -> Any:
+    """Export to ONNX and check the file in onnxruntime, as ``paraminspect export``.
+
+    Args:
+        model: a MODEL name or path, or a live Block (hybridizable) with ``inputs``.
+        out: the ``.onnx`` path.
+        inputs: ``{name: array or shape}`` (a Block needs them; a graph may).
+        load: a parameter file to load first.
+        **kw: ``opset``, ``dynamic_batch``, ``force``, ``keep_failed``, ``seed``, ``rtol``,
+            ``atol`` as the CLI's options.
+
+    Returns:
+        An :class:`~paraminspect.reports.port.ExportReport` (``.matches``, ``.kept``).
+    """
+    from paraminspect.actions.port.export import export as run_export
+
+    return run_export(model, out, inputs=inputs, load=_load_request(load), **kw)
+
+
+def compare(
+    model: Any, other: str, inputs: Optional[Any] = None, load: Optional[str] = None, **kw: Any
+) -> Any:
+    """A model against an ONNX file, parameter by parameter and node by node, as
+    ``paraminspect compare``; ``**kw``: ``maps`` (``--map`` rules, ``["OLD=NEW"]``),
+    ``rtol``, ``atol``, ``seed``. Returns a
+    :class:`~paraminspect.reports.port.CompareReport` (``.equal``)."""
+    from paraminspect.actions.port.compare import compare as run_compare
+
+    return run_compare(model, other, inputs, load=_load_request(load), **kw)

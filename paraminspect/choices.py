@@ -45,3 +45,9 @@ DIVERGE_FACTOR = 3.0  # --diverge-factor: the smoothed loss above this x its bes
 LOSS_SMOOTHING = 0.9  # the smoothed loss's weight on the past (about the last ten steps)
 
 MAX_SEED = 2**32 - 1  # mx.random.seed takes the seed modulo 2**32: larger ones would collide
+
+# export / compare (issue 22)
+ONNX_OPSETS = (12, 13)  # --opset: the opsets MXNet's exporter has rules for
+DEFAULT_OPSET = 13
+DEFAULT_RTOL = 1e-4  # a tensor matches when max|a - b| <= rtol * max|mxnet| + atol
+DEFAULT_ATOL = 1e-6

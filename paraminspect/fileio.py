@@ -16,7 +16,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Tuple, Union
+from typing import Any, Callable, Iterable, Mapping, Optional, Tuple, Union
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import OutputError
@@ -112,9 +112,10 @@ def check_output(
     return p
 
 
-def check_target(path: PathLike, force: bool = False) -> Path:
-    """:func:`check_output` for a ``--save`` target with no inputs to compare against."""
-    return check_output(path, "--save", force=force)
+def check_target(path: PathLike, force: bool = False, option: str = "the output") -> Path:
+    """:func:`check_output` for a target with no inputs to compare against (the CLI has
+    compared it with them already)."""
+    return check_output(path, option, force=force)
 
 
 def _make_temp(target: Path, path: PathLike) -> Tuple[int, str]:
@@ -231,11 +232,16 @@ def write_text_atomic(
     return atomic_write(path, write, force=force, option=option, inputs=inputs)
 
 
-def save_net_parameters(net: Any, path: PathLike, force: bool = False, inputs: Inputs = ()) -> int:
-    """``net.save_parameters`` into a temporary file, placed as :func:`atomic_write` does."""
+def save_ndarrays(
+    arrays: Mapping[str, Any], path: PathLike, force: bool = False, inputs: Inputs = ()
+) -> int:
+    """``mx.nd.save`` of ``arrays`` (the format ``save_parameters`` writes) into a temporary
+    file, placed as :func:`atomic_write` does."""
 
     def write(tmp: str) -> None:
-        net.save_parameters(tmp)
+        import mxnet as mx
+
+        mx.nd.save(tmp, dict(arrays))
 
     return atomic_write(path, write, force=force, option="--save", inputs=inputs)
 
@@ -340,3 +346,19 @@ def refuse_inside_package(path: PathLike) -> None:
             f"refusing to write {quote(str(path))}: it is inside the installed paraminspect "
             f"package ({package}); write it elsewhere (e.g. -o spec.schema.json)"
         )
+
+
+def save_onnx(path: PathLike, model: Any, force: bool = False) -> int:
+    """Write an ONNX ModelProto atomically: ``onnx.save_model`` is handed the temporary
+    path (see :func:`atomic_write`). onnx is imported only here, when a model is saved.
+
+    Returns:
+        The size of the written file in bytes.
+    """
+
+    def write(tmp: str) -> None:
+        import onnx
+
+        onnx.save_model(model, tmp)
+
+    return atomic_write(path, write, force=force, option="OUT")

@@ -176,7 +176,7 @@ def test_documented_outputs_match_a_real_run(name, request):
 
 def test_readme_is_short_and_keeps_the_quick_start():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert len(readme.splitlines()) <= 260
+    assert len(readme.splitlines()) <= 290  # 260 before "Leaving MXNet" (issue 22)
     assert (
         "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/paraminspect show\n"
         "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/python -m pytest\n"

@@ -145,11 +145,12 @@ def test_findings_name_fc1_gamma_and_every_low_running_var_channel(cli, real_fil
             k = f["array"]
             assert f["evidence"]["values"] == [float(truth[k][i]) for i in low[k]]
             assert f["evidence"]["count"] == len(low[k]) and f["evidence"]["of"] == truth[k].size
-    # with the graph, the constant gamma is explained (fix_gamma=True), still listed
+    # with the graph, the constant gamma is known to be unused (fix_gamma=True): no finding,
+    # and a note says why
     if SYMBOL.is_file():
         with_graph = js(cli("inspect", str(real_file), "--symbol", str(SYMBOL), "--format", "json"))
-        message = next(f["message"] for f in with_graph["findings"] if f["kind"] == "constant")
-        assert message.endswith("(expected: its BatchNorm has fix_gamma=True and uses 1 instead)")
+        assert [f["kind"] for f in with_graph["findings"]] == ["low_running_var"]
+        assert any("(arg:fc1_gamma): MXNet uses 1 in its place" in n for n in with_graph["notes"])
     # the table lists the same findings after the arrays
     text = cli("inspect", str(real_file)).output
     assert "findings (2):" in text and text.index("findings (2):") > text.index("arg:fc1_gamma")

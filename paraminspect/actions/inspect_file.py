@@ -23,6 +23,7 @@ from paraminspect.diagnose.ordering import check_sort_key, sort_keys
 from paraminspect.diagnose.scan import Progress
 from paraminspect.diagnose.triage import triage_reader
 from paraminspect.errors import CheckpointError, OptionError
+from paraminspect.model.fixgamma import fixed_gamma_note
 from paraminspect.model.selection import (
     apply_slice,
     compile_select,
@@ -257,6 +258,7 @@ def inspect_file(
         notes = reader.notes + _inspect_notes(reader.kind, dups, measured)
         if readers is not None:
             notes += _symbol_notes(reader, readers, symbol or "")
+            notes += fixed_gamma_note([e.key for e in reader.entries if found.kinds[e.key].ignored])
         return InspectReport(
             path,
             reader.file_size,

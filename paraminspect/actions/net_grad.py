@@ -25,6 +25,7 @@ from paraminspect.actions.view import ViewOptions, collect_report, weight_norms
 from paraminspect.choices import LOSSES
 from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.errors import BuildError, OptionError
+from paraminspect.model import fixgamma
 from paraminspect.model.forward import draw_inputs, mode_note
 from paraminspect.model.grad_mode import (
     GradMode,
@@ -316,6 +317,7 @@ def net_grad(
     how = _grad_mode(model, mode)
     train_mode = how.train_mode
     net = model.net if how.twin_json is None else twin_net(how.twin_json, model)
+    stored_gammas = fixgamma.snapshot(model.params, model.layout.fixed_gammas)
     try:
         with autograd.record(train_mode=train_mode):
             outs = _outputs(net(*xs))
@@ -346,6 +348,7 @@ def net_grad(
             f"{str(e).splitlines()[0] if str(e) else ''}"
         ) from e
     own = _head_loss(model, loss, outs, xs, targets, shapes)
+    model.log.extend(fixgamma.restore(model.params, stored_gammas))
     model.log.append(mode_note(mode, recording=True))
     model.log.extend(apply_save(model, save))
     full = dataclasses.replace(view, grad_stats=True, hist_grad=True)

@@ -10,10 +10,12 @@ re-runs it under other net-wide initializers.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from paraminspect.actions._prologue import apply_load, preflight
 from paraminspect.actions.layer_stats import (
     capture_outputs,
     net_rows,
@@ -25,6 +27,7 @@ from paraminspect.errors import NotApplicableError, OptionError, ResourceError
 from paraminspect.init.catalog import CATALOG, parse_param_pairs, resolve_option
 from paraminspect.model.layout import LayerDesc
 from paraminspect.model.model import Model
+from paraminspect.model.params_io import LoadRequest
 from paraminspect.model.source import Source
 from paraminspect.model.sources import ModelRef, open_source
 from paraminspect.reports.params import Histogram
@@ -135,16 +138,42 @@ def _measure(bins: Optional[int]) -> Any:
 
 
 def _run(
-    source: Source, seed: Optional[int], hybridize: bool, bins: Optional[int]
+    source: Source,
+    seed: Optional[int],
+    hybridize: bool,
+    bins: Optional[int],
+    load: Optional[LoadRequest] = None,
 ) -> Tuple[Model, Dict[int, Measured]]:
-    """Build, run the first forward pass (hybridized if asked), measure every layer."""
+    """Build, run the first forward pass (hybridized if asked), load ``--load`` (if any),
+    measure every layer."""
     from paraminspect.model.forward import run_first_pass
 
     model = source.build(seed=seed, forward=False)
     if hybridize:
         model.net.hybridize()
     run_first_pass(model)
+    model.log.extend(apply_load(model, load))  # the layers are measured after it
     return model, capture_outputs(model, _measure(bins))
+
+
+def _check_load(
+    load: Optional[LoadRequest], shapes_only: bool, method: Optional[str], compare: Sequence[str]
+) -> None:
+    """Refuse ``--load`` where it cannot apply, and a broken file before anything is built."""
+    if load is None:
+        return
+    if shapes_only:
+        raise OptionError(
+            "--shapes-only allocates nothing, so there are no parameters to load; drop "
+            "--load or --shapes-only",
+            "--shapes-only",
+        )
+    for flag, on in (("--method", method), ("--compare", compare)):
+        if on:
+            raise OptionError(
+                f"{flag} initializes the weights that --load replaces; drop one of them", flag
+            )
+    preflight(load, None)
 
 
 def _net_init(source: Source) -> str:
@@ -176,6 +205,7 @@ def summary(
     depth: Optional[int] = None,
     inputs: Optional[Mapping[str, Any]] = None,
     mode: Optional[str] = None,
+    load: Optional[LoadRequest] = None,
 ) -> SummaryReport:
     """Summarize any MODEL layer by layer.
 
@@ -192,6 +222,8 @@ def summary(
         shapes_only: the table from the Layout alone; nothing is allocated.
         depth: keep the first ``depth`` levels of nested blocks.
         inputs, mode: ``--input`` and ``--mode`` (not for a spec: its input is its own).
+        load: ``--load``: the weights to summarize, loaded as ``show`` and ``grad`` load
+            them (an exported graph's instead of the params file beside it).
 
     Raises:
         NotApplicableError: a spec-only option on another model.
@@ -201,7 +233,8 @@ def summary(
     """
     if depth is not None and depth < 1:
         raise OptionError("--depth must be at least 1", "--depth")
-    source = open_source(spec, inputs, mode=mode)
+    _check_load(load, shapes_only, method, compare)
+    source = open_source(spec, inputs, load, mode)
     source, runs, notes = _spec_options(source, batch, method, params, compare)
     if shapes_only and (runs or hist_bins is not None):
         raise OptionError(
@@ -214,7 +247,7 @@ def summary(
     reason: Optional[str] = "--shapes-only asks for the table alone" if shapes_only else None
     if not shapes_only:
         try:
-            model, measured = _run(source, seed, hybridize, hist_bins)
+            model, measured = _run(source, seed, hybridize, hist_bins, load)
         except ResourceError as e:
             if runs:
                 raise ResourceError(f"--compare cannot run: {e}") from e
@@ -245,7 +278,7 @@ def summary(
         source=source.label,
         input_shape=layout.inputs[0].shape if layout.inputs else (),
         seed=seed,
-        init=_net_init(source),
+        init=_net_init(source) if load is None else f"loaded({Path(load.path).name})",
         hybridized=hybridize,
         ran=stats is not None,
         missing_reason=reason,

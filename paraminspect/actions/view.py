@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from paraminspect.choices import DEFAULT_BINS
+from paraminspect.model.dtypes import stored_dtypes
+from paraminspect.model.fixgamma import shown_note
 from paraminspect.model.layout import LayerDesc, Layout
 from paraminspect.model.model import Model
 from paraminspect.model.selection import Index, apply_slice, format_index, parse_slice, select_names
@@ -124,7 +126,8 @@ def totals(model: Model) -> Totals:
     total = sum(sizes[name] * max(len(users.get(name, ())), 1) for name in sizes)
     unique = sum(sizes.values())
     frozen = sum(s for name, s in sizes.items() if params[name].grad_req == "null")
-    nbytes = sum(sizes[n] * np.dtype(params[n].dtype).itemsize for n in sizes)
+    stored = stored_dtypes(model.layout, params)
+    nbytes = sum(sizes[n] * np.dtype(stored.get(n, params[n].dtype)).itemsize for n in sizes)
     return Totals(total, unique, unique - frozen, frozen, nbytes)
 
 
@@ -253,6 +256,7 @@ def collect_rows(
         origins = spec_origins(model.loaded, model.plan) if model.source.kind == "spec" else {}
     index = view.index()
     params = model.params
+    stored = stored_dtypes(layout, params)  # float16 files computed in float32
     users = layout.users
     owners = {name: (u[0] if u else 0) for name, u in users.items()}
     # Statistics first, in the order MXNet finishes the arrays when its passes are still
@@ -283,7 +287,7 @@ def collect_rows(
             ParamRow(
                 name=name,
                 shape=_shape(p),
-                dtype=np.dtype(p.dtype).name,
+                dtype=stored.get(name, np.dtype(p.dtype).name),
                 size=math.prod(_shape(p)),
                 grad_req=p.grad_req,
                 init=model.init.get(name, "?"),
@@ -323,7 +327,7 @@ def collect_report(
 ) -> ParamReport:
     """Everything ``show`` prints, as data (``origins``: see :func:`collect_rows`)."""
     rows = collect_rows(model, view, origins)
-    all_notes = list(notes)
+    all_notes = list(notes) + list(shown_note(model.layout.fixed_gammas, [r.name for r in rows]))
     if not model.forward_done:
         all_notes.append(
             "state after initialize() and before the first forward pass: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from paraminspect.cli import (  # noqa: F401  (registers commands)
     editing,
     inspecting,
+    port,
     summary,
     training,
 )

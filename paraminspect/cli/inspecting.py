@@ -23,6 +23,7 @@ from paraminspect.cli.options import (
     examples,
     format_option,
     load_options,
+    map_option,
     model_argument,
     pop_inputs,
     pop_load,
@@ -344,14 +345,7 @@ def inspect_cmd(
     metavar="NAME=SHAPE|FILE.npy",
     help="Input shapes for a side that is an exported graph (see show --input).",
 )
-@click.option(
-    "--map",
-    "maps",
-    multiple=True,
-    metavar="OLD=NEW",
-    help="Rename A's keys to pair them with B's: OLD is a regex matched against a whole key, "
-    "NEW its replacement (\\1 for a group); repeatable, e.g. --map 'gru0_(.*)=rnn0_\\1'.",
-)
+@map_option
 @click.option(
     "--model",
     metavar="MODEL",

@@ -62,7 +62,12 @@ def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="autograd train_mode (BatchNorm batch statistics, Dropout drops) or "
         "predict_mode for the forward passes; default: Gluon's.",
     )(f)
-    f = click.option(
+    return input_option(f)
+
+
+def input_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--input NAME=SHAPE|FILE.npy`` (repeatable)."""
+    return click.option(
         "--input",
         "inputs",
         multiple=True,
@@ -70,7 +75,6 @@ def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="Feed input NAME a batch drawn for SHAPE (1x3x224x224) or a real sample "
         "(.npy, read without pickle). Repeatable; not for YAML specs.",
     )(f)
-    return f
 
 
 def pop_inputs(kwargs: dict) -> Dict[str, Any]:
@@ -380,3 +384,16 @@ def guard_outputs(params: Mapping[str, Any]) -> None:
                 f"{seen[where]} and {option} name the same file {path!r}; give each its own"
             )
         seen[where] = option
+
+
+def map_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--map OLD=NEW`` (repeatable; diff, compare): rules renaming the first side's keys,
+    parsed by :func:`paraminspect.weights.match.parse_maps`."""
+    return click.option(
+        "--map",
+        "maps",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="Rename A's keys to pair them with B's: OLD is a regex matched against a whole key, "
+        "NEW its replacement (\\1 for a group); repeatable, e.g. --map 'gru0_(.*)=rnn0_\\1'.",
+    )(f)

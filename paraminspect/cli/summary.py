@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -12,7 +12,9 @@ from paraminspect.cli.options import (
     complete_method,
     examples,
     format_option,
+    load_options,
     model_argument,
+    pop_load,
     seed_option,
 )
 
@@ -75,6 +77,7 @@ from paraminspect.cli.options import (
 )
 @bins_option(24)
 @seed_option
+@load_options
 @format_option
 @examples(
     "paraminspect summary",
@@ -85,6 +88,7 @@ from paraminspect.cli.options import (
     "paraminspect summary deep_tanh --method normal --param sigma=1 --hist",
     "paraminspect summary zoo:resnet152_v1 --shapes-only --depth 2",
     "paraminspect summary model-symbol.json --input data=1x3x112x112",
+    "paraminspect summary model-symbol.json --input data=1x3x112x112 --load model-0004.params",
 )
 def summary(
     spec: Optional[str],
@@ -101,6 +105,7 @@ def summary(
     bins: int,
     seed: Optional[int],
     fmt: str,
+    **kwargs: Any,
 ) -> None:
     """One row per layer: shapes, parameters, MACs, memory, and activation statistics.
 
@@ -125,5 +130,6 @@ def summary(
         depth=depth,
         inputs=parse_inputs(inputs),
         mode=mode,
+        load=pop_load(kwargs),
     )
     emit(report, fmt)

@@ -1,6 +1,8 @@
 """Problems worth a look in a checkpoint's arrays, each as a one-line :class:`Finding`.
 
-What is checked (from one streamed pass per array, :mod:`paraminspect.diagnose.scan`):
+What is checked (from one streamed pass per array, :mod:`paraminspect.diagnose.scan`). A
+gamma of a ``fix_gamma=True`` BatchNorm (known from the graph's uses) is never checked:
+MXNet does not read it (it uses 1), so its stored values, whatever they are, are no problem.
 
 ``nonfinite``
     NaN, +Inf or -Inf values, counted per array.
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -139,6 +141,8 @@ def _channel_finding(
 def _array_findings(key: str, sc: Scanned, ak: ArrayKind, th: Thresholds) -> List[Finding]:
     st = sc.stats
     out: List[Finding] = []
+    if ak.ignored:  # a fix_gamma=True gamma: MXNet never reads it (it uses 1)
+        return out
     if st.nonfinite:
         parts = [
             f"{count:,} {label}"
@@ -168,8 +172,6 @@ def _array_findings(key: str, sc: Scanned, ak: ArrayKind, th: Thresholds) -> Lis
         value = float(sc.moments.first or 0.0)
         never = ak.kind == "running" and ak.is_running_var and value == 1.0
         hint = " (BatchNorm statistics never updated?)" if never else ""
-        if ak.ignored:
-            hint = " (expected: its BatchNorm has fix_gamma=True and uses 1 instead)"
         out.append(
             Finding(
                 "constant",
@@ -207,10 +209,12 @@ def _dead_units(key: str, ndim: int, dead: ChannelScan) -> Finding:
 
 
 def _duplicate_findings(
-    groups: Sequence[Tuple[str, ...]], stats: Mapping[str, ArrayStats]
+    groups: Sequence[Tuple[str, ...]], stats: Mapping[str, ArrayStats], ignored: Set[str]
 ) -> List[Finding]:
     out = []
-    for group in groups:
+    for group in (tuple(k for k in g if k not in ignored) for g in groups):
+        if len(group) < 2:
+            continue
         first = stats[group[0]]
         if first.constant:
             continue
@@ -309,7 +313,8 @@ def scan_findings(
     for key, sc in scans.items():
         out.extend(_array_findings(key, sc, kinds[key], thresholds))
     stats = {k: sc.stats for k, sc in scans.items()}
-    out.extend(_duplicate_findings(groups, stats))
+    ignored = {k for k, ak in kinds.items() if ak.ignored}
+    out.extend(_duplicate_findings(groups, stats, ignored))
     out.extend(_scale_findings(stats, kinds, thresholds))
     return tuple(out)
 

@@ -27,7 +27,8 @@ def uses_from_symbol(symbol: Mapping[str, Any]) -> Dict[str, ParamUse]:
         for position, entry in enumerate(node.get("inputs", [])):
             source = nodes[entry[0]]
             if source.get("op") == "null":
-                attrs = tuple(sorted((str(k), str(v)) for k, v in node.get("attrs", {}).items()))
+                raw = node.get("attrs", node.get("attr", node.get("param", {}))) or {}
+                attrs = tuple(sorted((str(k), str(v)) for k, v in raw.items()))
                 use = ParamUse(node["name"], node["op"], position, attrs)
                 uses.setdefault(source["name"], use)
     return uses

@@ -136,7 +136,8 @@ def classify(key: str, uses: Optional[Uses] = None) -> ArrayKind:
             kind, part = by_input[use.input_index]
         elif use.op_type == "LeakyReLU":
             kind, part = "other", "slope"
-        fixed = dict(use.attrs).get("fix_gamma", "").lower() in ("true", "1")
+        # the symbolic BatchNorm's default is fix_gamma=True: a graph may leave it out
+        fixed = dict(use.attrs).get("fix_gamma", "True").lower() in ("true", "1")
         ignored = part == "gamma" and "BatchNorm" in use.op_type and fixed
     if (role == "aux" and kind != "running") or (role == "arg" and kind == "running"):
         kind = "other"

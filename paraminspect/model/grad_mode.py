@@ -152,7 +152,9 @@ def twin_net(twin_json: str, model: Any) -> Any:
 
     names = [d.name for d in model.layout.inputs]
     by_input = {d.name: d for d in model.layout.inputs}
-    with warnings.catch_warnings():
+    from paraminspect.model.graph import quiet_stdout
+
+    with warnings.catch_warnings(), quiet_stdout():  # MXNet prints infer_type errors
         warnings.simplefilter("ignore", UserWarning)
         return mx.gluon.SymbolBlock(
             mx.sym.load_json(twin_json),

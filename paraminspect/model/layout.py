@@ -120,6 +120,8 @@ class Layout:
     layers: Tuple[LayerDesc, ...]
     params: Tuple[ParamDesc, ...]  # each tensor once, in collect_params order
     loss_heads: Tuple[LossHead, ...] = ()  # outputs that are the graph's own loss ops
+    # (gamma, BatchNorm node) of fix_gamma=True BatchNorms: the stored gamma is not used
+    fixed_gammas: Tuple[Tuple[str, str], ...] = ()
 
     def param(self, name: str) -> ParamDesc:
         return next(p for p in self.params if p.name == name)

@@ -11,7 +11,9 @@ import numpy as np
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError
-from paraminspect.fileio import save_net_parameters
+from paraminspect.fileio import check_target as check_target
+from paraminspect.fileio import save_ndarrays
+from paraminspect.model.dtypes import stored_dtypes
 from paraminspect.model.params_file import read_params
 
 
@@ -85,25 +87,46 @@ class LoadResult:
             msg += f"; kept {len(self.missing)} missing ({', '.join(self.missing)})"
         if self.ignored:
             msg += f"; ignored {len(self.ignored)} extra ({', '.join(self.ignored)})"
-        return msg
+        return "; ".join((msg, *self.notes))
+
+
+def _save_keys(net: Any) -> Dict[str, Any]:
+    """Key -> Parameter as the file is written: ``save_parameters``' structural keys for a
+    Block; for an exported graph (a SymbolBlock), the names with ``arg:``/``aux:`` as
+    ``HybridBlock.export`` writes them (save_parameters would strip the parameters' common
+    prefix: ``half_dense0_weight`` became ``0_weight``, a key the graph does not know)."""
+    import mxnet as mx
+
+    if isinstance(net, mx.gluon.SymbolBlock):
+        aux = set(net._cached_graph[1].list_auxiliary_states())
+        return {("aux:" if n in aux else "arg:") + n: p for n, p in net.collect_params().items()}
+    return structural_params(net)
 
 
 def save_params(model: Any, path: str, force: bool = False) -> SaveResult:
-    """``model.net.save_parameters(path)``, atomically (see :func:`atomic_write`).
+    """The parameters as ``model.net.save_parameters(path)`` writes them (an exported
+    graph's as ``export`` does), atomically (see :func:`atomic_write`); each array in the
+    dtype it was stored in (a float16 file computed in float32 is saved as float16).
 
     Raises:
         CheckpointError: a parameter has no values yet, or the file cannot be written.
     """
-    params = structural_params(model.net)
+
+    params = _save_keys(model.net)
     deferred = [k for k, p in params.items() if not _has_data(p)]
     if deferred:
         raise CheckpointError(
             f"cannot save {quote(path)}: {', '.join(deferred)} have no values yet "
             "(deferred initialization); run without --before-forward"
         )
+    stored = stored_dtypes(model.layout, model.params)
 
-    size = save_net_parameters(model.net, path, force)
-    values = sum(math.prod(p.shape) for p in params.values())
+    arrays = {
+        k: p.data().astype(stored[p.name]) if p.name in stored else p.data()
+        for k, p in params.items()
+    }
+    size = save_ndarrays(arrays, path, force)
+    values = sum(math.prod(p.data().shape) for p in params.values())
     return SaveResult(str(path), len(params), values, size)
 
 
@@ -158,6 +181,7 @@ def load_params(
     missing = [keys[0] for _, keys in groups if not any(k in arrays for k in keys)]
     extra = [k for k in arrays if k not in known]
     mismatched: List[str] = []
+    casts: Dict[Tuple[str, str], List[str]] = {}
     conflicts: List[str] = []
     plan: List[Tuple[Any, str]] = []
     for p, keys in groups:
@@ -170,7 +194,12 @@ def load_params(
             if not _shape_fits(want, a.shape):
                 mismatched.append(f"{k}: file {tuple(a.shape)} vs net {want}")
             elif np.dtype(p.dtype) != a.dtype:
-                mismatched.append(f"{k}: file {a.dtype.name} vs net {np.dtype(p.dtype).name}")
+                into = np.dtype(p.dtype)
+                widening = a.dtype.kind == into.kind == "f" and a.dtype.itemsize < into.itemsize
+                if widening:  # float16 values into a float32 net are exact: cast, with a note
+                    casts.setdefault((a.dtype.name, np.dtype(p.dtype).name), []).append(k)
+                else:
+                    mismatched.append(f"{k}: file {a.dtype.name} vs net {np.dtype(p.dtype).name}")
         first = arrays[present[0]]
         for k in present[1:]:
             other = arrays[k]
@@ -202,9 +231,15 @@ def load_params(
         )
 
     for p, key in plan:
-        p._load_init(mx.nd.array(arrays[key], dtype=arrays[key].dtype), None)
+        p._load_init(mx.nd.array(arrays[key], dtype=np.dtype(p.dtype)), None)
     label = Path(path).name
     loaded = tuple(p.name for p, _ in plan)
     for name in loaded:
         model.init[name] = f"loaded({label})"
-    return LoadResult(str(path), loaded, tuple(missing), tuple(extra))
+    notes = tuple(
+        f"{plural(len(keys), 'array')} cast from {got} to {want} (the net's dtype) as "
+        f"{'it was' if len(keys) == 1 else 'they were'} loaded"
+        + f"; every {got} value is exact in {want}"
+        for (got, want), keys in casts.items()
+    )
+    return LoadResult(str(path), loaded, tuple(missing), tuple(extra), notes)

@@ -89,7 +89,9 @@ def use_gradients(
 
     text, users = split_uses(symbol.tojson(), shared)
     rewritten = mx.sym.load_json(text)
-    with warnings.catch_warnings():
+    from paraminspect.model.graph import quiet_stdout
+
+    with warnings.catch_warnings(), quiet_stdout():  # MXNet prints infer_type errors
         warnings.simplefilter("ignore", UserWarning)
         block = mx.gluon.SymbolBlock(rewritten, [mx.sym.var(n) for n in input_names])
     own = block.collect_params()

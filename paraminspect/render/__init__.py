@@ -25,6 +25,8 @@ RENDERERS: Dict[str, Tuple[str, str, str]] = {
     "CheckReport": ("paraminspect.render.spec_check", "print_check", "check_report_json"),
     "InvalidSpecReport": ("paraminspect.render.spec_check", "print_invalid", "invalid_report_json"),
     "CatalogReport": ("paraminspect.render.catalog", "print_catalog", "catalog_report_json"),
+    "ExportReport": ("paraminspect.render.port", "print_export", "export_json"),
+    "CompareReport": ("paraminspect.render.port", "print_compare", "compare_json"),
 }
 
 

@@ -121,10 +121,16 @@ def test_tiny_gamma_but_not_a_prelu_slope_when_the_graph_says_so():
     assert found[0].message == (
         "arg:bn2_gamma: 2 of 32 channels have |gamma| below 1e-06 (channels 3, 9: 0, -5e-07)"
     )
-    uses = {"relu2_gamma": ("relu2", "LeakyReLU", 1), "bn2_gamma": ("bn2", "BatchNorm", 1)}
+    uses = {
+        "relu2_gamma": ("relu2", "LeakyReLU", 1),
+        "bn2_gamma": ("bn2", "BatchNorm", 1, (("fix_gamma", "False"),)),  # as Gluon exports
+    }
     assert kinds_of(find_problems(arrays, uses=uses)) == [("tiny_gamma", "arg:bn2_gamma")]
     # a BatchNorm with fix_gamma=True never reads its gamma: nothing to report
     uses["bn2_gamma"] = ("bn2", "BatchNorm", 1, (("fix_gamma", "True"),))
+    assert find_problems(arrays, uses=uses) == ()
+    # nor without the attribute: the symbolic BatchNorm's default is fix_gamma=True
+    uses["bn2_gamma"] = ("bn2", "BatchNorm", 1, ())
     assert find_problems(arrays, uses=uses) == ()
 
 

@@ -8,9 +8,11 @@ building them stay fast. Shared by the graph tests and the ONNX tests.
 
 Kinds: a hybridized fused ``rnn.GRU`` and ``rnn.LSTM`` (``_rnn_param_concat`` -> ``RNN``);
 ``SoftmaxOutput`` and ``_contrib_CTCLoss`` heads reading a label; ``BatchNorm`` with
-``fix_gamma`` true and false; a ``SliceChannel`` with several outputs; float16 parameters;
+``fix_gamma`` true and false; a ``SliceChannel`` with several outputs (and one into five
+squeezed branches); float16 parameters;
 a ``mx.mod.Module`` checkpoint with ``arg:``/``aux:`` keys; PReLU (``LeakyReLU``
-``act_type='prelu'``); ``UpSampling`` (nearest and bilinear); a max-pooling CNN.
+``act_type='prelu'``), also rewritten in MXNet 0.8's graph format; ``UpSampling`` (nearest
+and bilinear); a max-pooling CNN.
 """
 
 from __future__ import annotations
@@ -160,6 +162,20 @@ def ctc(folder: Path, seed: int = 0) -> Export:
     return Export("ctc", symbol, params, shapes, {"label": (batch, length)})
 
 
+def ctc_only(folder: Path, seed: int = 0) -> Export:
+    """A graph whose only head is ``_contrib_CTCLoss`` (no prediction head): the scores it
+    reads, (T, N, C) from ``FullyConnected`` -> Reshape -> transpose, are the prediction."""
+    import mxnet as mx
+
+    x = mx.sym.FullyConnected(mx.sym.var("data"), num_hidden=12, name="fc1")
+    tnc = mx.sym.transpose(mx.sym.Reshape(x, shape=(-1, 4, 3)), axes=(1, 0, 2), name="tnc")
+    out = mx.sym.contrib.CTCLoss(tnc, mx.sym.var("label"), name="ctc")
+    shapes = {"data": (2, 5)}
+    arrays = _random_arrays(x, seed, data=shapes["data"])
+    symbol, params = _save_symbol(out, arrays, folder, "ctc_only")
+    return Export("ctc_only", symbol, params, shapes, {"label": (2, 2)})
+
+
 # ----------------------------------------------------------------- BatchNorm
 
 
@@ -207,6 +223,7 @@ def slice_channel(folder: Path, seed: int = 0) -> Export:
 def float16(folder: Path, seed: int = 0) -> Export:
     """``HybridSequential(Dense(4, relu), Dense(2))`` cast to float16 and exported."""
     import mxnet as mx
+    from mxnet import nd
     from mxnet.gluon import nn
 
     mx.random.seed(seed)
@@ -214,9 +231,16 @@ def float16(folder: Path, seed: int = 0) -> Export:
     with net.name_scope():
         net.add(nn.Dense(4, activation="relu", in_units=3), nn.Dense(2, in_units=4))
     net.initialize(mx.init.Uniform(0.5))
-    net.cast("float16")
-    symbol, params = _export_block(net, folder, "half", (2, 3))
-    return Export("half", symbol, params, {"data": (2, 3)}, extra={"block": net})
+    net.hybridize()
+    net(nd.ones((2, 3)))  # in float32: MXNet has no float16 FullyConnected on CPU
+    stem = str(folder / "half")
+    net.export(stem)
+    # then the weights as a float16 net would save them (net.cast('float16') + export)
+    halves = {k: v.astype("float16") for k, v in mx.nd.load(stem + "-0000.params").items()}
+    mx.nd.save(stem + "-0000.params", halves)
+    return Export(
+        "half", stem + "-symbol.json", stem + "-0000.params", {"data": (2, 3)}, extra={"block": net}
+    )
 
 
 # ----------------------------------------------------------------- Module checkpoint
@@ -305,11 +329,55 @@ def maxpool(folder: Path, seed: int = 0, batchnorm: bool = False) -> Export:
     return Export(name, symbol, params, shapes)
 
 
+def slice_squeeze(folder: Path, seed: int = 0) -> Export:
+    """The input sliced into five branches by ``SliceChannel(squeeze_axis=1)``, each its
+    own ``FullyConnected(3)``, concatenated (MXNet's exporter builds opset 13 Squeeze
+    nodes for it whichever opset is asked)."""
+    import mxnet as mx
+
+    parts = mx.sym.SliceChannel(
+        mx.sym.var("data"), num_outputs=5, axis=1, squeeze_axis=True, name="split"
+    )
+    branches = [mx.sym.FullyConnected(parts[i], num_hidden=3, name=f"branch{i}") for i in range(5)]
+    out = mx.sym.Concat(*branches, dim=1, name="joined")
+    shapes = {"data": (2, 5, 4)}
+    arrays = _random_arrays(out, seed, data=shapes["data"])
+    symbol, params = _save_symbol(out, arrays, folder, "slice5")
+    return Export("slice5", symbol, params, shapes)
+
+
+def old_format(export: Export) -> Export:
+    """Rewrite an export's graph as MXNet 0.8 wrote graphs (in place): ``param`` for the op
+    attributes, two-element input references, ``backward_source_id``, no version stamp.
+    MXNet upgrades such a file when it loads it."""
+    import json
+
+    doc = json.loads(Path(export.symbol).read_text())
+    nodes = [
+        {
+            "op": node["op"],
+            "param": node.get("attrs", {}) if node["op"] != "null" else {},
+            "name": node["name"],
+            "inputs": [[i, o] for i, o, *_ in node["inputs"]],
+            "backward_source_id": -1,
+        }
+        for node in doc["nodes"]
+    ]
+    old = {
+        "nodes": nodes,
+        "arg_nodes": doc["arg_nodes"],
+        "heads": [[i, o] for i, o, *_ in doc["heads"]],
+    }
+    Path(export.symbol).write_text(json.dumps(old, indent=2))
+    return export
+
+
 BUILDERS: Dict[str, Callable[[Path], Export]] = {
     "gru": lambda f: fused_rnn(f, "gru"),
     "lstm": lambda f: fused_rnn(f, "lstm"),
     "softmax": softmax_output,
     "ctc": ctc,
+    "ctc_only": ctc_only,
     "bn_fixed": lambda f: batchnorm(f, True),
     "bn_free": lambda f: batchnorm(f, False),
     "slice": slice_channel,
@@ -319,6 +387,9 @@ BUILDERS: Dict[str, Callable[[Path], Export]] = {
     "upsample": upsampling,
     "pool": maxpool,
     "pool_bn": lambda f: maxpool(f, batchnorm=True),
+    "slice5": slice_squeeze,
+    "old_prelu": lambda f: old_format(prelu(f)),
+    "old_module": lambda f: old_format(module_checkpoint(f)),
 }
 
 

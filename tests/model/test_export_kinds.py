@@ -202,3 +202,181 @@ def test_prelu_and_upsampling_params_and_macs(cli, tmp_path):
         )
         _loss, grads = kinds.raw_gradients(export, arrays, train_mode=True)
         np.testing.assert_allclose(_grads(grad)[extra], grads[extra], rtol=1e-4, atol=1e-6)
+
+
+def test_summary_loads_the_chosen_params_file(cli, tmp_path):
+    """Two NNNN.params beside the graph: summary takes --load as show and grad do."""
+    import mxnet as mx
+
+    export = kinds.build("prelu", tmp_path)
+    arrays = _arrays(export, tmp_path)
+    doubled = {k: v * 2 for k, v in mx.nd.load(export.params).items()}
+    second = str(tmp_path / "prelu-0001.params")
+    mx.nd.save(second, doubled)
+    feed = _feed(export, tmp_path)
+    result = cli("summary", export.symbol, *feed)
+    assert "2 params files beside the graph" in result.stderr
+    out = _json(cli("summary", export.symbol, *feed, "--load", second, "--format", "json"))
+    net = mx.gluon.SymbolBlock.imports(export.symbol, ["data"], second)
+    conv = net(mx.nd.array(arrays["data"]))  # the whole net; its first layer below
+    internals = mx.sym.load(export.symbol).get_internals()["conv0_output"]
+    first = mx.gluon.SymbolBlock(internals, [mx.sym.var("data")], params=net.collect_params())
+    expected = first(mx.nd.array(arrays["data"])).asnumpy()
+    assert conv.shape == (2, 2)
+    row = out["layers"][0]
+    assert row["name"] == "conv0"
+    assert row["stats"]["mean"] == pytest.approx(float(expected.mean()), rel=1e-5)
+    assert row["stats"]["std"] == pytest.approx(float(expected.std()), rel=1e-5)
+
+
+def test_summary_load_refusals(cli, tmp_path):
+    export = kinds.build("prelu", tmp_path)
+    result = cli(
+        "summary",
+        export.symbol,
+        "--input",
+        "data=2x3x6x6",
+        "--shapes-only",
+        "--load",
+        export.params,
+    )
+    assert result.exit_code == 2
+    assert "--shapes-only allocates nothing, so there are no parameters to load" in result.output
+    result = cli("summary", "--method", "xavier", "--load", export.params)
+    assert (
+        result.exit_code == 2
+        and "--method initializes the weights that --load replaces" in result.output
+    )
+
+
+def test_summary_of_a_spec_loads_too(cli, tmp_path):
+    saved = str(tmp_path / "one.params")
+    assert cli("show", "--seed", "1", "--save", saved).exit_code == 0
+    fresh = _json(cli("summary", "--seed", "2", "--format", "json"))
+    loaded = _json(cli("summary", "--seed", "2", "--load", saved, "--format", "json"))
+    same = _json(cli("summary", "--seed", "1", "--format", "json"))
+    assert loaded["model"]["init"] == "loaded(one.params)"
+    # seed 2 draws the same X either way (the weights are drawn after it): with seed 1's
+    # weights loaded, the first layer's output differs from seed 2's own weights
+    assert loaded["layers"][0]["stats"]["mean"] != fresh["layers"][0]["stats"]["mean"]
+    assert loaded["layers"][0]["params"] == same["layers"][0]["params"]
+
+
+def _fixed_gamma_export(tmp_path: Path, gamma: Any, drop_attr: bool) -> kinds.Export:
+    """bn_fixed with its stored gamma replaced; optionally without the fix_gamma attribute
+    (the symbolic BatchNorm's default is True, and old graphs leave it out)."""
+    import mxnet as mx
+
+    export = kinds.build("bn_fixed", tmp_path)
+    arrays = mx.nd.load(export.params)
+    arrays["arg:bn0_gamma"] = mx.nd.array(gamma)
+    mx.nd.save(export.params, arrays)
+    if drop_attr:
+        doc = json.loads(Path(export.symbol).read_text())
+        for node in doc["nodes"]:
+            node.get("attrs", {}).pop("fix_gamma", None)
+        Path(export.symbol).write_text(json.dumps(doc))
+    return export
+
+
+@pytest.mark.parametrize("drop_attr", [False, True])
+def test_fix_gamma_is_no_finding(cli, tmp_path, drop_attr):
+    export = _fixed_gamma_export(tmp_path, [0.0, 0.0, 0.0], drop_attr)
+    args = ["inspect", export.params, "--symbol", export.symbol, "--fail-on", "findings"]
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert "findings: none" in result.stdout
+    assert "1 gamma belongs to BatchNorms with fix_gamma=True (arg:bn0_gamma)" in " ".join(
+        result.stdout.split()
+    )
+    # the same zeros in a BatchNorm that reads its gamma (fix_gamma=False) are a finding
+    free = kinds.build("bn_free", tmp_path / "free")
+    import mxnet as mx
+
+    arrays = mx.nd.load(free.params)
+    arrays["arg:bn0_gamma"] = mx.nd.zeros(3)
+    mx.nd.save(free.params, arrays)
+    result = cli("inspect", free.params, "--symbol", free.symbol, "--fail-on", "findings")
+    assert result.exit_code == 1 and "arg:bn0_gamma: all 3 values are 0" in result.stdout
+
+
+def test_fix_gamma_stored_and_used_values_agree_across_show_and_grad(cli, tmp_path):
+    stored = np.array([0.5, 2.0, -1.5], dtype="float32")
+    export = _fixed_gamma_export(tmp_path, stored, drop_attr=False)
+    arrays = _arrays(export, tmp_path)
+    feed = _feed(export, tmp_path)
+    saved = str(tmp_path / "after-grad.params")
+    shown = _json(cli("show", export.symbol, *feed, "--stats", "--format", "json"))
+    out = _json(cli("grad", export.symbol, *feed, "--grad", "--save", saved, "--format", "json"))
+    show_gamma = {p["name"]: p for p in shown["parameters"]}["bn0_gamma"]
+    grad_gamma = {p["name"]: p for p in out["parameters"]}["bn0_gamma"]
+    l2 = float(np.linalg.norm(stored))
+    assert show_gamma["stats"]["l2"] == pytest.approx(l2, rel=1e-6)
+    assert grad_gamma["weight_l2"] == pytest.approx(l2, rel=1e-6)
+    assert grad_gamma["grad"] == [0.0, 0.0, 0.0]
+    assert any("fix_gamma=True, so MXNet uses 1" in n for n in shown["notes"] + out["notes"])
+    assert any("wrote 1 into bn0_gamma" in line for line in out["log"])
+    import mxnet as mx
+
+    np.testing.assert_array_equal(mx.nd.load(saved)["arg:bn0_gamma"].asnumpy(), stored)
+    # and the gradients elsewhere are MXNet's, which uses 1 for gamma
+    _loss, grads = kinds.raw_gradients(export, arrays, train_mode=True)
+    np.testing.assert_allclose(_grads(out)["conv0_weight"], grads["conv0_weight"], rtol=1e-4)
+
+
+def test_float16_params_shown_computed_and_saved_as_stored(cli, tmp_path):
+    import mxnet as mx
+
+    export = kinds.build("half", tmp_path)
+    arrays = _arrays(export, tmp_path)
+    raw = kinds.raw_net(export)  # raw SymbolBlock.imports keeps float16
+    stored = {n: p.data() for n, p in raw.collect_params().items()}
+    assert {a.dtype for a in stored.values()} == {np.float16}
+    saved = str(tmp_path / "saved.params")
+    feed = _feed(export, tmp_path)
+    result = cli(
+        "show", export.symbol, *feed, "--values", "--stats", "--save", saved, "--format", "json"
+    )
+    out = _json(result)
+    assert any("4 parameters stored as float16 computed in float32" in n for n in out["log"])
+    rows = {p["name"]: p for p in out["parameters"]}
+    for name, value in stored.items():
+        assert rows[name]["dtype"] == "float16"
+        np.testing.assert_array_equal(np.array(rows[name]["data"]), value.asnumpy())
+        s = rows[name]["stats"]
+        # stats.StatsPass merges float32 chunk moments in float64: within 1e-6 of float64
+        assert s["std"] == pytest.approx(float(value.asnumpy().astype(np.float64).std()), rel=1e-6)
+    assert out["totals"]["bytes"] == 2 * sum(a.size for a in stored.values())
+    back = mx.nd.load(saved)  # as export writes it: arg: keys, float16 values
+    assert set(back) == {f"arg:{n}" for n in stored}
+    for name, value in stored.items():
+        assert back[f"arg:{name}"].dtype == np.float16
+        np.testing.assert_array_equal(back[f"arg:{name}"].asnumpy(), value.asnumpy())
+    # the gradient is float32 MXNet's on the same (exact) values: float16 has no CPU kernels
+    grad = _json(cli("grad", export.symbol, *feed, "--grad", "--format", "json"))
+    net32 = mx.gluon.SymbolBlock(mx.sym.load(export.symbol), [mx.sym.var("data")])
+    net32.collect_params().load(export.params, cast_dtype=True, dtype_source="current")
+    x = mx.nd.array(arrays["data"])
+    with mx.autograd.record():
+        y = net32(x).sum()
+    y.backward()
+    for name, p in net32.collect_params().items():
+        np.testing.assert_allclose(_grads(grad)[name], p.grad().asnumpy(), rtol=1e-5)
+
+
+def test_float16_file_loads_into_a_float32_net_with_a_note(cli, tmp_path):
+    import mxnet as mx
+
+    saved = str(tmp_path / "mlp.params")
+    result = cli("show", "--seed", "1", "--save", saved)
+    assert result.exit_code == 0, result.output
+    half = str(tmp_path / "half.params")
+    mx.nd.save(half, {k: v.astype("float16") for k, v in mx.nd.load(saved).items()})
+    result = cli("show", "--load", half, "--select", "dense1_bias", "--values", "--format", "json")
+    out = _json(result)
+    assert any(
+        "4 arrays cast from float16 to float32 (the net's dtype) as they were loaded" in line
+        for line in out["log"]
+    )
+    value = np.array(out["parameters"][0]["data"])
+    np.testing.assert_array_equal(value, mx.nd.load(half)["1.bias"].asnumpy().astype(np.float32))

@@ -247,3 +247,18 @@ def test_a_failed_write_removes_only_its_temporary_file(tmp_path):
         fileio.atomic_write(target, fail, force=True)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.params"]
+
+
+def test_export_out_onto_its_own_graph_or_weights_is_refused(cli, cnn_graph):
+    folder = cnn_graph.parent
+    for target, role in (
+        (cnn_graph, "the graph"),
+        (folder / "cnn-0000.params", "the graph's weights"),
+    ):
+        _refused(
+            cli,
+            folder,
+            ["export", str(cnn_graph), str(target), "--input", "data=1x3x8x8", "--force"],
+            f"Error: OUT '{target}' is the same file as {role}; refusing to overwrite an input "
+            "(write the output to another file)",
+        )

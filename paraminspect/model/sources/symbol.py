@@ -19,12 +19,15 @@ from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError, OptionError, SpecError
 from paraminspect.model import graph as G
 from paraminspect.model import variables as V
+from paraminspect.model.dtypes import cast_note
+from paraminspect.model.fixgamma import fixed_gammas
 from paraminspect.model.heads import label_variables, leave_out_heads, loss_heads
 from paraminspect.model.inputs import check_input_names, format_shape
 from paraminspect.model.layout import DTYPE_BYTES, InputDesc, Layout
 from paraminspect.model.memory import check_memory
 from paraminspect.model.params_file import ArrayHeader, check_file
 from paraminspect.model.sources._common import DEFAULT_INIT, InputsArg, init_text, normalize_inputs
+from paraminspect.model.upgrade import walked_graph
 
 if TYPE_CHECKING:
     import mxnet as mx
@@ -185,6 +188,7 @@ def prepare(symbol_file: str, inputs: InputsArg, param_file: Optional[str]) -> P
     prediction heads remain (a note says so).
     """
     graph = G.read_graph(symbol_file)
+    graph = walked_graph(graph, G.to_symbol(graph))  # an MXNet 0.8 graph gains its aux states
     stored = file_index(param_file)
     params = V.parameter_names(graph, stored)
     source = quote(symbol_file)
@@ -226,7 +230,8 @@ def _layout(prep: Prepared, inits: Mapping[str, str]) -> Layout:
         for p in layout.params
     )
     heads = loss_heads(prep.graph, prep.params)
-    return dataclasses.replace(layout, params=descs, loss_heads=heads)
+    fixed = fixed_gammas(prep.graph)
+    return dataclasses.replace(layout, params=descs, loss_heads=heads, fixed_gammas=fixed)
 
 
 def pick_params(symbol_file: str, param_file: Optional[str]) -> Tuple[Optional[str], List[str]]:
@@ -414,7 +419,9 @@ def load_symbol(
     input_names = [d.name for d in layout.inputs]
     by_input = {d.name: d for d in layout.inputs}
     try:
-        with warnings.catch_warnings():  # "Cannot decide type": the inputs are given dtypes
+        # "Cannot decide type": the inputs are given dtypes; a float16 file makes MXNet
+        # print "infer_type error" on stdout, which the core never writes to
+        with warnings.catch_warnings(), G.quiet_stdout():
             warnings.simplefilter("ignore", UserWarning)
             net = mx.gluon.SymbolBlock(
                 symbol, [mx.sym.var(n, dtype=by_input[n].dtype) for n in input_names]
@@ -445,4 +452,5 @@ def load_symbol(
         net.collect_params().load_dict(
             wanted, ctx, allow_missing=True, ignore_extra=True, cast_dtype=True
         )
+        notes.extend(cast_note({p.name: p.dtype for p in layout.params}, net.collect_params()))
     return net, layout, notes
