@@ -20,7 +20,7 @@ from paraminspect.choices import (
     MIN_RUNNING_VAR,
     SCALE_FACTOR,
 )
-from paraminspect.errors import BuildError, OptionError
+from paraminspect.errors import OptionError
 
 Layers = Union[None, int, str, Sequence[Union[int, str]]]
 Loss = Union[str, Callable[[Any], Any]]
@@ -231,52 +231,9 @@ def grad(
     _check_loss_name(loss)
     view = _view(layer=layer, select=select, grad=values, slice=slice, stats=stats, values=False)
     source = _source(model, inputs, "pi.grad")
-    if source.kind != "spec":
-        from paraminspect.actions.net_grad import net_grad
+    from paraminspect.actions.grad import grad as run_grad
 
-        return net_grad(source, view, seed=seed, loss=loss)
-    if isinstance(loss, str):
-        from paraminspect.actions.grad import grad as run_grad
-
-        return run_grad(source, view, seed=seed, loss=loss)
-    return _spec_grad_with(source.build(seed=seed), loss, view, seed)
-
-
-def _spec_grad_with(model: Any, loss: Callable[[Any], Any], view: Any, seed: Optional[int]) -> Any:
-    """Backward on a built spec with the user's loss function of the outputs."""
-    import dataclasses
-
-    from mxnet import autograd
-
-    from paraminspect.actions.net_grad import call_loss
-    from paraminspect.actions.view import collect_report, weight_norms
-    from paraminspect.reports.grad import GradReport
-
-    try:
-        with autograd.record():
-            value = call_loss(loss, model.net(model.X))
-        value.backward()
-        loss_float = float(value.sum().asscalar())
-    except Exception as e:
-        from mxnet.base import MXNetError
-
-        if not isinstance(e, (MXNetError, RuntimeError, ValueError, TypeError)):
-            raise
-        raise BuildError(
-            f"the backward pass failed for {model.source.label}: {str(e).splitlines()[0]}"
-        ) from e
-    full = dataclasses.replace(view, grad_stats=True, hist_grad=True)
-    base = collect_report(model, full, command="grad", seed=seed)
-    return GradReport(
-        base=base,
-        loss=getattr(loss, "__name__", "custom"),
-        loss_value=loss_float,
-        target_note="loss computed by the given function of the outputs",
-        weight_l2=weight_norms(model, base),
-        shared=(),
-        x=model.X.asnumpy(),
-        targets=None,
-    )
+    return run_grad(source, view, seed=seed, loss=loss)
 
 
 def inspect(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator, Type
+from typing import Any, Callable, Iterator, Type
 
 from paraminspect.errors import ParamInspectError, UserCodeError
 
@@ -62,3 +62,21 @@ def user_code(
             if not wrap_all:
                 raise
             raise error(f"{what} raised {one_line(e)}") from e
+
+
+def call_loss(loss: Callable[[Any], Any], outputs: Any) -> Any:
+    """The user's loss function on the outputs: what it raises (or a value that is not an
+    NDArray) becomes a :class:`~paraminspect.errors.UserCodeError` naming it.
+
+    Raises:
+        UserCodeError: the function raised, called sys.exit, or returned no NDArray.
+    """
+    name = f"the loss function {getattr(loss, '__name__', type(loss).__name__)}"
+    with user_code(name):
+        value = loss(outputs)
+    if not hasattr(value, "backward"):
+        raise UserCodeError(
+            f"{name} returned {type(value).__name__}, not an NDArray; return the loss computed "
+            "from the outputs (e.g. (out - y).square().mean())"
+        )
+    return value

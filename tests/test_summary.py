@@ -93,14 +93,14 @@ def test_shapes_and_counts_equal_block_summary(cli, tmp_path, which):
     blocks = rows[1:]
     mine = []
     for layer in data["layers"]:
-        if layer["type"] == "dense" and layer["activation"]:
+        if layer["type"] == "Dense" and layer["activation"]:
             act, blocks = blocks[0], blocks[1:]
             assert act[0].startswith("Activation-") and act[2] == 0
         mine.append(blocks[0])
         blocks = blocks[1:]
     assert blocks == []
     for layer, (kind, shape, count) in zip(data["layers"], mine):
-        assert kind.lower().startswith(layer["type"]), (kind, layer["type"])
+        assert kind.startswith(layer["type"] + "-"), (kind, layer["type"])
         assert shape == str(tuple(layer["output_shape"]))
         assert count == layer["params"]
     t = data["totals"]

@@ -247,8 +247,14 @@ def capture_graph_stats(model: Model, measure: Measure[T]) -> Dict[int, T]:
     layout = model.layout
     internals = model.net._cached_graph[1].get_internals()
     outputs = set(internals.list_outputs())
-    wanted = [(x.index, f"{x.name}_output") for x in layout.layers]
-    wanted = [(i, o) for i, o in wanted if o in outputs]
+    wanted = []
+    for x in layout.layers:  # a single output is NAME_output, one of several NAME_outputK
+        names = [f"{x.name}_output{x.output_index}"]
+        if x.output_index == 0:
+            names.insert(0, f"{x.name}_output")
+        found = next((o for o in names if o in outputs), None)
+        if found is not None:
+            wanted.append((x.index, found))
     return _internal_stats(model, internals, wanted, [d.name for d in layout.inputs], measure)
 
 

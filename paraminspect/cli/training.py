@@ -71,8 +71,8 @@ def grad(
 
     Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
     ratio ||g||/||w||. A shared parameter appears once, with each using layer's
-    contribution (from an unshared copy holding the same weights) and a check that they
-    sum to the accumulated gradient; a failed check exits with status 1.
+    contribution (each use reading its own copy of the weights in the net's graph) and a
+    check that they sum to the accumulated gradient; a failed check exits with status 1.
 
     --load replaces the weights right after the build (X is still drawn first), so the
     gradients are those of the loaded weights; --save writes the parameters (not the
@@ -185,7 +185,8 @@ def grad(
     "--contributions",
     is_flag=True,
     help="At each logged step (every K with --every K), each use's share <g_i, G>/||G||^2 "
-    "of a shared parameter's gradient G (from an unshared copy; the shares add to 1), e.g. "
+    "of a shared parameter's gradient G (each use reading its own copy of the weights; the "
+    "shares add to 1), e.g. "
     "train --shared --contributions --every 4.",
 )
 @click.option(

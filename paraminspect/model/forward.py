@@ -84,8 +84,9 @@ def first_forward(model: Model, mode: Optional[str] = None) -> Any:
     import mxnet as mx
 
     inputs = model.layout.inputs
-    xs = draw_inputs(inputs, getattr(model.source, "arrays", None))
-    model.X = xs[0] if len(xs) == 1 else xs
+    if model.X is None:  # a Block source drew its inputs before its weights
+        xs = draw_inputs(inputs, getattr(model.source, "arrays", None))
+        model.X = xs[0] if len(xs) == 1 else xs
     try:
         with autograd_mode(mode):
             out = call_net(model)

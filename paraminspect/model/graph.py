@@ -12,11 +12,13 @@ Walking the graph:
   through a Reshape or ``_rnn_param_concat`` (a fused RNN) belongs to the op it reaches.
 - **Inputs**: a variable created with ``shape=`` stores it as
   ``__shape__``; that shape is used when the user gives none.
-- **Layers**: one :class:`LayerDesc` per op node that reads a parameter, changes the shape
-  of its first input, or is an output of the graph. Ops that keep the shape and read no
-  parameter (activations, scalar arithmetic, residual adds, dropout, ...) are left out:
-  they hold nothing to inspect and would triple the rows of a ResNet. The type is the op
-  name, the name and path the node name, depth 0.
+- **Layers**: one :class:`LayerDesc` per op node that writes an activation: every op but
+  the ones that only carry parameters to their user (a Reshape of a weight), activations,
+  residual adds, crops and softmax included, so their outputs are measured too. The type
+  is the op name, the name and path the node name, depth 0. An op with several outputs
+  (``SliceChannel`` into 5) has one row per output: the first under the node's name, the
+  others (``output_index`` k) under MXNet's name for them, ``NAME_outputK``, so each
+  output's shape and memory count.
 - **MACs** (multiply-accumulates over the batch): Convolution = output values x
   (in_channels / num_group) x prod(kernel), i.e. ``prod(out) * prod(weight.shape[1:])``;
   Deconvolution = *input* values x (num_filter / num_group) x prod(kernel), i.e.
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     import mxnet as mx
 
 _MAC_OPS = frozenset({"Convolution", "Deconvolution", "FullyConnected"})
+_ACTIVATION_OPS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}  # ops without act_type
 # Ops a parameter passes through on its way to the op that uses it: Gluon's fused
 # rnn.GRU/rnn.LSTM reshape every weight and concatenate them into the RNN op's
 # ``parameters`` slot.
@@ -367,8 +370,6 @@ def graph_layout(
         if node.op in PASS_OPS and only_params and node.index not in heads:
             carried[node.index] = read
             continue
-        if not read and node.index not in heads and out is not None and out == data:
-            continue
         weight = None
         if node.op in _MAC_OPS and len(node.inputs) > 1:
             weight = _output_shape(shapes, graph, node.inputs[1])
@@ -384,9 +385,26 @@ def graph_layout(
                 out_shape=out,
                 params=tuple(read),
                 macs=node_macs(node.op, out, data, weight),
-                activation=node.attrs.get("act_type"),
+                activation=node.attrs.get("act_type") or _ACTIVATION_OPS.get(node.op),
+                in_shape=data,
             )
         )
+        k = 1
+        while f"{node.name}_output{k}" in shapes.outputs:  # the other outputs of the op
+            layers.append(
+                LayerDesc(
+                    index=len(layers),
+                    name=node.name,
+                    path=f"{node.name}_output{k}",
+                    type=node.op,
+                    depth=0,
+                    out_shape=shapes.outputs[f"{node.name}_output{k}"],
+                    params=(),
+                    in_shape=data,
+                    output_index=k,
+                )
+            )
+            k += 1
     aux = set(symbol.list_auxiliary_states())
     order = [a for a in symbol.list_arguments() if a in params]
     order += list(symbol.list_auxiliary_states())

@@ -77,6 +77,7 @@ class LayerDesc:
     macs: int = 0  # multiply-accumulates of one forward pass over the batch
     activation: Optional[str] = None
     in_shape: Optional[Shape] = None  # the first input's shape, when known
+    output_index: int = 0  # which output of a graph op with several (a row for each)
 
     @property
     def label(self) -> str:

@@ -15,12 +15,12 @@ MXNet is imported inside the functions.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
 
 from paraminspect.choices import LOSSES
 from paraminspect.errors import OptionError
 
-if TYPE_CHECKING:  # a spec's plan (pydantic); net_grad imports this module without one
+if TYPE_CHECKING:  # a spec's plan (pydantic); graphs use this module without one
     from paraminspect.model.plan import NetPlan
 
 
@@ -96,3 +96,39 @@ def loss_value(loss: str, y: Any, targets: Optional[Any]) -> Any:
     if loss == "sum":
         return y.sum()
     return _loss_block(loss)(y, targets).mean()
+
+
+def check_net_loss(loss: str, shapes: Sequence[Tuple[int, ...]]) -> None:
+    """Refuse a loss the outputs cannot feed (softmax-ce needs (batch, classes>=2)).
+
+    Raises:
+        OptionError: an unknown loss, or softmax-ce on an output of another shape.
+    """
+    if loss not in LOSSES:
+        raise OptionError(f"unknown loss '{loss}' (choose from {', '.join(LOSSES)})", "--loss")
+    if loss == "softmax-ce":
+        for shape in shapes:
+            if len(shape) != 2 or shape[1] < 2:
+                raise OptionError(
+                    "softmax-ce needs outputs of shape (batch, classes) with at least 2 "
+                    f"classes, but an output is {shape}; use --loss l2 or --loss sum",
+                    "--loss",
+                )
+
+
+def net_target_note(loss: str, shapes: Sequence[Tuple[int, ...]]) -> str:
+    """How the targets of :func:`draw_targets` were made, for one output or several."""
+    if len(shapes) == 1:
+        return target_note(loss, tuple(shapes[0]))
+    shown = ", ".join(str(s) for s in shapes)
+    if loss == "sum":
+        return "loss = sum of every output of net(X) (no targets)"
+    if loss == "l2":
+        return (
+            f"targets T ~ N(0, 1) of shape {shown}, drawn after X and the weights; loss = "
+            "mean over samples of 0.5 * mean((y - T)^2), summed over the outputs"
+        )
+    return (
+        f"labels drawn uniformly for each sample of outputs {shown}, after X and the "
+        "weights; loss = mean over samples of -log softmax(y)[label], summed over the outputs"
+    )

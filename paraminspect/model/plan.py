@@ -23,6 +23,17 @@ BYTES_PER_VALUE = 4  # float32, the only dtype a spec builds
 MXNET_DEFAULT_INIT = "uniform(scale=0.07)"  # what Block.initialize() uses for weights
 
 
+# The Gluon block each spec layer type builds: a Layout names layers by their class for
+# every source, so a spec's rows read as the same net's rows written in Python.
+GLUON_CLASS = {
+    "dense": "Dense",
+    "batchnorm": "BatchNorm",
+    "layernorm": "LayerNorm",
+    "dropout": "Dropout",
+    "activation": "Activation",
+}
+
+
 # Per-parameter initializers the Gluon layers set themselves (they win over a net-wide init).
 LAYER_DEFAULT_INIT = {
     "bias": "zero",
@@ -102,7 +113,7 @@ class NetPlan:
                 index=lp.index,
                 name=lp.name,
                 path=str(lp.index),
-                type=lp.type,
+                type=GLUON_CLASS.get(lp.type, lp.type),
                 depth=0,
                 out_shape=lp.out_shape,
                 params=tuple(p.name for p in lp.params),

@@ -142,8 +142,8 @@ def share_text(share: Optional[float]) -> str:
 
 def new_shared_table() -> Table:
     table = new_table(
-        "shared gradients: each using layer's contribution (from an unshared copy with the "
-        "same weights), its share <g_i,\u00a0G>/||G||^2 of the accumulated G, and their sum check",
+        "shared gradients: each using layer's contribution (each use reading its own copy of "
+        "the weights), its share <g_i,\u00a0G>/||G||^2 of the accumulated G, and their sum check",
         keep=("parameter", "from", "share", "l2", "sum = accumulated?"),
         drop_first=("mean", "abs_max"),
         names=("parameter",),

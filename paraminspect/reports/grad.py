@@ -15,7 +15,7 @@ from paraminspect.stats import TensorStats
 
 @dataclass(frozen=True, eq=False)
 class Contribution:
-    """The gradient one using layer adds to a shared parameter (from an unshared copy)."""
+    """The gradient one using layer adds to a shared parameter (its use's own copy)."""
 
     layer: int
     stats: TensorStats

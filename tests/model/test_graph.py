@@ -103,9 +103,14 @@ def test_rnn_shared_weight_has_three_users(rnn_dir, rnn_shapes):
     assert sorted(d.name for d in layout.inputs) == ["h0", "x0", "x1", "x2"]
     assert layout.unique_count == RNN_HID * RNN_IN + RNN_HID
     assert layout.total_params == RNN_T * layout.unique_count
-    # the tanh of the last step is the output (kept); the others keep shape and read nothing
-    assert [layer.name for layer in layout.layers] == ["fc0", "fc1", "fc2", "tanh2"]
-    assert all(layer.macs == 2 * RNN_HID * RNN_IN for layer in layout.layers[:3])
+    # every op that writes an activation is a row: each step's fc, add and tanh
+    nodes = json.loads((rnn_dir / "rnn-symbol.json").read_text())["nodes"]
+    ops = [n["name"] for n in nodes if n["op"] != "null"]
+    assert [layer.name for layer in layout.layers] == ops
+    fcs = [layer for layer in layout.layers if layer.type == "FullyConnected"]
+    assert [layer.name for layer in fcs] == ["fc0", "fc1", "fc2"]
+    assert all(layer.macs == 2 * RNN_HID * RNN_IN for layer in fcs)
+    assert [x.activation for x in layout.layers if x.type == "tanh"] == ["tanh"] * 3
 
 
 def test_params_from_file_names_match_slot_rule(rnn_dir):

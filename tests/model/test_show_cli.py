@@ -122,12 +122,14 @@ def test_factory_stats_against_raw(cli, factory_file):
 
     from paraminspect.model.sources.factory import build_factory
 
+    # the book's order, as for a spec: X is drawn, then the weights at the first pass
     mx.random.seed(3)
     net = build_factory(f"{factory_file}:build")
+    x = mx.nd.random.uniform(shape=(3, 4))
     for p in net.collect_params().values():
         if p._data is None and p._deferred_init == ():
             p.initialize(default_init=mx.init.Uniform())
-    net(mx.nd.zeros((3, 4)))
+    net(x)
     raw = [p.data().asnumpy() for p in net.collect_params().values()]
     assert len(raw) == len(out["parameters"]) == 6
     for row, want in zip(out["parameters"], raw):

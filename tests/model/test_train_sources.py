@@ -127,7 +127,10 @@ def test_exported_graph_first_step_matches_raw_gluon(tiny_graph):
     ]
     assert_same_grads(ours, raw)
     assert report.history[-1].data_loss < report.initial_loss
-    assert any("not measured on exported graphs" in n for n in report.notes)
+    # one dead-ReLU probe for every source: the graph's ReLU nodes are measured too
+    assert not any("not measured" in n for n in report.notes)
+    relus = [x for x in report.history[0].layers if x.dead_relu is not None]
+    assert relus and all(0.0 <= x.dead_relu <= 1.0 for x in relus)
 
 
 def test_dead_relus_of_a_factory_are_named_at_step_1(relu_file, cli):

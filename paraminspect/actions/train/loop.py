@@ -98,7 +98,7 @@ def prepare(
     model = source.build(seed=opts.seed, forward=True, backward=True)
     model.log.extend(apply_load(model, load))
     if kind != "spec":
-        from paraminspect.actions.net_grad import check_net_loss
+        from paraminspect.model.losses import check_net_loss
 
         check_net_loss(opts.loss, [model_output_shape(model, model.X)])
     return model, optimizer
@@ -198,11 +198,7 @@ def fit(
     relu = ReluProbe(model)
     step_dead = StepDeadRelu(relu, norms)  # only at steps where a layer can be dead
     pending: List[Event] = []  # events since the last record
-    copy = None
-    if opts.contributions and shared_users(model):
-        from paraminspect.actions.grad import unshared_copy
-
-        copy = unshared_copy(model)
+    contributions = opts.contributions and bool(shared_users(model))
     stopped_by: Optional[Event] = None
     drawn = hist_names(model.layout, opts)
     start = time.perf_counter()
@@ -247,7 +243,11 @@ def fit(
                         on_event(event)
                 stopped_by = should_stop(events, opts.stop_on)
                 # shares of this step's gradient, from the weights it was computed at
-                shares = use_shares(model, copy, opts.loss, xb, yb) if copy and log_now else {}
+                shares = (
+                    use_shares(model, opts.loss, xb, yb, train_mode)
+                    if contributions and log_now
+                    else {}
+                )
                 if stopped_by is None:
                     trainer.step(1)  # the loss is already the batch mean
                 window.append(value)

@@ -24,16 +24,29 @@ from paraminspect.reports.train import (
 from paraminspect.stats import ndarray_l2, tensor_stats
 
 
-def use_shares(model: Model, copy: Any, loss: str, x: Any, y: Any) -> Dict[str, Any]:
-    """Shared parameter -> :class:`GradientShares` of its current gradient on ``(x, y)``."""
-    from paraminspect.actions.grad import batch_contributions
-    from paraminspect.diagnose.shares import gradient_shares
+def use_shares(model: Model, loss: str, x: Any, y: Any, train_mode: bool) -> Dict[str, Any]:
+    """Shared parameter -> :class:`GradientShares` of its current gradient on ``(x, y)``.
 
-    parts = batch_contributions(model, copy, loss, x, y)
+    Each use's gradient comes from the one per-use method every command uses
+    (:func:`paraminspect.model.per_use.use_gradients`, on the net's graph); a net that
+    cannot be traced on symbols gets no shares."""
+    from paraminspect.actions.contributions import NoGraph, graph_of
+    from paraminspect.diagnose.shares import gradient_shares
+    from paraminspect.model.losses import loss_value
+    from paraminspect.model.per_use import use_gradients
+
     params = model.params
+    shared = [n for n in shared_users(model) if params[n].grad_req != "null"]
+    try:
+        symbol, names = graph_of(model)
+    except NoGraph:
+        return {}
+    parts = use_gradients(
+        symbol, names, params, shared, (x,), lambda outs: loss_value(loss, outs[0], y), train_mode
+    )
     return {
-        name: gradient_shares([parts[(name, i)] for i in layers], params[name].grad().asnumpy())
-        for name, layers in shared_users(model).items()
+        name: gradient_shares([g.asnumpy() for _, g in parts[name]], params[name].grad().asnumpy())
+        for name in shared
     }
 
 

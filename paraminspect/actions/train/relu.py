@@ -1,15 +1,14 @@
 """Dead ReLU units: per ReLU layer, the fraction of its units that output 0 for every
 sample of a batch.
 
-- A spec (a ``HybridSequential``): its layers are run one by one outside
-  ``autograd.record()`` (dropout off, batch norm on its running statistics).
-- A HybridBlock (zoo models, factories, Blocks): the net is traced once into a graph
-  whose outputs are the ReLU layers' outputs (forward hooks catch their symbols during
-  the trace), with each layer's dead units counted in the same graph, wrapped in a
-  ``SymbolBlock`` over the same parameters: a batch costs one cached pass and one host
-  read for all layers. The pass runs outside ``autograd.record()`` too.
-- Not measured (with a note): exported graphs (their ReLUs are op nodes, not layers of
-  the Layout) and Blocks that cannot be traced (a plain ``Block``).
+One probe for every source: the net's graph, whose outputs are the ReLU layers' outputs,
+with each layer's dead units counted in the same graph, wrapped in a ``SymbolBlock`` over
+the same parameters: a batch costs one cached pass and one host read for all layers. The
+pass runs outside ``autograd.record()`` (dropout off, batch norm on its running
+statistics). A Block (a YAML spec builds one) is traced once on symbols, forward hooks
+catching its ReLU layers' symbols; an exported graph's ReLU op nodes are layers of its
+Layout, their outputs read from the graph's internals. Blocks that cannot be traced (a
+plain ``Block``) are not measured, with a note.
 """
 
 from __future__ import annotations
@@ -18,30 +17,14 @@ import math
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
-import numpy as np
-
 from paraminspect.actions.train.layers import relu_indices
 from paraminspect.actions.train.norms import StepNorms
 from paraminspect.model.model import Model
 
 
 def dead_relu(model: Model, probe: Any) -> Dict[int, float]:
-    """Layer -> fraction of its ReLU units that output 0 for every probe sample (a
-    spec's layers run one by one; other sources: :class:`ReluProbe`)."""
-    if model.source.kind != "spec":
-        return ReluProbe(model)(probe)
-    return _layer_by_layer(model, probe)
-
-
-def _layer_by_layer(model: Model, probe: Any) -> Dict[int, float]:
-    out: Dict[int, float] = {}
-    h = probe
-    for lp in model.layout.layers:
-        h = model.net[lp.index](h)
-        if lp.activation == "relu":
-            a = h.asnumpy().reshape(h.shape[0], -1)
-            out[lp.index] = float(np.mean(np.all(a == 0, axis=0)))
-    return out
+    """Layer -> fraction of its ReLU units that output 0 for every probe sample."""
+    return ReluProbe(model)(probe)
 
 
 class ReluProbe:
@@ -53,17 +36,7 @@ class ReluProbe:
         self.indices: Tuple[int, ...] = relu_indices(model.layout)
         self.note: Optional[str] = None
         self._block: Any = None
-        if model.source.kind == "symbol":
-            if _graph_has_relu(model.net):
-                self.note = (
-                    "dead ReLUs are not measured on exported graphs (their ReLUs are op "
-                    "nodes, not layers)"
-                )
-            self.indices = ()
-            return
-        if not self.indices or model.source.kind == "spec":
-            # a spec's layers one by one: measured cheaper than the traced pass (0.67 vs
-            # 0.96 ms for the benchmark's MLP at batch 64), and the reference for it
+        if not self.indices:
             return
         self._block, self.indices = _trace(model, self.indices)
         if self._block is None:
@@ -73,8 +46,6 @@ class ReluProbe:
     def __call__(self, x: Any) -> Dict[int, float]:
         if not self.indices:
             return {}
-        if self._block is None:  # a spec
-            return _layer_by_layer(self.model, x)
         # one cached pass returns, per layer, its dead units and its units (exact integers
         # in float32); the fraction is taken here in float64, as numpy's mean of the mask is
         values = self._block(x).asnumpy()
@@ -134,6 +105,46 @@ class StepDeadRelu:
         return fractions
 
 
+def _relu_symbols(model: Model, indices: Tuple[int, ...]) -> Optional[Dict[int, Any]]:
+    """Each ReLU layer's output symbol: an exported graph's from its internals, a Block's
+    caught by forward hooks while it is called on symbols; None if it cannot be traced."""
+    import mxnet as mx
+    from mxnet import gluon
+
+    from paraminspect.model.sources.block import walk_blocks
+
+    net = model.net
+    layers = model.layout.layers
+    if model.source.kind == "symbol":
+        internals = net._cached_graph[1].get_internals()
+        outputs = set(internals.list_outputs())
+        return {
+            i: internals[f"{layers[i].name}_output"]
+            for i in indices
+            if f"{layers[i].name}_output" in outputs
+        }
+    if not isinstance(net, gluon.HybridBlock):
+        return None
+    by_path = {node.path: node.block for node in walk_blocks(net)}
+    caught: Dict[int, Any] = {}
+    hooks: List[Any] = []
+    for index in indices:
+
+        def keep(block: Any, args: Any, out: Any, index: int = index) -> None:
+            if isinstance(out, mx.sym.Symbol) and index not in caught:
+                caught[index] = out
+
+        hooks.append(by_path[layers[index].path].register_forward_hook(keep))
+    try:
+        net(*[mx.sym.var(d.name) for d in model.layout.inputs])
+    except Exception:  # not traceable (Python control flow on values, ...)
+        return None
+    finally:
+        for hook in hooks:
+            hook.detach()
+    return caught
+
+
 def _trace(model: Model, indices: Tuple[int, ...]) -> Tuple[Any, Tuple[int, ...]]:
     """A SymbolBlock over the net's parameters whose one output is, for each ReLU layer
     found, the count of its units that are 0 for every sample, then each one's number of
@@ -141,32 +152,11 @@ def _trace(model: Model, indices: Tuple[int, ...]) -> Tuple[Any, Tuple[int, ...]
     import mxnet as mx
     from mxnet import gluon
 
-    from paraminspect.model.sources.block import walk_blocks
-
-    net = model.net
-    if not isinstance(net, gluon.HybridBlock):
+    caught = _relu_symbols(model, indices)
+    if caught is None:
         return None, indices
-    if model.source.kind == "spec":  # a HybridSequential: layer i is net[i]
-        blocks = {i: net[i] for i in indices}
-    else:
-        blocks = {i: walk_blocks(net)[i].block for i in indices}
-    caught: Dict[int, Any] = {}
-    hooks: List[Any] = []
-    for index in indices:
-
-        def keep(block: Any, args: Any, out: Any, index: int = index) -> None:
-            if isinstance(out, mx.sym.Symbol):
-                caught[index] = out
-
-        hooks.append(blocks[index].register_forward_hook(keep))
     data = [mx.sym.var(d.name) for d in model.layout.inputs]
-    try:
-        net(*data)
-    except Exception:  # not traceable (Python control flow on values, ...)
-        return None, indices
-    finally:
-        for hook in hooks:
-            hook.detach()
+    net = model.net
     found = tuple(i for i in indices if i in caught)
     if not found:
         return None, indices
@@ -184,18 +174,3 @@ def _trace(model: Model, indices: Tuple[int, ...]) -> Tuple[Any, Tuple[int, ...]
         warnings.simplefilter("ignore", UserWarning)
         block = gluon.SymbolBlock(group, data, params=net.collect_params())
     return block, found
-
-
-def _graph_has_relu(net: Any) -> bool:
-    """A SymbolBlock's graph has an ``Activation act_type=relu`` or a ``relu`` node."""
-    import json
-
-    graph = getattr(net, "_cached_graph", None)
-    if not graph:
-        return False
-    nodes = json.loads(graph[1].tojson())["nodes"]
-    return any(
-        n["op"] == "relu"
-        or (n["op"] == "Activation" and n.get("attrs", {}).get("act_type") == "relu")
-        for n in nodes
-    )

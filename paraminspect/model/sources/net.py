@@ -49,22 +49,39 @@ class NetSource:
     def _describe(self) -> Layout:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _load(self) -> Tuple[Any, Layout, List[str]]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    # A Block's weights are drawn at its first forward pass (deferred initialization), so
+    # its inputs are drawn first, as the book (and a YAML spec) draws X before that pass:
+    # the same seed then gives a spec and the same net in Python the same numbers. An
+    # exported graph's fresh weights are drawn as it is loaded, before its inputs.
+    x_first = False
 
     def build(
         self, seed: Optional[int] = None, forward: bool = True, backward: bool = False
     ) -> Model:
-        """Load the net (fresh or loaded weights) and, with ``forward``, run one pass."""
+        """Load the net (fresh or loaded weights) and, with ``forward``, run one pass.
+
+        A Block source's ``model.X`` is drawn before its weights (see ``x_first``) and kept
+        for the passes that follow; otherwise the first pass draws it.
+        """
         import mxnet as mx
 
-        from paraminspect.model.forward import first_forward, mode_note
+        from paraminspect.model.forward import draw_inputs, first_forward, mode_note
         from paraminspect.model.inputs import input_file_notes
         from paraminspect.model.model import Model
 
         if seed is not None:
             mx.random.seed(seed)
-        net, layout, notes = self._load()
+        xs = None
+        if self.x_first and all(d.shape for d in self.layout.inputs):
+            from paraminspect.model.memory import check_memory
+
+            check_memory(self.layout)  # before X is allocated: a net too large is refused
+            drawn = draw_inputs(self.layout.inputs, getattr(self, "arrays", None))
+            xs = {d.name: x for d, x in zip(self.layout.inputs, drawn)}
+        net, layout, notes = self._load(xs)
         self._layout = layout  # measured: shapes a symbolic pass could not know
         model = Model(
             source=self,
@@ -72,6 +89,8 @@ class NetSource:
             init={p.name: p.init for p in layout.params},
             log=list(notes),
         )
+        if xs is not None:
+            model.X = tuple(xs.values()) if len(xs) > 1 else next(iter(xs.values()))
         notes, warnings = input_file_notes(layout.inputs)
         model.log.extend(notes)
         model.warnings.extend(warnings + loaded_nonfinite(net, layout))
@@ -97,7 +116,7 @@ class SymbolSource(NetSource):
 
         return describe_symbol(self.ref, self.inputs)
 
-    def _load(self) -> Tuple[Any, Layout, List[str]]:
+    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
         from paraminspect.model.sources.symbol import load_symbol
 
         load = self.load
@@ -115,6 +134,7 @@ class ZooSource(NetSource):
     """``zoo:NAME[,key=value...]``: built with ``pretrained=False``, never downloaded."""
 
     kind = "zoo"
+    x_first = True
     _net: Any = field(default=None, repr=False)
 
     def _block(self) -> Any:
@@ -131,10 +151,10 @@ class ZooSource(NetSource):
 
         return describe_zoo(self.ref, self.inputs or None, net=self._block())
 
-    def _load(self) -> Tuple[Any, Layout, List[str]]:
+    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
         from paraminspect.model.sources.zoo import load_zoo
 
-        return load_zoo(self.ref, self.inputs or None, net=self._block())
+        return load_zoo(self.ref, self.inputs or None, net=self._block(), arrays=xs)
 
 
 @dataclass
@@ -142,6 +162,7 @@ class FactorySource(NetSource):
     """``FILE.py:FUNC``: the Block the user's function returns."""
 
     kind = "factory"
+    x_first = True
     _net: Any = field(default=None, repr=False)
 
     def _block(self) -> Any:
@@ -157,10 +178,10 @@ class FactorySource(NetSource):
 
         return describe_factory(self.ref, self.inputs or None, net=self._block())
 
-    def _load(self) -> Tuple[Any, Layout, List[str]]:
+    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
         from paraminspect.model.sources.factory import load_factory
 
-        return load_factory(self.ref, self.inputs or None, net=self._block())
+        return load_factory(self.ref, self.inputs or None, arrays=xs, net=self._block())
 
 
 @dataclass
@@ -174,13 +195,14 @@ class BlockSource(NetSource):
     block: Any = None
     arrays: Dict[str, Any] = field(default_factory=dict)  # inputs given as arrays
     kind = "block"
+    x_first = True
 
     def _describe(self) -> Layout:
         from paraminspect.model.sources.block import describe_block
 
         return describe_block(self.block, self.inputs, source=self.ref)
 
-    def _load(self) -> Tuple[Any, Layout, List[str]]:
+    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
         import mxnet as mx
 
         from paraminspect.model.memory import check_memory
@@ -199,7 +221,7 @@ class BlockSource(NetSource):
         layout = measure_block(
             net,
             self.inputs,
-            self.arrays or None,
+            xs or self.arrays or None,
             source=self.ref,
             user_initialized=user_initialized(net, fresh),
         )

@@ -6,7 +6,7 @@ Built with ``pretrained=False`` always: nothing is ever downloaded (weights come
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from paraminspect._text import did_you_mean, quote
 from paraminspect.errors import BuildError, SpecError
@@ -172,8 +172,12 @@ def load_zoo(
     ctx: Optional[Any] = None,
     available_memory: Optional[int] = None,
     net: Optional[Any] = None,
+    arrays: Optional[Mapping[str, Any]] = None,
 ) -> Tuple[Any, Layout, List[str]]:
     """Build a zoo network with fresh weights (Gluon's default initializer).
+
+    ``arrays``: the inputs for the pass that finishes deferred initialization (zeros
+    without them; see :func:`~paraminspect.model.sources.block.measure_block`).
 
     ``net``: the network already built by :func:`build_zoo`, so its parameter names are
     the ones a Layout described before.
@@ -197,6 +201,6 @@ def load_zoo(
         net.initialize(ctx=ctx)
     except (mx.base.MXNetError, ValueError) as e:
         raise BuildError(f"cannot initialize {quote(text)}: {e}") from e
-    layout = measure_block(net, resolved, name=name, ctx=ctx, source=quote(text))
+    layout = measure_block(net, resolved, arrays, name=name, ctx=ctx, source=quote(text))
     notes = [f"{name}: built with fresh weights (never downloaded; load weights with --load)"]
     return net, layout, notes
