@@ -67,7 +67,8 @@ def _with_arrays(frozen: Any, arrays: Dict[str, np.ndarray]) -> Any:
 
 
 def _larger_batch(frozen: Any) -> Dict[str, np.ndarray]:
-    """A batch one larger than the given inputs, drawn as they were."""
+    """A batch one larger than the given inputs, drawn from U(0, 1) (a ``.npy`` sample
+    has no second batch size to read)."""
     import mxnet as mx
 
     out = {}
