@@ -51,6 +51,10 @@ class CheckpointError(ParamInspectError):
     """A parameter file cannot be read, written or matched to a network."""
 
 
+class UserCodeError(BuildError):
+    """The user's own code (a factory, a plugin, a loss function) raised or called sys.exit."""
+
+
 class ResourceError(ParamInspectError):
     """A request would need more memory (or other resources) than the machine has."""
 

@@ -659,8 +659,9 @@ CASES = [
         "train-plot-missing-folder",
         GOOD,
         ["train", "{spec}", "--plot", "{dir}/no/norms.png"],
-        2,
-        "folder {dir}/no does not exist; create it first (mkdir -p {dir}/no)",
+        1,
+        "cannot write '{dir}/no/norms.png': folder '{dir}/no' does not exist; create it first "
+        "(mkdir -p {dir}/no)",
     ),
     # ---- summary
     (

@@ -575,7 +575,7 @@ def test_interrupted_save_leaves_old_file_intact(cli, tmp_path, monkeypatch):
     r = cli("show", "--seed", "2", "--save", str(f), "--force")
     assert r.exit_code == 1
     assert r.output == (
-        f"Error: could not write '{f}' ([Errno 28] No space left on device); nothing was changed\n"
+        f"Error: could not write '{f}' (No space left on device); nothing was changed\n"
     )
     assert f.read_bytes() == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.params"]

@@ -294,8 +294,8 @@ def test_failed_run_leaves_no_empty_log(cli, tmp_path):
     assert r.exit_code == 1 and "spec 'nope' not found" in r.output
     assert not log.exists()
     r = cli("train", "--log", str(tmp_path / "missing" / "run.jsonl"))
-    assert r.exit_code == 2
-    assert "Invalid value for '--log': cannot write" in r.output
+    assert r.exit_code == 1
+    assert f"Error: cannot write '{tmp_path}/missing/run.jsonl': folder" in r.output
 
 
 def test_grad_and_train_help_do_not_import_mxnet():

@@ -27,7 +27,7 @@ def preflight(load: Optional[LoadRequest], save: Optional[SaveRequest]) -> None:
         CheckpointError: the load file is missing, empty, truncated or not a parameter file.
     """
     if save is not None:
-        check_target(save.path, save.force)
+        check_target(save.path, save.force, "--save")
     if load is not None:
         check_file(load.path)
 

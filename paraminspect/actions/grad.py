@@ -51,8 +51,10 @@ def _outputs(out: Any) -> List[Any]:
 def _user_loss(loss: Callable[[Any], Any]) -> LossOf:
     """The user's function of the outputs, fed the one output or a tuple of several."""
 
+    from paraminspect.usercode import call_loss
+
     def compute(outs: Sequence[Any]) -> Any:
-        return loss(outs[0] if len(outs) == 1 else tuple(outs))
+        return call_loss(loss, outs[0] if len(outs) == 1 else tuple(outs))
 
     return compute
 

@@ -335,7 +335,7 @@ def collect_report(
             "initialization), so those weights have no values yet"
         )
     return ParamReport(
-        warnings=numeric_warnings(rows),
+        warnings=tuple(model.warnings) + numeric_warnings(rows),
         command=command,
         model=model_info(model, seed),
         parameters=tuple(rows),

@@ -70,6 +70,7 @@ class Watch:
         self._hooks: List[Any] = []
         self._start: Optional[float] = None
         self._log = None
+        self._log_warned = False
         if log is not None:
             from paraminspect.render.jsonl import JsonlLog
 
@@ -140,6 +141,7 @@ class Watch:
         Returns:
             The record built at this step, or None between records.
         """
+        _check_loss_arg(loss)
         if self._model is None:
             self._start_watching()
         self.steps += 1
@@ -222,8 +224,11 @@ class Watch:
             record = replace(record, warnings=tuple(self._between.values()) + record.warnings)
             self._between = {}
         self.history.append(record)
-        if self._log is not None:
-            self._log.write(record)
+        if self._log is not None and not self._log.write(record) and not self._log_warned:
+            import warnings
+
+            warnings.warn(f"pi.watch log: {self._log.error}", stacklevel=2)
+            self._log_warned = True
         return record
 
     def report(self) -> TrainReport:
@@ -264,3 +269,22 @@ class Watch:
             step_grad_l2=self._norms.result(),
             notes=tuple(notes),
         )
+
+
+def _check_loss_arg(loss: Any) -> None:
+    """``step(loss)`` takes the batch loss: an NDArray, a numpy array or a real number.
+
+    Raises:
+        OptionError: anything else (a string, a list, None-like objects of other types).
+    """
+    import numbers
+
+    if loss is None or hasattr(loss, "asscalar") or isinstance(loss, np.ndarray):
+        return
+    if isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return
+    raise OptionError(
+        f"pi.watch step(loss): loss must be the batch loss (an NDArray or a number), got "
+        f"{type(loss).__name__} {loss!r:.40}",
+        "loss",
+    )

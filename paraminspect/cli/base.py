@@ -9,21 +9,41 @@ import contextlib
 import re
 import sys
 import traceback
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 import click
 
 from paraminspect import __version__
 
+_DATA_OUT: List[Any] = []  # the real stdout while a command runs (see PICommand.invoke)
+
+
+def data_stream() -> Any:
+    """Where a command's data goes: the stdout it was started with. While it runs,
+    ``sys.stdout`` is stderr, so a line MXNet or the user's code prints ("infer_type error.
+    Arguments: ...") never lands in the report or its JSON."""
+    return _DATA_OUT[-1] if _DATA_OUT else sys.stdout
+
 
 class PICommand(click.Command):
-    """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2)."""
+    """Turns the tool's own errors into one-line messages (exit 1) or usage errors (exit 2);
+    prints from anything but the renderers go to stderr."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _DATA_OUT.append(sys.stdout)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                return self._invoke(ctx)
+        finally:
+            _DATA_OUT.pop()
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        from paraminspect.cli.options import guard_outputs
         from paraminspect.errors import NotApplicableError, OptionError, ParamInspectError
 
         debug = bool(ctx.find_root().params.get("debug"))
         try:
+            guard_outputs(ctx.params)  # before any work: never touch what it did not create
             return super().invoke(ctx)
         except NotApplicableError as e:
             if debug:
@@ -43,6 +63,11 @@ class PICommand(click.Command):
             raise
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:
+            # `paraminspect models | head -1`: the reader has all it wanted; end quietly,
+            # with the status a shell gives a process that SIGPIPE ended
+            silence_stdout()
+            raise click.exceptions.Exit(SIGPIPE_STATUS) from None
         except Exception as e:
             if debug:
                 raise
@@ -50,6 +75,31 @@ class PICommand(click.Command):
                 f"internal error: {type(e).__name__}: {e} (this is a bug in paraminspect; "
                 "re-run with --debug for the traceback and report it)"
             ) from e
+
+
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE, as a shell reports `cmd | head`
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null after its reader went away, so the flushes still to come
+    (click's, Python's at exit) neither fail nor print "Exception ignored"."""
+    from paraminspect.fileio import point_at_devnull
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's buffer)
+        return
+    point_at_devnull(fd)
+
+
+def tolerate_unencodable_output() -> None:
+    """A stdout or stderr that cannot encode a character (PYTHONIOENCODING=ascii, a
+    latin-1 terminal) prints a replacement (the Δ of ||Δw|| as ?) instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "errors", None) or "strict") == "strict":
+            with contextlib.suppress(OSError, ValueError):  # a stream that refuses
+                reconfigure(errors="replace")
 
 
 def fit_error(message: str, prefix: str = "") -> str:
@@ -97,7 +147,7 @@ class LazyConsole:
     def file(self) -> Any:
         if self._console is not None:
             return self._console.file
-        return sys.stderr if self._stderr else sys.stdout
+        return sys.stderr if self._stderr else data_stream()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.console, name)
@@ -111,13 +161,17 @@ class LazyConsole:
             from rich.console import Console
 
             # A pipe has no width; rich would assume 80 columns and squeeze the tables.
-            tty = (sys.stderr if self._stderr else sys.stdout).isatty()
+            tty = (sys.stderr if self._stderr else data_stream()).isatty()
             width = None if self._stderr or tty or "COLUMNS" in os.environ else 120
             self._console = Console(
-                stderr=self._stderr, no_color=self._no_color or None, highlight=False, width=width
+                stderr=self._stderr,
+                file=None if self._stderr else data_stream(),  # its tty decides the colours
+                no_color=self._no_color or None,
+                highlight=False,
+                width=width,
             )
             if not self._stderr:  # data: no trailing spaces (stderr has the live progress bar)
-                self._console.file = NoTrailingSpaces(sys.stdout)
+                self._console.file = NoTrailingSpaces(data_stream())
         return self._console
 
 
@@ -225,11 +279,19 @@ def main(argv: Optional[list] = None) -> None:
     A command that imported MXNet ends the process with :func:`fast_exit`; otherwise this
     raises ``SystemExit`` as click does.
     """
+    tolerate_unencodable_output()
     try:
         cli.main(args=argv, prog_name="paraminspect")
         code: Any = 0
     except SystemExit as e:
         code = e.code
+    try:
+        sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+    except BrokenPipeError:
+        silence_stdout()
+        code = code or SIGPIPE_STATUS
+    except (OSError, ValueError):
+        pass
     if "mxnet" in sys.modules:
         fast_exit(code)
     raise SystemExit(code)

@@ -16,7 +16,7 @@ from paraminspect.choices import (
     SCALE_FACTOR,
     SORT_KEYS,
 )
-from paraminspect.cli.base import cli, emit
+from paraminspect.cli.base import cli, data_stream, emit
 from paraminspect.cli.options import (
     bins_option,
     complete_spec,
@@ -153,8 +153,9 @@ def check(spec: Optional[str], fmt: str) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the schema to this file (atomically) instead of stdout.",
 )
+@click.option("--force", is_flag=True, help="With -o: overwrite the file if it already exists.")
 @examples("paraminspect schema > spec.schema.json", "paraminspect schema -o spec.schema.json")
-def schema(output: Optional[str]) -> None:
+def schema(output: Optional[str], force: bool) -> None:
     """Print the JSON Schema of the spec format (generated from the validation models).
 
     Editors with the YAML language server validate and complete a spec whose first line is
@@ -168,12 +169,11 @@ def schema(output: Optional[str]) -> None:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, file=data_stream())
         return
-    from paraminspect.fileio import refuse_inside_package, write_text_atomic
+    from paraminspect.fileio import write_text_atomic
 
-    refuse_inside_package(output)
-    write_text_atomic(output, text, force=True)  # -o replaces its target, like > does
+    write_text_atomic(output, text, force=force, option="-o")
     click.echo(f"wrote {output}", err=True)
 
 
@@ -426,7 +426,7 @@ def models() -> None:
     from paraminspect.model.sources.zoo import zoo_names
 
     for name in zoo_names():
-        click.echo(f"zoo:{name}")
+        click.echo(f"zoo:{name}", file=data_stream())
 
 
 @cli.command(short_help="List the built-in specs, or print one to copy")
@@ -448,9 +448,9 @@ def specs(name: Optional[str]) -> None:
         for builtin in builtin_names():
             text, _ = read_spec_text(builtin)
             lines = phrase_lines(_first_comment(text), max(20, width - 13))
-            click.echo(f"{builtin:<12} {lines[0] if lines else ''}".rstrip())
+            click.echo(f"{builtin:<12} {lines[0] if lines else ''}".rstrip(), file=data_stream())
             for line in lines[1:]:
-                click.echo(" " * 13 + line)
+                click.echo(" " * 13 + line, file=data_stream())
         return
     if name not in builtin_names():
         from paraminspect._text import did_you_mean
@@ -460,7 +460,7 @@ def specs(name: Optional[str]) -> None:
             f"no built-in spec '{name}'{did_you_mean(name, builtin_names())} "
             f"(built-ins: {', '.join(builtin_names())})"
         )
-    click.echo(read_spec_text(name)[0], nl=False)
+    click.echo(read_spec_text(name)[0], nl=False, file=data_stream())
 
 
 def _first_comment(text: str) -> str:

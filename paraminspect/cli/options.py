@@ -6,7 +6,7 @@ Heavy imports (MXNet, pydantic, rich) happen inside the functions, so ``--help``
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import click
 
@@ -344,6 +344,70 @@ def pop_load(kwargs: dict) -> Any:
                 raise OptionError(f"{flag} only applies with --load PATH", flag)
         return None
     return LoadRequest(path, allow_missing, ignore_extra)
+
+
+# Output options, by parameter name: (how the user wrote it, replaced without --force?).
+# --save, -o and export's OUT are whole files replaced only with --force; --plot and --log
+# replace a regular file as they always have (a log is a run's record, a plot its picture).
+OUTPUT_OPTIONS: Dict[str, Tuple[str, bool]] = {
+    "save_path": ("--save", False),
+    "output": ("-o", False),
+    "out": ("OUT", False),
+    "log_path": ("--log", True),
+    "plot_path": ("--plot", True),
+}
+
+
+def input_files(params: Mapping[str, Any]) -> List[Tuple[str, str]]:
+    """Every file a command reads, as (role, path), from its parsed parameters: the MODEL
+    (a spec, a factory's .py, a graph and its weights), --load, --data, --targets and the
+    --input files."""
+    from paraminspect.model.sources.refs import model_files
+
+    found: List[Tuple[str, str]] = []
+    for key in ("spec", "spec_a", "spec_b", "model"):
+        if isinstance(params.get(key), str):
+            found += model_files(params[key])
+    for key, role in (("load_path", "--load"), ("data", "--data"), ("targets", "--targets")):
+        if isinstance(params.get(key), str):
+            found.append((role, params[key]))
+    for text in params.get("inputs") or ():
+        _name, sep, value = str(text).partition("=")
+        if sep and value.strip():
+            found.append(("--input", value.strip()))
+    return found
+
+
+def guard_outputs(params: Mapping[str, Any]) -> None:
+    """Refuse every output path of a command before it does any work (see
+    :func:`paraminspect.fileio.check_output`): none may be an input or another output.
+
+    Raises:
+        OutputError: the first refused output.
+    """
+    import os
+
+    from paraminspect.errors import OutputError
+    from paraminspect.fileio import check_output
+
+    outputs = [
+        (option, params[key], replace)
+        for key, (option, replace) in OUTPUT_OPTIONS.items()
+        if isinstance(params.get(key), str)
+    ]
+    if not outputs:
+        return
+    inputs = input_files(params)
+    force = bool(params.get("force"))
+    seen: Dict[str, str] = {}
+    for option, path, replace in outputs:
+        check_output(path, option, inputs, force=force, replace=replace)
+        where = os.path.realpath(path)
+        if where in seen:
+            raise OutputError(
+                f"{seen[where]} and {option} name the same file {path!r}; give each its own"
+            )
+        seen[where] = option
 
 
 def map_option(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -289,6 +289,7 @@ def train(
     from paraminspect.actions.train import TrainOptions, validate
     from paraminspect.actions.train import train as run_train
     from paraminspect.diagnose.trouble import parse_stop_on
+    from paraminspect.errors import CheckFailed
     from paraminspect.render.jsonl import JsonlLog
     from paraminspect.render.plot import check_plot_target, write_plot
     from paraminspect.render.progress import TrainPrinter
@@ -328,7 +329,10 @@ def train(
     feed = pop_inputs(kwargs)
     preflight(load, save)  # before --log truncates its file
     c = consoles()
-    log = JsonlLog(log_path) if log_path is not None else None
+    from paraminspect.cli.options import input_files
+
+    ctx_params = click.get_current_context().params
+    log = JsonlLog(log_path, input_files(ctx_params)) if log_path is not None else None
     printer = TrainPrinter(c.out.console, c.err.console, fmt, log)
     printer.shared_focus = shared
     with printer:
@@ -345,4 +349,14 @@ def train(
     if plot_path is not None and report.history:
         write_plot(report, plot_path)
         c.err.print(f"wrote {plot_path}")
+    if log is not None and log.error is not None:
+        # the run finished and its report is shown, but the log it was asked for is short
+        problem = f"--log {log_path}: {log.error}"
+        try:
+            emit(report, fmt)
+        except CheckFailed as e:
+            raise CheckFailed(f"{e}; {problem}") from None
+        except click.exceptions.Exit:
+            pass
+        raise CheckFailed(problem)
     emit(report, fmt)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from paraminspect._text import did_you_mean
-from paraminspect.errors import OptionError
+from paraminspect.errors import OptionError, ParamInspectError
+from paraminspect.usercode import user_code
 
 
 def load_plugin(ref: str, kwargs: Mapping[str, Any]) -> Any:
@@ -37,7 +38,10 @@ def load_plugin(ref: str, kwargs: Mapping[str, Any]) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        with user_code(f"'{file}'", wrap_all=False, importing=True):
+            spec.loader.exec_module(module)
+    except ParamInspectError:
+        raise
     except Exception as e:
         raise OptionError(f"importing '{file}' failed: {type(e).__name__}: {e}", "--plugin") from e
     found = [
@@ -59,7 +63,10 @@ def load_plugin(ref: str, kwargs: Mapping[str, Any]) -> Any:
             f"'{cls_name}' in '{file}' is not a subclass of mxnet.init.Initializer", "--plugin"
         )
     try:
-        return cls(**kwargs)
+        with user_code(f"{cls_name}() in '{file}'", wrap_all=False):
+            return cls(**kwargs)
+    except ParamInspectError:
+        raise
     except Exception as e:
         raise OptionError(
             f"creating {cls_name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) "

@@ -249,6 +249,21 @@ def _finite(a: np.ndarray, label: str, after: str = "") -> None:
         )
 
 
+def fit_targets(dataset: Dataset, output_shape: Shape, loss: str) -> Optional[np.ndarray]:
+    """The dataset's targets checked against an output shape known only after the build
+    (graphs, zoo:, FILE.py:FUNC): labels within the classes, l2 targets of its shape.
+
+    Raises:
+        DataError: labels past the network's classes, targets of another shape.
+    """
+    if dataset.y is None:
+        return None
+    label = f"the targets of {dataset.description.split(':')[0]}"
+    if loss == "softmax-ce":
+        return _labels(dataset.y, label, output_shape)
+    return _regression(dataset.y, label, output_shape)
+
+
 def _regression(y: np.ndarray, label: str, output_shape: Optional[Shape]) -> np.ndarray:
     if output_shape is not None and y.ndim == 1 and tuple(output_shape[1:]) == (1,):
         y = y.reshape(-1, 1)  # one number per sample for a 1-output net: what L2Loss does

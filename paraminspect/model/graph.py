@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, 
 from paraminspect._text import quote
 from paraminspect.errors import OptionError, SpecError
 from paraminspect.fileio import special_file_kind
+from paraminspect.model.graph_check import MAX_DEPTH, check_document, check_ops, node_attrs
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
 
 if TYPE_CHECKING:
@@ -125,6 +126,8 @@ def read_graph(path: str | Path) -> Graph:
         raise SpecError(f"cannot read {quote(path)}: {e.strerror}") from e
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise _bad(path, f"it nests more than {MAX_DEPTH} levels deep") from None
     except json.JSONDecodeError as e:
         if not text.strip():
             raise _bad(path, "the file is empty") from e
@@ -134,36 +137,21 @@ def read_graph(path: str | Path) -> Graph:
                 "copy or export the graph again"
             ) from e
         raise _bad(path, f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
-    if (
-        not isinstance(doc, dict)
-        or not isinstance(doc.get("nodes"), list)
-        or not isinstance(doc.get("heads"), list)
-    ):
-        raise _bad(path, "no 'nodes' and 'heads' lists at the top level")
-    nodes: List[GraphNode] = []
-    for i, raw in enumerate(doc["nodes"]):
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or "op" not in raw:
-            raise _bad(path, f"node {i} has no 'op' and 'name'")
-        attrs = raw.get("attrs", raw.get("attr", raw.get("param", {}))) or {}
-        inputs = []
-        for ref in raw.get("inputs", []):
-            if not isinstance(ref, list) or not ref or not isinstance(ref[0], int):
-                raise _bad(path, f"node {i} ({raw['name']}) has a malformed input {ref!r}")
-            if not 0 <= ref[0] < i:
-                raise _bad(path, f"node {i} ({raw['name']}) reads node {ref[0]}, not before it")
-            inputs.append((ref[0], int(ref[1]) if len(ref) > 1 else 0))
-        nodes.append(GraphNode(i, str(raw["op"]), raw["name"], dict(attrs), tuple(inputs)))
-    if not nodes:
-        raise _bad(path, "it has no nodes")
-    heads = []
-    for ref in doc["heads"]:
-        if not isinstance(ref, list) or not ref or not 0 <= ref[0] < len(nodes):
-            raise _bad(path, f"a head {ref!r} points at no node")
-        heads.append((int(ref[0]), int(ref[1]) if len(ref) > 1 else 0))
+    check_document(doc, lambda what: _bad(path, what))
+    # check_document made sure of the types and ranges used here
+    nodes = [
+        GraphNode(i, raw["op"], raw["name"], dict(node_attrs(raw) or {}), _refs(raw.get("inputs")))
+        for i, raw in enumerate(doc["nodes"])
+    ]
+    heads = _refs(doc["heads"])
     top_attrs = doc.get("attrs")
     version = top_attrs.get("mxnet_version") if isinstance(top_attrs, dict) else None
     mx_version = int(version[1]) if isinstance(version, list) and len(version) == 2 else None
     return Graph(path, text, tuple(nodes), tuple(heads), mx_version)
+
+
+def _refs(raw: Any) -> Tuple[Tuple[int, int], ...]:
+    return tuple((r[0], r[1] if len(r) > 1 else 0) for r in raw or ())
 
 
 def to_symbol(graph: Graph) -> mx.sym.Symbol:
@@ -180,6 +168,7 @@ def to_symbol(graph: Graph) -> mx.sym.Symbol:
 
     from paraminspect.model.mxlog import load_symbol
 
+    check_ops(json.loads(graph.text), lambda what: _bad(graph.path, what))
     try:
         return load_symbol(graph.text)
     except mx.base.MXNetError as e:

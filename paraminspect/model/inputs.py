@@ -8,13 +8,14 @@ refused with the reason.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterable, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Tuple
 
 from paraminspect._text import did_you_mean, quote
 from paraminspect.errors import OptionError
-from paraminspect.model.layout import DTYPE_BYTES, InputDesc, Shape
+from paraminspect.model.layout import InputDesc, Shape
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +49,12 @@ def parse_shape(text: str, what: str = "shape") -> Shape:
     shape = tuple(int(p) for p in parts)
     if any(d < 1 for d in shape):
         raise OptionError(f"bad {what} {quote(text)}: every dimension must be at least 1", OPTION)
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise OptionError(
+            f"bad {what} {quote(text)}: {math.prod(shape):,} elements, past MXNet's limit of "
+            f"2^31 - 1 ({MAX_ELEMENTS:,}) per array; use a smaller batch or size",
+            OPTION,
+        )
     return shape
 
 
@@ -91,20 +98,41 @@ def parse_inputs(texts: Iterable[str]) -> Dict[str, InputDesc]:
     return out
 
 
+MAX_ELEMENTS = 2**31 - 1  # MXNet 1.x indexes an array with 32-bit integers
+
+
+def is_label_name(name: str) -> bool:
+    """A loss head's label input (``softmax_label``, ``label``): integers are fine there."""
+    return name.lower().endswith("label")
+
+
 def _check_dtype(dtype: np.dtype, path: str, name: str) -> str:
+    """The dtype the network is fed for a ``.npy`` of ``dtype``: float16 and float32 as
+    they are, float64 cast to float32 (a note says so), integers only for a label input
+    (as float32, MXNet's label type); anything else is refused."""
     if dtype.hasobject:
         raise OptionError(
             f"{quote(path)} (input {quote(name)}) holds Python objects (dtype {dtype}); "
             "save a numeric array, e.g. np.save(path, x.astype('float32'))",
             OPTION,
         )
-    if dtype.name not in DTYPE_BYTES:
-        raise OptionError(
-            f"{quote(path)} (input {quote(name)}) has dtype {dtype.name}, which MXNet cannot "
-            f"take here; use one of {', '.join(DTYPE_BYTES)}",
-            OPTION,
-        )
-    return dtype.name
+    if dtype.name in ("float16", "float32"):
+        return dtype.name
+    if dtype.name == "float64":
+        return "float32"
+    if dtype.kind in "iu" and is_label_name(name):
+        return "float32"
+    hint = (
+        "integers are only for labels; save the values as floats, e.g. np.save(path, "
+        "x.astype('float32'))"
+        if dtype.kind in "iu"
+        else "save float16 or float32 values (float64 is cast to float32)"
+    )
+    raise OptionError(
+        f"{quote(path)} (input {quote(name)}) has dtype {dtype.name}; an input takes float16 "
+        f"or float32 values: {hint}",
+        OPTION,
+    )
 
 
 def read_npy_header(path: str, name: str) -> Tuple[Shape, str]:
@@ -117,6 +145,15 @@ def read_npy_header(path: str, name: str) -> Tuple[Shape, str]:
     import numpy as np
 
     file = Path(path)
+    from paraminspect.fileio import special_file_kind
+
+    kind = special_file_kind(file) or ("a folder" if file.is_dir() else None)
+    if kind is not None:
+        raise OptionError(
+            f"input file {quote(path)} for {quote(name)} is {kind}, not a .npy file; give a "
+            ".npy file saved with np.save",
+            OPTION,
+        )
     if not file.is_file():
         raise OptionError(
             f"input file {quote(path)} for {quote(name)} not found; give an existing .npy "
@@ -130,9 +167,25 @@ def read_npy_header(path: str, name: str) -> Tuple[Shape, str]:
                 shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
             else:
                 shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-    except (ValueError, OSError) as e:
+            data_bytes = file.stat().st_size - fh.tell()
+    except (ValueError, OSError, SyntaxError, TypeError) as e:
         raise OptionError(f"cannot read {quote(path)} as a .npy file: {e}", OPTION) from e
     dtype_name = _check_dtype(np.dtype(dtype), path, name)
+    elements = math.prod(int(d) for d in shape)
+    if elements > MAX_ELEMENTS:
+        raise OptionError(
+            f"{quote(path)} (input {quote(name)}) has shape {format_shape(shape)}: "
+            f"{elements:,} elements, past MXNet's limit of 2^31 - 1 ({MAX_ELEMENTS:,}) per array",
+            OPTION,
+        )
+    if elements * np.dtype(dtype).itemsize > data_bytes:
+        raise OptionError(
+            f"{quote(path)} (input {quote(name)}): its header says shape "
+            f"{format_shape(shape)} ({elements * np.dtype(dtype).itemsize:,} bytes of "
+            f"{np.dtype(dtype).name}) but the file holds {max(data_bytes, 0):,} bytes after "
+            "the header (truncated?); save it again with np.save",
+            OPTION,
+        )
     if len(shape) == 0:
         raise OptionError(
             f"{quote(path)} (input {quote(name)}) holds a scalar; save an array "
@@ -172,6 +225,34 @@ def load_npy(desc: InputDesc, expected: Optional[Shape] = None) -> np.ndarray:
             OPTION,
         )
     return array
+
+
+def input_file_notes(descs: Iterable[InputDesc]) -> Tuple[List[str], List[str]]:
+    """Notes and warnings about ``.npy`` inputs: a float64 or integer file cast to float32,
+    and NaN or Inf values (counted on a memory map: nothing is copied).
+
+    Returns:
+        (notes, warnings).
+    """
+    import numpy as np
+
+    notes: List[str] = []
+    warnings: List[str] = []
+    for d in descs:
+        if d.dist != "file" or d.path is None:
+            continue
+        array = np.load(d.path, mmap_mode="r", allow_pickle=False)
+        if array.dtype != np.dtype(d.dtype):
+            notes.append(f"--input {d.name}={d.path}: {array.dtype} values cast to {d.dtype}")
+        if array.dtype.kind == "f":
+            nan = int(np.isnan(array).sum())
+            inf = int(np.isinf(array).sum())
+            if nan or inf:
+                warnings.append(
+                    f"--input {d.name}={d.path} holds {nan:,} NaN and {inf:,} Inf of "
+                    f"{array.size:,} values; the outputs and gradients will be NaN"
+                )
+    return notes, warnings
 
 
 def check_input_names(given: Iterable[str], known: Iterable[str], source: str) -> None:

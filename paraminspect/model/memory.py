@@ -63,7 +63,8 @@ class MemoryEstimate:
 
 
 def estimate_memory(layout: Layout, with_grads: bool = True) -> MemoryEstimate:
-    """Estimate parameters + gradients + activations of one pass (see the module docstring)."""
+    """Estimate parameters + gradients + activations of one pass, the inputs counted with
+    the activations (see the module docstring)."""
     grads = sum(p.nbytes for p in layout.params if p.trainable) if with_grads else 0
     dtype_bytes = DTYPE_BYTES.get(layout.inputs[0].dtype, 4) if layout.inputs else 4
     acts = sum(
@@ -71,7 +72,35 @@ def estimate_memory(layout: Layout, with_grads: bool = True) -> MemoryEstimate:
         for layer in layout.layers
         if layer.out_shape is not None
     )
+    acts += sum(math.prod(d.shape) * DTYPE_BYTES.get(d.dtype, 4) for d in layout.inputs)
     return MemoryEstimate(params=layout.param_bytes, grads=grads, activations=acts)
+
+
+MAX_ELEMENTS = 2**31 - 1  # MXNet 1.x indexes an array with 32-bit integers
+
+
+def check_element_limit(layout: Layout) -> None:
+    """Refuse, before allocation, an input, parameter or layer output of more elements than
+    MXNet 1.x can index (2^31 - 1): past it MXNet fails or reads out of bounds.
+
+    Raises:
+        ResourceError: the first such array, named, with the limit.
+    """
+    arrays = [(f"input {d.name!r}", d.shape) for d in layout.inputs]
+    arrays += [(f"parameter {p.name!r}", p.shape) for p in layout.params]
+    arrays += [
+        (f"the output of layer {layer.index} ({layer.name})", layer.out_shape)
+        for layer in layout.layers
+        if layer.out_shape is not None
+    ]
+    for what, shape in arrays:
+        size = math.prod(shape) if shape else 0
+        if size > MAX_ELEMENTS:
+            raise ResourceError(
+                f"{what} of shape {tuple(shape)} has {size:,} elements, past MXNet's limit of "
+                f"2^31 - 1 ({MAX_ELEMENTS:,}) elements per array; use a smaller batch or "
+                "size, or --shapes-only"
+            )
 
 
 def check_memory(
@@ -88,8 +117,10 @@ def check_memory(
         The estimate, for a note.
 
     Raises:
-        ResourceError: the estimate exceeds the available memory.
+        ResourceError: the estimate exceeds the available memory, or an array is past
+            MXNet's 2^31 - 1 elements (see :func:`check_element_limit`).
     """
+    check_element_limit(layout)
     estimate = estimate_memory(layout, with_grads)
     if available is None:
         available = available_memory()

@@ -35,6 +35,7 @@ class Model:
     forward_done: bool = False
     init: Dict[str, str] = field(default_factory=dict)
     log: List[str] = field(default_factory=list)  # lines for stderr (e.g. myinit's 'Init ...')
+    warnings: List[str] = field(default_factory=list)  # NaN/Inf in loaded weights or inputs
     initializers: List[Any] = field(default_factory=list)  # objects whose .log we drain
 
     @property

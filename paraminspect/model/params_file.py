@@ -17,8 +17,6 @@ import numpy as np
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError
-from paraminspect.fileio import atomic_write as atomic_write
-from paraminspect.fileio import check_target as check_target
 from paraminspect.fileio import special_file_kind
 
 LIST_MAGIC = 0x112

@@ -11,8 +11,8 @@ import numpy as np
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import CheckpointError
-from paraminspect.fileio import atomic_write as atomic_write
 from paraminspect.fileio import check_target as check_target
+from paraminspect.fileio import save_ndarrays
 from paraminspect.model.dtypes import stored_dtypes
 from paraminspect.model.params_file import read_params
 
@@ -111,7 +111,6 @@ def save_params(model: Any, path: str, force: bool = False) -> SaveResult:
     Raises:
         CheckpointError: a parameter has no values yet, or the file cannot be written.
     """
-    import mxnet as mx
 
     params = _save_keys(model.net)
     deferred = [k for k, p in params.items() if not _has_data(p)]
@@ -122,16 +121,11 @@ def save_params(model: Any, path: str, force: bool = False) -> SaveResult:
         )
     stored = stored_dtypes(model.layout, model.params)
 
-    def write(tmp: str) -> None:
-        mx.nd.save(
-            tmp,
-            {
-                k: p.data().astype(stored[p.name]) if p.name in stored else p.data()
-                for k, p in params.items()
-            },
-        )
-
-    size = atomic_write(path, write, force)
+    arrays = {
+        k: p.data().astype(stored[p.name]) if p.name in stored else p.data()
+        for k, p in params.items()
+    }
+    size = save_ndarrays(arrays, path, force)
     values = sum(math.prod(p.data().shape) for p in params.values())
     return SaveResult(str(path), len(params), values, size)
 

@@ -138,6 +138,12 @@ def compile_select(pattern: str) -> re.Pattern[str]:
     """
     try:
         return re.compile(pattern)
+    except (OverflowError, RecursionError, MemoryError, ValueError) as e:
+        # a{99999999999}: OverflowError; thousands of nested groups: RecursionError
+        reason = str(e) or type(e).__name__
+        raise OptionError(
+            f"invalid regular expression {pattern[:80]!r}: {reason}", "--select"
+        ) from None
     except re.error as e:
         hint = ""
         if "*" in pattern or "?" in pattern:

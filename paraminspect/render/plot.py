@@ -78,7 +78,7 @@ def write_plot(report: TrainReport, path: str) -> None:
     (the title says which steps each panel has), written atomically."""
     import matplotlib
 
-    from paraminspect.fileio import atomic_write
+    from paraminspect.fileio import save_figure
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -147,6 +147,6 @@ def write_plot(report: TrainReport, path: str) -> None:
     image_format = os.path.splitext(path)[1].lower().lstrip(".")
     try:
         # the temporary file ends in .tmp, so matplotlib is told the format
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format=image_format), force=True)
+        save_figure(fig, path, image_format)
     finally:
         plt.close(fig)

@@ -60,8 +60,8 @@ class TrainPrinter:
         self.progress.console.print(Text(f"warning: {event}", style="bold yellow"))
 
     def on_record(self, record: TrainRecord) -> None:
-        if self.log is not None:
-            self.log.write(record)
+        if self.log is not None and self.log.error is None and not self.log.write(record):
+            self.progress.console.print(Text(f"warning: --log: {self.log.error}", style="yellow"))
         for w in record.warnings:
             self.progress.console.print(Text(f"warning: {w}", style="yellow"))
         if self.fmt == "table":

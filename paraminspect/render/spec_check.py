@@ -11,7 +11,7 @@ import click
 
 
 def print_check(console: Any, report: Any) -> None:
-    click.echo(report.summary)
+    click.echo(report.summary, file=console.file)
 
 
 def check_report_json(report: Any) -> Dict[str, Any]:

@@ -81,7 +81,7 @@ def test_unknown_op_is_a_spec_error(tmp_path):
         "heads": [[1, 0, 0]],
     }
     graph = G.read_graph(_write(tmp_path, json.dumps(doc)))
-    with pytest.raises(SpecError, match="MXNet cannot load"):
+    with pytest.raises(SpecError, match="node 1 \\(n\\) uses op 'NoSuchOp', which this MXNet"):
         G.to_symbol(graph)
 
 

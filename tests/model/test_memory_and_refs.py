@@ -24,18 +24,19 @@ def _layout() -> Layout:
 
 def test_estimate_by_hand():
     est = estimate_memory(_layout())
-    assert (est.params, est.grads, est.activations) == (32 * 4 + 8 * 8, 32 * 4, 16 * 4)
-    assert est.total == 192 + 128 + 64
+    # activations: the layers' outputs and the input batch (2, 4) itself
+    assert (est.params, est.grads, est.activations) == (32 * 4 + 8 * 8, 32 * 4, 16 * 4 + 8 * 4)
+    assert est.total == 192 + 128 + 96
 
 
 def test_refused_with_the_estimate():
     with pytest.raises(ResourceError) as e:
         check_memory(_layout(), available=100)
     assert str(e.value) == (
-        "tiny needs about 384 B (parameters 192 B, gradients 128 B, activations 64 B) but "
+        "tiny needs about 416 B (parameters 192 B, gradients 128 B, activations 96 B) but "
         "only 100 B is available; use a smaller batch (--input data=1x...) or --shapes-only"
     )
-    assert check_memory(_layout(), available=10_000).total == 384
+    assert check_memory(_layout(), available=10_000).total == 416
 
 
 def test_zoo_refused_before_allocating():

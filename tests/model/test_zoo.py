@@ -94,7 +94,7 @@ def test_pretrained_refused():
 
 
 def test_bad_option():
-    with pytest.raises(SpecError, match=r"unexpected keyword argument 'colours'"):
+    with pytest.raises(SpecError, match=r"unknown option 'colours' \(zoo options: batch_norm"):
         describe_zoo("zoo:resnet18_v1,colours=3")
     with pytest.raises(SpecError, match=r"bad option 'classes' .* write zoo:NAME,key=value"):
         parse_zoo_ref("zoo:resnet18_v1,classes")

@@ -136,6 +136,11 @@ def train(
     if dataset is not None:
         opts = replace(opts, samples=dataset.samples)
     model, optimizer = prepare(spec, opts, load, save, inputs, mode)
+    if dataset is not None and model.source.kind != "spec":  # the output is known now
+        from paraminspect.model.data import fit_targets
+
+        y = fit_targets(dataset, model_output_shape(model, model.X), opts.loss)
+        dataset = replace(dataset, y=y)
     report = fit(model, optimizer, opts, on_step, on_record, on_event, dataset)
     saved = apply_save(model, save)
     return replace(report, log=report.log + tuple(saved)) if saved else report

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, cast
 
 from paraminspect._text import did_you_mean, plural, quote
-from paraminspect.errors import BuildError, OptionError, SpecError
+from paraminspect.errors import BuildError, OptionError, ParamInspectError, SpecError
+from paraminspect.fileio import special_file_kind
 from paraminspect.model.layout import InputDesc, Layout
 from paraminspect.model.memory import check_memory
 from paraminspect.model.sources._common import InputsArg, normalize_inputs
 from paraminspect.model.sources.block import describe_block, measure_block
 from paraminspect.model.sources.refs import split_factory_ref
+from paraminspect.usercode import user_code
 
 _counter = itertools.count()
 
@@ -72,6 +74,11 @@ def build_factory(ref: str) -> Any:
 
     file, func = split_factory_ref(ref)
     path = Path(file)
+    kind = special_file_kind(path) or ("a folder" if path.is_dir() else None)
+    if kind is not None:
+        raise SpecError(
+            f"factory file {quote(file)} is {kind}; give FILE.py:FUNC with a Python file"
+        )
     if not path.is_file():
         raise SpecError(
             f"factory file {quote(file)} not found; give FILE.py:FUNC with the path of an "
@@ -84,16 +91,17 @@ def build_factory(ref: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     with _module_scope(path, module_name, module):
         try:
-            spec.loader.exec_module(module)
+            with user_code(quote(file), wrap_all=False, importing=True):
+                spec.loader.exec_module(module)
         except SyntaxError as e:
             raise SpecError(f"{quote(file)} line {e.lineno}: SyntaxError: {e.msg}") from e
+        except ParamInspectError:
+            raise
         except Exception as e:
             raise SpecError(f"importing {quote(file)} failed: {_one_line(e)}") from e
         factory = _find(module, module_name, file, func)
-        try:
+        with user_code(ref, BuildError):
             net = factory()
-        except Exception as e:
-            raise BuildError(f"{ref} raised {_one_line(e)}") from e
     if not isinstance(net, mx.gluon.Block):
         raise BuildError(
             f"{ref} returned {type(net).__name__}, not a Gluon Block; return the network "

@@ -69,6 +69,7 @@ class NetSource:
         import mxnet as mx
 
         from paraminspect.model.forward import draw_inputs, first_forward, mode_note
+        from paraminspect.model.inputs import input_file_notes
         from paraminspect.model.model import Model
 
         if seed is not None:
@@ -90,6 +91,9 @@ class NetSource:
         )
         if xs is not None:
             model.X = tuple(xs.values()) if len(xs) > 1 else next(iter(xs.values()))
+        notes, warnings = input_file_notes(layout.inputs)
+        model.log.extend(notes)
+        model.warnings.extend(warnings + loaded_nonfinite(net, layout))
         if forward:
             first_forward(model, self.mode)
             model.log.append(mode_note(self.mode))
@@ -290,3 +294,24 @@ def block_inputs(
                 "--input",
             )
     return descs, arrays
+
+
+def loaded_nonfinite(net: Any, layout: Any) -> List[str]:
+    """One warning per loaded parameter holding NaN or Inf (a params file beside a graph,
+    ``--load``): counted by MXNet in place, without a copy of the weights."""
+    import mxnet as mx
+    import numpy as np
+
+    loaded = {p.name for p in layout.params if p.init == "loaded"}
+    out = []
+    for name, param in net.collect_params().items():
+        if name not in loaded or getattr(param, "_data", None) is None:
+            continue
+        data = param.data()
+        if np.dtype(data.dtype).kind != "f":
+            continue
+        nan = int(mx.nd.contrib.isnan(data).sum().asscalar())
+        inf = int(mx.nd.contrib.isinf(data).sum().asscalar())
+        if nan or inf:
+            out.append(f"{name} (loaded): {nan:,} NaN and {inf:,} Inf of {data.size:,} values")
+    return out

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from typing import Literal
+from pathlib import Path
+from typing import List, Literal, Optional, Tuple
 
 ModelKind = Literal["symbol", "zoo", "factory", "spec"]
 
@@ -40,3 +42,28 @@ def split_factory_ref(text: str) -> tuple[str, str]:
             f"bad factory reference '{text}': write FILE.py:FUNC (e.g. models/net.py:build)"
         )
     return m.group("file"), m.group("func")
+
+
+def model_files(text: Optional[str]) -> List[Tuple[str, str]]:
+    """The files a MODEL argument reads, as (role, path), without opening them: the spec,
+    the factory's ``.py``, or the graph and every ``PATH-NNNN.params`` beside it.
+
+    An output must be none of them (see :func:`paraminspect.fileio.check_output`).
+    """
+    if text is None or text.startswith("zoo:"):
+        return []
+    kind = parse_model_ref(text)
+    if kind == "factory":
+        return [("the factory's file", text if text.endswith(".py") else text.rsplit(":", 1)[0])]
+    if kind == "spec":
+        return [("the spec", text)]
+    found = [("the graph", text)]
+    stem = Path(text[: -len("-symbol.json")] if text.endswith("-symbol.json") else text[:-5])
+    with contextlib.suppress(OSError):
+        pattern = re.compile(re.escape(stem.name) + r"-\d{4}\.params$")
+        found += [
+            ("the graph's weights", str(p))
+            for p in sorted((stem.parent or Path(".")).iterdir())
+            if pattern.match(p.name)
+        ]
+    return found

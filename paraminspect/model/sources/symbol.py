@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from paraminspect._text import plural, quote
-from paraminspect.errors import CheckpointError, OptionError
+from paraminspect.errors import CheckpointError, OptionError, SpecError
 from paraminspect.model import graph as G
 from paraminspect.model import variables as V
 from paraminspect.model.dtypes import cast_note
@@ -440,8 +440,14 @@ def load_symbol(
         param.shape = desc.shape
         if loaded is None or name not in loaded:
             init = fresh[name][1]
-            # a name Gluon does not recognise (W, U) needs the initializer itself
-            param.initialize(init=default if init is None else init, ctx=ctx)
+            try:  # a name Gluon does not recognise (W, U) needs the initializer itself
+                param.initialize(init=default if init is None else init, ctx=ctx)
+            except Exception as e:  # the graph's own __init__ failed on this shape
+                raise SpecError(
+                    f"{quote(symbol_file)}: initializing {name} {desc.shape} with "
+                    f"{fresh[name][0]} failed ({G.mxnet_reason(e)}); give its weights with "
+                    "--load"
+                ) from e
     if loaded is not None:
         wanted = {n: v for n, v in loaded.items() if n in by_name}
         net.collect_params().load_dict(

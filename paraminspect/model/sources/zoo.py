@@ -51,6 +51,46 @@ def _value(text: str) -> Any:
     return text
 
 
+# The options get_model passes on (1.9.1), with their types and ranges; pretrained is
+# checked on its own (any true value would download).
+_INT, _BOOL, _FRACTION, _TEXT = "a whole number", "true or false", "a number in [0, 1)", "text"
+ZOO_OPTIONS: Dict[str, Tuple[str, int, int]] = {
+    "classes": (_INT, 1, 2**31 - 1),
+    "bn_size": (_INT, 1, 1024),
+    "thumbnail": (_BOOL, 0, 0),
+    "batch_norm": (_BOOL, 0, 0),
+    "dropout": (_FRACTION, 0, 1),
+    "prefix": (_TEXT, 0, 0),
+}
+
+
+def _check_option(text: str, key: str, value: Any) -> None:
+    """One ``key=value`` of a zoo reference, by its type and range.
+
+    Raises:
+        SpecError: an unknown key, a value of the wrong type or out of range.
+    """
+    if key not in ZOO_OPTIONS:
+        known = [*sorted(ZOO_OPTIONS), "pretrained"]
+        raise SpecError(
+            f"{quote(text)}: unknown option {quote(key)}{did_you_mean(key, known)} "
+            f"(zoo options: {', '.join(known)})"
+        )
+    kind, low, high = ZOO_OPTIONS[key]
+    if kind == _INT:
+        ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+        wanted = f"a whole number from {low:,} to {high:,}"
+    elif kind == _BOOL:
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif kind == _FRACTION:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
+        wanted = "a number from 0 up to (not including) 1"
+    else:
+        ok, wanted = isinstance(value, str), "text"
+    if not ok:
+        raise SpecError(f"{quote(text)}: {key}={value!r} is not {wanted}")
+
+
 def parse_zoo_ref(text: str) -> Tuple[str, Dict[str, Any]]:
     """``zoo:resnet18_v1,classes=10`` -> ``('resnet18_v1', {'classes': 10})``.
 
@@ -66,6 +106,7 @@ def parse_zoo_ref(text: str) -> Tuple[str, Dict[str, Any]]:
             f"unknown zoo model {quote(name)}{did_you_mean(name, ZOO_NAMES)} ({LIST_HINT})"
         )
     kwargs: Dict[str, Any] = {}
+    typed: Dict[str, str] = {}  # each value as the user wrote it, for the messages
     for option in options:
         key, sep, value = option.partition("=")
         if not sep or not key.strip():
@@ -73,15 +114,19 @@ def parse_zoo_ref(text: str) -> Tuple[str, Dict[str, Any]]:
                 f"bad option {quote(option)} in {quote(text)}: write zoo:NAME,key=value,..."
             )
         kwargs[key.strip()] = _value(value.strip())
-    if kwargs.get("pretrained") is True:
+        typed[key.strip()] = value.strip()
+    pretrained = kwargs.pop("pretrained", False)
+    if pretrained not in (False, 0) and str(pretrained).lower() not in ("false", "0", "no", ""):
         raise SpecError(
-            f"{quote(text)}: pretrained=true would download weights, and paraminspect never "
-            "downloads; drop it and give the weights with --load FILE.params"
+            f"{quote(text)}: pretrained={typed['pretrained']} would download weights, and "
+            "paraminspect "
+            "never downloads; drop it and give the weights with --load FILE.params"
         )
-    kwargs.pop("pretrained", None)
     for key in ("root", "ctx"):
         if key in kwargs:
             raise SpecError(f"{quote(text)}: option {quote(key)} is set by paraminspect")
+    for key, value in kwargs.items():
+        _check_option(text, key, value)
     return name, kwargs
 
 
