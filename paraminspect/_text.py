@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Sequence
+import re
+from typing import List, Sequence
 
 
 def did_you_mean(word: str, options: Sequence[str]) -> str:
@@ -29,3 +30,88 @@ def human_bytes(n: float) -> str:
 def quote(path: object) -> str:
     """A path or name as messages show it: ``'path'``."""
     return f"'{path}'"
+
+
+def phrase_lines(text: str, width: int) -> List[str]:
+    """``text`` in lines of at most ``width``, broken after ': ', '; ' or ', ' (a phrase's
+    end) where possible, else between words; a word longer than ``width`` (a long path) is
+    cut at ``width``. Existing line breaks are kept."""
+    if "\n" in text:
+        return [line for part in text.split("\n") for line in phrase_lines(part, width)]
+    if not text:
+        return []
+    width = max(1, width)
+    lines: List[str] = []
+    while len(text) > width:
+        cut = -1
+        # the strongest phrase break that leaves a first line at least half full: ':' or
+        # ';', then ',', then before '('; the line keeps its punctuation
+        for group in ((": ", "; "), (", ",), (" (",)):
+            for sep in group:
+                keep = 0 if sep == " (" else 1
+                at = text.rfind(sep, 0, width + 1 - keep)
+                if at >= width // 2:
+                    cut = max(cut, at + keep)
+            if cut >= 0:
+                break
+        if cut < 0:
+            cut = text.rfind(" ", 0, width + 1)
+        if cut <= 0:
+            cut = width  # one word wider than the line: cut it
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        lines.append(text)
+    return lines
+
+
+_NAME_BREAK = re.compile(r"(?<=[._/: -])")
+
+
+MAX_NAME_LINES = 3  # a name folds onto at most this many lines, else it is shortened
+
+
+def fold_name(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters a line: whole; else folded after a ``.``,
+    ``_``, ``/``, ``:``, ``-`` or space onto as few lines as can be (two, at most three);
+    else on two lines cut at ``width`` when it has no such break; else shortened in the
+    middle to one line with ``…``. Leading spaces (a tree's indent) start every line."""
+    if len(text) <= width:
+        return text
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    parts = [p for p in _NAME_BREAK.split(text[len(indent) :]) if p]
+    lines = [indent]
+    for part in parts:
+        if len((lines[-1] + part).rstrip()) > width and lines[-1].strip():
+            lines.append(indent)
+        lines[-1] += part
+    lines = [line.rstrip() for line in lines]
+    if len(lines) <= MAX_NAME_LINES and all(len(line) <= width for line in lines):
+        return "\n".join(lines)
+    if len(text) + len(indent) <= 2 * width:
+        return text[:width] + "\n" + indent + text[width:].lstrip(" ")
+    return middle(text, width)
+
+
+def fold_width(text: str) -> int:
+    """The least width at which :func:`fold_name` puts ``text`` on two lines without
+    breaking inside a word part (at a ``.``, ``_``, ... ; at half its length when no such
+    break comes near the middle)."""
+    indent = len(text) - len(text.lstrip(" "))
+    half = (len(text) + indent + 1) // 2
+    best = len(text)
+    for m in _NAME_BREAK.finditer(text):
+        if m.start() > indent:
+            best = min(best, max(len(text[: m.start()].rstrip()), indent + len(text) - m.start()))
+    return best if best <= half + 6 else half
+
+
+def middle(text: str, width: int) -> str:
+    """``text`` shortened in the middle to ``width`` characters: ``resnetv10_…_gamma``."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[-tail:] if tail else "")

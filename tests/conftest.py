@@ -18,6 +18,15 @@ GOLDEN = Path(__file__).parent / "golden"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def needs_shared_data(*names: str) -> str:
+    """The skip reason of a test that reads the real MobileFaceNet files: which files,
+    where they are looked for, and where that folder comes from."""
+    return (
+        f"needs {', '.join(names)} in ../shared/data ({SHARED_DATA}): the real MobileFaceNet "
+        "model, kept beside the clone, never in it (see docs/development.md, 'Test data')"
+    )
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

@@ -17,7 +17,7 @@ from mxnet.gluon import nn
 from paraminspect.errors import CheckpointError
 from paraminspect.fileio import atomic_write
 from paraminspect.model.params_file import check_file
-from tests.conftest import ROOT, SHARED_DATA
+from tests.conftest import ROOT, SHARED_DATA, needs_shared_data
 
 REAL = "mobilefacenet-0000.params"
 REAL_CANDIDATES = [SHARED_DATA / REAL, ROOT.parents[1] / "shared" / "data" / REAL]
@@ -28,7 +28,7 @@ def real_file() -> Path:
     for p in REAL_CANDIDATES:
         if p.is_file():
             return p
-    pytest.skip(f"{REAL} not found (looked in {', '.join(str(p.parent) for p in REAL_CANDIDATES)})")
+    pytest.skip(needs_shared_data(REAL))
 
 
 def js(result) -> dict:

@@ -122,4 +122,6 @@ def test_help_shows_defaults_from_choices_and_an_example(cli):
     assert f"[default: {MIN_RUNNING_VAR}]" in text and f"[default: {MIN_ABS_GAMMA}]" in text
     assert f"[default: {SCALE_FACTOR}]" in text
     assert "e.g. --min-running-var 1e-4." in text and "e.g. --scale-factor 10." in text
-    assert "paraminspect inspect model-0000.params --min-running-var 1e-4 --scale-factor 10" in text
+    # a long example continues on the next line with a backslash (within 80 columns)
+    example = "paraminspect inspect model-0000.params --min-running-var 1e-4 --scale-factor 10"
+    assert example in text.replace(" \\ ", " ")

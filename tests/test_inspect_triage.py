@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mxnet import nd
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, needs_shared_data
 from tests.test_checkpoint import js, real_file  # noqa: F401  (fixture)
 
 SYMBOL = SHARED_DATA / "mobilefacenet-symbol.json"
@@ -65,7 +65,7 @@ def test_sort_by_a_number_matches_numpy(cli, real_file, by):  # noqa: F811
 
 def test_group_layer_by_name_and_by_symbol(cli, real_file):  # noqa: F811
     if not SYMBOL.is_file():
-        pytest.skip(f"{SYMBOL} not found")
+        pytest.skip(needs_shared_data(SYMBOL.name))
     truth = raw(real_file)
     by_name = js(cli("inspect", str(real_file), "--group", "layer", "--format", "json"))
     by_op = js(

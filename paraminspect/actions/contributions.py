@@ -20,6 +20,7 @@ from paraminspect.actions.view import ViewOptions
 from paraminspect.diagnose.shares import gradient_shares
 from paraminspect.model.grad_mode import GradMode, grad_mode, onednn_active, refuse_untraceable
 from paraminspect.model.model import Model
+from paraminspect.model.mxlog import load_symbol
 from paraminspect.model.per_use import SHARE_RTOL
 from paraminspect.model.selection import apply_slice, format_index
 from paraminspect.reports.grad import Contribution, SharedGrad
@@ -72,7 +73,6 @@ def per_use_check(
     ``loss_of`` maps the outputs to the same loss the accumulated pass back-propagated;
     ``twin_json`` is the graph that pass ran instead of the net's own, if any.
     """
-    import mxnet as mx
 
     from paraminspect.model.per_use import use_gradients
 
@@ -88,7 +88,7 @@ def per_use_check(
             f"symbols ({e}); the accumulated gradients are shown"
         ]
     if twin_json is not None:
-        symbol = mx.sym.load_json(twin_json)
+        symbol = load_symbol(twin_json)
     xs = model.X if isinstance(model.X, tuple) else (model.X,)
     parts = use_gradients(symbol, names, model.params, shared, xs, loss_of, train_mode)
     by_node: Dict[str, int] = {}

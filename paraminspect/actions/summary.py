@@ -256,6 +256,8 @@ def summary(
         else:
             log.extend(model.log)
     layout = source.layout  # after the build: shapes measured there
+    if measured is None:  # no build said what reading the model said: the notes do
+        notes[:0] = layout.notes
     stats = None if measured is None else {i: m[0] for i, m in measured.items()}
     hists = None if measured is None else {i: m[1] for i, m in measured.items() if m[1]}
     if stats is not None:

@@ -381,6 +381,7 @@ def plan_report(
         ),
         sharing=tuple(SharedGroup(p.name, p.users) for p in layout.params if len(p.users) > 1),
         notes=(
+            *layout.notes,
             f"no network was built and no forward pass was run: {reason}",
             "shapes are the ones after the first forward pass, worked out from the spec; "
             "initializers are the ones the spec asks for (nothing was drawn)"

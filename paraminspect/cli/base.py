@@ -28,17 +28,17 @@ class PICommand(click.Command):
         except NotApplicableError as e:
             if debug:
                 traceback.print_exc()
-            raise click.UsageError(str(e), ctx=ctx) from e
+            raise click.UsageError(fit_error(str(e)), ctx=ctx) from e
         except OptionError as e:
             if debug:
                 traceback.print_exc()
-            raise click.BadParameter(
-                str(e), ctx=ctx, param_hint=f"'{e.option}'" if e.option else None
-            ) from e
+            hint = f"'{e.option}'" if e.option else None
+            prefix = f"Invalid value for {hint}: " if hint else "Invalid value: "
+            raise click.BadParameter(fit_error(str(e), prefix), ctx=ctx, param_hint=hint) from e
         except ParamInspectError as e:
             if debug:
                 traceback.print_exc()
-            raise click.ClickException(str(e)) from e
+            raise click.ClickException(fit_error(str(e))) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -52,10 +52,37 @@ class PICommand(click.Command):
             ) from e
 
 
+def fit_error(message: str, prefix: str = "") -> str:
+    """``message`` broken at phrase ends so that click's ``Error: {prefix}{message}`` fits
+    the terminal, when stderr is one (a pipe or a log file gets it on one line)."""
+    if not sys.stderr.isatty():
+        return message
+    import shutil
+
+    from paraminspect._text import phrase_lines
+
+    lead = "Error: " + prefix
+    width = shutil.get_terminal_size().columns
+    return "\n".join(phrase_lines(lead + message, max(20, width)))[len(lead) :]
+
+
 class PIGroup(click.Group):
     """The root group; every command in it handles errors as :class:`PICommand` does."""
 
     command_class = PICommand
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each summary whole (click cuts them with ``...`` to one
+        line): a command's ``short_help``, else its help's first sentence, wrapped."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is None or command.hidden:
+                continue
+            rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 class LazyConsole:

@@ -49,7 +49,7 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-@cli.command("init")
+@cli.command("init", short_help="Re-initialize parameters (force_reinit=True); --list")
 @model_argument
 @click.option(
     "--method",
@@ -138,7 +138,7 @@ def init_command(
     emit(report, fmt)
 
 
-@cli.command("set")
+@cli.command("set", short_help="Change parameters with set_data: --add, --scale, --fill")
 @model_argument
 @click.option("--add", type=float, metavar="X", help="data + X (the book's In[13]: --add 1).")
 @click.option("--scale", type=float, metavar="X", help="data * X.")
@@ -202,7 +202,7 @@ def set_command(
     emit(report, fmt)
 
 
-@cli.command("run")
+@cli.command("run", short_help="Replay a spec's steps, showing the parameters after each")
 @click.argument("spec", metavar="MODEL")
 @feed_options
 @view_options

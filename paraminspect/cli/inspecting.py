@@ -38,7 +38,7 @@ from paraminspect.cli.options import (
 )
 
 
-@cli.command()
+@cli.command(short_help="Build, initialize and run MODEL once; show its parameters")
 @model_argument
 @view_options
 @click.option(
@@ -117,7 +117,7 @@ def show(
     emit(report, fmt)
 
 
-@cli.command()
+@cli.command(short_help="Validate a spec without importing MXNet")
 @spec_argument
 @format_option
 @examples(
@@ -146,7 +146,7 @@ def check(spec: Optional[str], fmt: str) -> None:
     emit(report, fmt)
 
 
-@cli.command()
+@cli.command(short_help="Print the JSON Schema of the spec format")
 @click.option(
     "--output",
     "-o",
@@ -177,7 +177,7 @@ def schema(output: Optional[str]) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
-@cli.command(name="inspect")
+@cli.command("inspect", short_help="Every array in a weight file, no spec needed")
 @click.argument("file", metavar="FILE")
 @click.option(
     "--select",
@@ -325,7 +325,7 @@ def inspect_cmd(
     emit(report, fmt)
 
 
-@cli.command(name="diff")
+@cli.command("diff", short_help="Compare two weight files (or MODELs) key by key")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option(
@@ -413,7 +413,7 @@ def diff_cmd(
     emit(report, fmt)
 
 
-@cli.command()
+@cli.command(short_help="List the model-zoo names a MODEL can give as zoo:NAME")
 @examples("paraminspect models", "paraminspect summary zoo:resnet18_v1 --shapes-only")
 def models() -> None:
     """List the Gluon model-zoo architectures a MODEL can name as zoo:NAME.
@@ -429,7 +429,7 @@ def models() -> None:
         click.echo(f"zoo:{name}")
 
 
-@cli.command()
+@cli.command(short_help="List the built-in specs, or print one to copy")
 @click.argument("name", required=False, shell_complete=complete_spec)
 @examples("paraminspect specs", "paraminspect specs shared > my_spec.yaml")
 def specs(name: Optional[str]) -> None:
@@ -440,9 +440,17 @@ def specs(name: Optional[str]) -> None:
     from paraminspect.spec.load import builtin_names, read_spec_text
 
     if name is None:
+        import shutil
+
+        from paraminspect._text import phrase_lines
+
+        width = shutil.get_terminal_size().columns  # COLUMNS, the terminal's, else 80
         for builtin in builtin_names():
             text, _ = read_spec_text(builtin)
-            click.echo(f"{builtin:<12} {_first_comment(text)}")
+            lines = phrase_lines(_first_comment(text), max(20, width - 13))
+            click.echo(f"{builtin:<12} {lines[0] if lines else ''}".rstrip())
+            for line in lines[1:]:
+                click.echo(" " * 13 + line)
         return
     if name not in builtin_names():
         from paraminspect._text import did_you_mean

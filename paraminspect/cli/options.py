@@ -6,7 +6,7 @@ Heavy imports (MXNet, pydantic, rich) happen inside the functions, so ``--help``
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import click
 
@@ -240,13 +240,37 @@ def pop_view(kwargs: dict) -> Any:
     return make_view(**{k: kwargs.pop(k) for k in keys})
 
 
+EXAMPLE_WIDTH = 72  # an example line's most characters: --help indents it by 4, within 80
+
+
+def example_lines(command: str, width: int = EXAMPLE_WIDTH) -> List[str]:
+    """A shell example in lines of at most ``width`` characters: a long one continues with
+    `` \\`` before an option (``--x``), a ``&&`` or a comment, the next lines indented."""
+    import re
+
+    lines: List[str] = []
+    rest = command
+    while len(rest) > width:
+        cuts = [m.start() for m in re.finditer(r" (?=--|&&|#|>)", rest) if m.start() > 0]
+        fit = [c for c in cuts if c + 2 <= width]
+        if not fit:
+            break
+        cut = fit[-1]
+        after = rest[cut:].lstrip()
+        # a comment needs no continuation: it starts its own line
+        lines.append(rest[:cut].rstrip() + ("" if after.startswith("#") else " \\"))
+        rest = "    " + after
+    return [*lines, rest]
+
+
 def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Append an Examples section to a command's help text."""
+    """Append an Examples section to a command's help text (long lines continued with
+    a backslash, so the help stays within 80 columns)."""
 
     def deco(f: Callable[..., Any]) -> Callable[..., Any]:
         import inspect
 
-        block = "\n".join(f"  {line}" for line in lines)
+        block = "\n".join(f"  {part}" for line in lines for part in example_lines(line))
         # Dedent the docstring first: click dedents the whole help by its least indented
         # line, and the unindented Examples block would otherwise keep the body's 4 spaces
         # (indented paragraphs, and runs of spaces where click rewraps them).

@@ -42,7 +42,7 @@ def _tolerance_options(f: Any) -> Any:
     )(f)
 
 
-@cli.command()
+@cli.command(short_help="Export MODEL to ONNX and prove the file in onnxruntime")
 @_model_argument
 @click.argument("out", metavar="OUT.onnx", type=click.Path(dir_okay=False))
 @input_option
@@ -116,7 +116,7 @@ class CompareFailed(click.ClickException):
     exit_code = 2
 
 
-@cli.command()
+@cli.command(short_help="Compare MODEL with an ONNX file, parameters and nodes")
 @_model_argument
 @click.argument("other", metavar="OTHER.onnx", type=click.Path(dir_okay=False))
 @input_option

@@ -21,7 +21,7 @@ from paraminspect.cli.options import (
 # --------------------------------------------------------------------------- summary
 
 
-@cli.command()
+@cli.command(short_help="One row per layer: shapes, parameters, MACs, memory")
 @model_argument
 @click.option(
     "--shapes-only",

@@ -33,7 +33,7 @@ from paraminspect.cli.options import (
 # --------------------------------------------------------------------------- grad, train
 
 
-@cli.command()
+@cli.command(short_help="Gradients after one backward pass; shared sums checked")
 @model_argument
 @view_options
 @click.option(
@@ -97,7 +97,7 @@ def grad(
     emit(report, fmt)
 
 
-@cli.command()
+@cli.command(short_help="Train MODEL and follow every layer's weight and gradient norms")
 @model_argument
 @click.option(
     "--shared",
@@ -238,7 +238,7 @@ def grad(
     "paraminspect train --shared --contributions --every 4",
     "paraminspect train net.yaml --data digits.npz --loss softmax-ce --batch-size 64",
     "paraminspect train model.py:make_net --input data=1x16 --epochs 3",
-    "paraminspect train --lr 20 --seed 1   # warning: step 6: loss rose 3.2x since step 5 ...",
+    "paraminspect train --lr 20 --seed 1   # warns: step 6: loss rose 3.2x",
     f"paraminspect train --lr 50 --stop-on {DEFAULT_STOP_ON} --save last-good.params",
 )
 def train(

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from paraminspect.errors import BuildError
+from paraminspect.model.mxlog import load_symbol
 
 _MODE_OPS = frozenset({"BatchNorm", "BatchNorm_v1", "_contrib_SyncBatchNorm", "Dropout"})
 NO_ONEDNN = "MXNET_MKLDNN_ENABLED=0"
@@ -157,7 +158,7 @@ def twin_net(twin_json: str, model: Any) -> Any:
     with warnings.catch_warnings(), quiet_stdout():  # MXNet prints infer_type errors
         warnings.simplefilter("ignore", UserWarning)
         return mx.gluon.SymbolBlock(
-            mx.sym.load_json(twin_json),
+            load_symbol(twin_json),
             [mx.sym.var(n, dtype=by_input[n].dtype) for n in names],
             params=model.net.collect_params(),
         )

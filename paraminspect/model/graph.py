@@ -169,16 +169,19 @@ def read_graph(path: str | Path) -> Graph:
 def to_symbol(graph: Graph) -> mx.sym.Symbol:
     """Give the checked graph to MXNet.
 
-    MXNet logs "Loading symbol saved by previous version ..." on stderr for graphs saved by
-    an older MXNet (its own C++ log line; it cannot be silenced from Python).
+    MXNet's own "Loading symbol saved by previous version ..." log lines for graphs saved
+    by an older MXNet are kept off stderr (:mod:`paraminspect.model.mxlog`); the source's
+    notes say it once.
 
     Raises:
         SpecError: MXNet refuses the graph (unknown op, bad attribute).
     """
     import mxnet as mx
 
+    from paraminspect.model.mxlog import load_symbol
+
     try:
-        return mx.sym.load_json(graph.text)
+        return load_symbol(graph.text)
     except mx.base.MXNetError as e:
         raise SpecError(f"MXNet cannot load {quote(graph.path)}: {mxnet_reason(e)}") from e
 

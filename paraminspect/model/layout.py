@@ -135,6 +135,9 @@ class Layout:
     loss_heads: Tuple[LossHead, ...] = ()  # outputs that are the graph's own loss ops
     # (gamma, BatchNorm node) of fix_gamma=True BatchNorms: the stored gamma is not used
     fixed_gammas: Tuple[Tuple[str, str], ...] = ()
+    # what reading the model said that a table built from the layout alone should say too
+    # ("graph saved by MXNet 1.0.0, upgraded on load")
+    notes: Tuple[str, ...] = ()
 
     def param(self, name: str) -> ParamDesc:
         return next(p for p in self.params if p.name == name)

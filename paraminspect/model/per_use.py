@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
+from paraminspect.model.mxlog import load_symbol
+
 USE = "{name}__use{k}"
 SHARE_RTOL = 1e-5  # float32 sums in a different order differ by a few ulps, not more
 
@@ -88,7 +90,7 @@ def use_gradients(
     from mxnet import autograd
 
     text, users = split_uses(symbol.tojson(), shared)
-    rewritten = mx.sym.load_json(text)
+    rewritten = load_symbol(text)
     from paraminspect.model.graph import quiet_stdout
 
     with warnings.catch_warnings(), quiet_stdout():  # MXNet prints infer_type errors

@@ -56,10 +56,10 @@ def render(report: Any, fmt: str, out: Any, err: Any) -> None:
         write_json(out, to_json(report))
     else:
         for line in getattr(report, "log", ()):
-            err.print(_text(line))
+            _say(err, line)
         table(out, report)
     for line in getattr(report, "warnings", ()):
-        err.print(_text(f"warning: {line}", style="bold yellow"))
+        _say(err, f"warning: {line}", style="bold yellow")
 
 
 def write_json(console: Any, obj: Any) -> None:
@@ -68,7 +68,11 @@ def write_json(console: Any, obj: Any) -> None:
     console.file.flush()
 
 
-def _text(line: str, style: str = "") -> Any:
+def _say(console: Any, line: str, style: str = "") -> None:
+    """A log line or warning on stderr, broken at phrase ends within the console's width."""
     from rich.text import Text  # only when there is something to print: `check` stays light
 
-    return Text(line, style=style)
+    from paraminspect._text import phrase_lines
+
+    for part in phrase_lines(line, max(20, console.width)):
+        console.print(Text(part, style=style), soft_wrap=True)

@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from paraminspect._text import fold_name, fold_width, phrase_lines
 from paraminspect.render._plain_table import cell_texts, plain_lines
 from paraminspect.render._plain_table import fits as fits_plain
 from paraminspect.render._plain_table import measure as measure_plain
@@ -177,6 +178,7 @@ class FitTable(Table):
             for note_line in phrase_lines(note, width):
                 yield Segment(note_line, Style(dim=True))
                 yield Segment.line()
+            yield Segment.line()  # what follows (the next table's title) stands apart
 
     def _left_out(self, header: str) -> str:
         """A column left out, for the note: its name, and what it would have said when
@@ -191,56 +193,6 @@ class FitTable(Table):
 
 
 NAME_FLOOR = 12  # a name column is never shortened below this many characters
-_NAME_BREAK = re.compile(r"(?<=[._/: -])")
-
-
-MAX_NAME_LINES = 3  # a name folds onto at most this many lines, else it is shortened
-
-
-def fold_name(text: str, width: int) -> str:
-    """``text`` in at most ``width`` characters a line: whole; else folded after a ``.``,
-    ``_``, ``/``, ``:``, ``-`` or space onto as few lines as can be (two, at most three);
-    else on two lines cut at ``width`` when it has no such break; else shortened in the
-    middle to one line with ``…``. Leading spaces (a tree's indent) start every line."""
-    if len(text) <= width:
-        return text
-    indent = text[: len(text) - len(text.lstrip(" "))]
-    parts = [p for p in _NAME_BREAK.split(text[len(indent) :]) if p]
-    lines = [indent]
-    for part in parts:
-        if len((lines[-1] + part).rstrip()) > width and lines[-1].strip():
-            lines.append(indent)
-        lines[-1] += part
-    lines = [line.rstrip() for line in lines]
-    if len(lines) <= MAX_NAME_LINES and all(len(line) <= width for line in lines):
-        return "\n".join(lines)
-    if len(text) + len(indent) <= 2 * width:
-        return text[:width] + "\n" + indent + text[width:].lstrip(" ")
-    return middle(text, width)
-
-
-def fold_width(text: str) -> int:
-    """The least width at which :func:`fold_name` puts ``text`` on two lines without
-    breaking inside a word part (at a ``.``, ``_``, ... ; at half its length when no such
-    break comes near the middle)."""
-    indent = len(text) - len(text.lstrip(" "))
-    half = (len(text) + indent + 1) // 2
-    best = len(text)
-    for m in _NAME_BREAK.finditer(text):
-        if m.start() > indent:
-            best = min(best, max(len(text[: m.start()].rstrip()), indent + len(text) - m.start()))
-    return best if best <= half + 6 else half
-
-
-def middle(text: str, width: int) -> str:
-    """``text`` shortened in the middle to ``width`` characters: ``resnetv10_…_gamma``."""
-    if len(text) <= width:
-        return text
-    if width <= 1:
-        return text[:width]
-    head = width // 2
-    tail = width - 1 - head
-    return text[:head] + "…" + (text[-tail:] if tail else "")
 
 
 def _cell_plain(cell: Any) -> Optional[str]:
@@ -415,36 +367,6 @@ def _rstrip(line: List[Segment]) -> List[Segment]:
     return line
 
 
-def phrase_lines(text: str, width: int) -> List[str]:
-    """``text`` in lines of at most ``width``, broken after ': ', '; ' or ', ' (a phrase's
-    end) where possible, else between words; a word longer than ``width`` stays whole."""
-    if not text:
-        return []
-    lines: List[str] = []
-    while len(text) > width:
-        cut = -1
-        # the strongest phrase break that leaves a fair first line: ':' or ';', then ',',
-        # then before '('; the line keeps its punctuation
-        for group in ((": ", "; "), (", ",), (" (",)):
-            for sep in group:
-                keep = 0 if sep == " (" else 1
-                at = text.rfind(sep, 0, width + 1 - keep)
-                if at > width // 3:
-                    cut = max(cut, at + keep)
-            if cut >= 0:
-                break
-        if cut < 0:
-            cut = text.rfind(" ", 0, width + 1)
-        if cut <= 0:
-            cut = text.find(" ", width)
-            if cut < 0:
-                break
-        lines.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    lines.append(text)
-    return lines
-
-
 def key_table(
     columns: Sequence[str],
     right: Sequence[str],
@@ -463,8 +385,39 @@ def key_table(
     return table
 
 
+def say(console: Console, text: str, style: str = "", hang: str = "") -> None:
+    """Print a line of prose (a header, a footer, a note) within the console's width,
+    broken at phrase ends (``: ``, ``; ``, ``, ``) where it must be, never mid-word unless a
+    word is wider than the console. Lines after the first start with ``hang``; leading
+    spaces of ``text`` are kept on the first."""
+    width = max(20, console.width)
+    lead = text[: len(text) - len(text.lstrip(" "))]
+    lines = phrase_lines(text.lstrip(" "), width - len(lead))
+    rest = phrase_lines(" ".join(lines[1:]), width - len(hang)) if len(lines) > 1 else []
+    for i, line in enumerate(lines[:1] + rest):
+        console.print(Text((lead if i == 0 else hang) + line, style=style), soft_wrap=True)
+
+
 def print_blocks(console: Console, blocks: List[Text]) -> None:
-    """Printouts after the tables: a blank line, then the blocks without re-wrapping."""
+    """Printouts after the tables: a blank line, then the blocks as they are laid out
+    (arrays as numpy prints them); only a line wider than the console (a label, a note)
+    is broken, at phrase ends."""
     if blocks:
         console.print()
-        console.print(Group(*blocks), soft_wrap=True)
+        console.print(Group(*(_fit_lines(b, console.width) for b in blocks)), soft_wrap=True)
+
+
+def _fit_lines(block: Text, width: int) -> Text:
+    """``block`` with each line wider than ``width`` broken at phrase ends."""
+    if all(len(line) <= width for line in block.plain.split("\n")):
+        return block
+    out = Text()
+    for i, line in enumerate(block.split("\n", allow_blank=True)):
+        if i:
+            out.append("\n")
+        if len(line) <= width:
+            out.append_text(line)
+            continue
+        style = line.spans[0].style if line.spans and line.spans[0].start == 0 else line.style
+        out.append("\n".join(phrase_lines(line.plain, width)), style=style)
+    return out

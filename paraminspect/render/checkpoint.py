@@ -14,6 +14,7 @@ from paraminspect.render._common import (
     new_table,
     number,
     print_blocks,
+    say,
     shape_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
@@ -144,7 +145,7 @@ def print_findings(console: Console, findings: Any) -> None:
     n = len(findings)
     console.print(Text(f"findings ({n}):", style="bold"))
     for f in findings:
-        console.print(Text(f"  {f.kind}: {f.message}"))
+        say(console, f"  {f.kind}: {f.message}", hang="    ")
 
 
 def _array_columns(report: Any) -> List[Tuple[str, bool]]:
@@ -242,7 +243,7 @@ def print_inspect(console: Console, report: Any) -> None:
 
     t = report.totals
     kind = KIND_TEXT.get(report.kind, report.kind)
-    console.print(Text(f"{report.path} ({report.file_size:,} bytes): {kind}"), soft_wrap=True)
+    say(console, f"{report.path} ({report.file_size:,} bytes): {kind}")
     if report.overview is not None:
         # --sort size lists the largest arrays already: the overview does not repeat them
         print_overview(
@@ -257,18 +258,16 @@ def print_inspect(console: Console, report: Any) -> None:
     shown = f"{len(report.rows)} of {t.arrays} shown; " if len(report.rows) != t.arrays else ""
     how_text = f" ({', '.join(how)})" if how else ""
     twice = f"; {t.duplicates} saved twice ({t.unique_values:,} unique values)"
-    console.print(
-        Text(
-            f"{shown}{t.arrays:,} arrays{how_text}, {t.values:,} values, {t.bytes:,} bytes of "
-            f"data{'' if report.index else twice}"
-        ),
-        soft_wrap=True,
+    say(
+        console,
+        f"{shown}{t.arrays:,} arrays{how_text}, {t.values:,} values, {t.bytes:,} bytes of "
+        f"data{'' if report.index else twice}",
     )
     if report.overview is not None:
         print_findings(console, report.findings)
     print_blocks(console, [array_block(row.data) for row in report.rows if row.data is not None])
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="italic"))
+        say(console, f"note: {note}", "italic")
 
 
 def print_inspect_report(console: Console, report: Any) -> None:

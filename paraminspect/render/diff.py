@@ -6,9 +6,8 @@ import math
 from typing import Any, Dict, Optional
 
 from rich.console import Console
-from rich.text import Text
 
-from paraminspect.render._common import json_number, key_table, number, shape_text
+from paraminspect.render._common import json_number, key_table, number, say, shape_text
 
 DIFF_STATUS_TEXT = {
     "equal": "equal",
@@ -66,7 +65,7 @@ def print_diff(console: Console, report: Any) -> None:
 
     for name, side in (("A", report.a), ("B", report.b)):
         kind = KIND_TEXT.get(side.kind, side.kind)
-        console.print(Text(f"{name}: {side.label} ({kind})"), soft_wrap=True)
+        say(console, f"{name}: {side.label} ({kind})")
     table = key_table(
         ("status", "shape", "dtype", "max_abs", "rel_l2", "cosine"),
         ("shape", "max_abs", "rel_l2", "cosine"),
@@ -93,5 +92,5 @@ def print_diff(console: Console, report: Any) -> None:
         )
     console.print(table)
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="italic"))
-    console.print(Text(report.summary, style="bold"), soft_wrap=True)
+        say(console, f"note: {note}", "italic")
+    say(console, report.summary, "bold")

@@ -8,7 +8,7 @@ from rich.console import Console, Group
 from rich.text import Text
 
 from paraminspect._text import plural
-from paraminspect.render._common import phrase_lines
+from paraminspect.render._common import phrase_lines, say
 from paraminspect.render.check import check_json, check_table
 from paraminspect.render.params import (
     array_blocks,
@@ -69,20 +69,22 @@ def print_edit(out: Console, er: Any) -> None:
         if blocks:
             out.print(Group(*blocks), soft_wrap=True)
         if not blocks and not any(r.stats is not None for r in entry.parameters):
-            out.print(", ".join(f"{r.name}: {r.init}" for r in entry.parameters))
+            say(out, ", ".join(f"{r.name}: {r.init}" for r in entry.parameters))
     if er.trace:
         heading(out, "final state")
     if er.action:
-        out.print(Text(er.action, style="bold"))
+        say(out, er.action, "bold")
     print_report(out, report)
     if er.checks is not None:
+        out.print()  # the heading of the check table stands apart from what is above
         out.print(check_table(er.checks))
         skipped = sum(1 for c in er.checks if c.status == "skip")
         n = len(er.checks) - skipped
         if skipped:
-            out.print(
+            say(
+                out,
                 f"check: {plural(skipped, 'parameter')} not checked (no known initializer, "
-                "see the note)"
+                "see the note)",
             )
         if not er.failed:  # a failure is reported once, by the Error: line (er.failure)
             out.print(

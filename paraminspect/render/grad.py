@@ -7,9 +7,8 @@ from typing import Any, Dict, List, Optional
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from paraminspect.render._common import json_array, new_table, number
+from paraminspect.render._common import FitTable, json_array, new_table, number, say
 from paraminspect.render.params import (
     array_block,
     array_blocks,
@@ -132,6 +131,11 @@ def shared_grad_table(report: GradReport) -> Table:
             verdict,
             style="bold",
         )
+        # the verdict is what the table is for: it gets room for one line before the
+        # mean and abs_max do
+        table.widest["sum = accumulated?"] = max(
+            table.widest.get("sum = accumulated?", 0), len(verdict)
+        )
     return table
 
 
@@ -140,7 +144,7 @@ def share_text(share: Optional[float]) -> str:
     return "-" if share is None else f"{share:.1%}"
 
 
-def new_shared_table() -> Table:
+def new_shared_table() -> FitTable:
     table = new_table(
         "shared gradients: each using layer's contribution (each use reading its own copy of "
         "the weights), its share <g_i,\u00a0G>/||G||^2 of the accumulated G, and their sum check",
@@ -161,13 +165,15 @@ def print_grad(console: Console, report: GradReport) -> None:
     """The table view of a :class:`GradReport`."""
     base = report.base
     console.print(param_table(base, console.width))
-    console.print(Text(f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}"))
+    say(console, f"loss {report.loss} = {report.loss_value:.6g}: {report.target_note}")
+    console.print()  # a blank line before the next table's heading
     console.print(
         stats_table(list(base.parameters), "grad_stats", "gradient statistics", console.width)
     )
     console.print(grad_norm_table(report))
     if report.ratio_note:
-        console.print(Text(f"note: {report.ratio_note}"))
+        say(console, f"note: {report.ratio_note}")
+        console.print()
     if any(r.stats is not None for r in base.parameters):
         console.print(
             stats_table(list(base.parameters), "stats", "weight statistics", console.width)

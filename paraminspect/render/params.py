@@ -17,6 +17,7 @@ from paraminspect.render._common import (
     new_table,
     number,
     print_blocks,
+    say,
     shape_text,
     source_text,
 )
@@ -276,7 +277,7 @@ def print_arrays_and_notes(
     print_blocks(console, arrays)
     print_hists(console, rows)
     for note in notes:
-        console.print(Text(f"note: {note}", style="italic"))
+        say(console, f"note: {note}", "italic")
 
 
 def print_report(console: Console, report: ParamReport) -> None:

@@ -90,7 +90,9 @@ def write_plot(report: TrainReport, path: str) -> None:
     grads: Mapping[int, Sequence[Optional[float]]] = report.step_grad_l2 or layer_series(
         report, "grad_l2"
     )
-    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    # constrained layout sizes the panels around the legends beside them (a fixed share of
+    # the width left half the figure empty beside short legends)
+    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True, layout="constrained")
     # The loss: the mean batch loss between records and the whole data set's after each.
     axes[0].plot(recorded, [r.loss for r in report.history], marker="o", label="batch loss")
     axes[0].plot(recorded, [r.data_loss for r in report.history], marker="s", label="data set")
@@ -142,7 +144,6 @@ def write_plot(report: TrainReport, path: str) -> None:
         f"{steps_note}",
         fontsize="medium",
     )
-    fig.tight_layout(rect=(0, 0, 0.78, 1))
     image_format = os.path.splitext(path)[1].lower().lstrip(".")
     try:
         # the temporary file ends in .tmp, so matplotlib is told the format

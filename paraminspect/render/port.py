@@ -14,23 +14,6 @@ from rich.text import Text
 from paraminspect._text import plural
 from paraminspect.render._common import json_number, new_table, number, phrase_lines, shape_text
 
-# what the name column leaves for the columns a table exists for: "max|a-b|" (8), "match"
-# (5), their gaps (3 each) and the table's edge (1); the rest of a row is the name's
-_DEFINING = 1 + 3 + 8 + 3 + 5 + 1  # and the last column's right padding
-
-
-def shorten_middle(name: str, limit: int) -> str:
-    """``name`` cut to ``limit`` characters in its middle (``conv_1_…_batchnorm``), so both
-    ends stay readable; the JSON has it whole."""
-    if len(name) <= limit or limit < 5:
-        return name
-    head = (limit - 1) // 2
-    return name[:head] + "…" + name[len(name) - (limit - 1 - head) :]
-
-
-def _name_room(console: Console) -> int:
-    return max(12, console.width - _DEFINING)
-
 
 def _num(x: Optional[float]) -> str:
     if x is None:
@@ -115,19 +98,21 @@ def print_export(console: Console, report: Any) -> None:
     _print_inputs(console, report)
     table = new_table(
         f"outputs in onnxruntime against MXNet ({_rule_text(report)})",
+        # the output and its difference are what the table is for; long names fold
+        keep=("output", "max|a-b|", "match"),
         drop_first=("shape", "max|mxnet|", "batch", "onnx tensor", "allowed"),
+        names=("output", "onnx tensor"),
     )
-    table.add_column("output", overflow="fold")
+    table.add_column("output", no_wrap=True)
     if report.dynamic_batch:
         table.add_column("batch", justify="right", no_wrap=True)
-    table.add_column("onnx tensor", overflow="fold")
+    table.add_column("onnx tensor", no_wrap=True)
     table.add_column("shape", no_wrap=True)
     for header in ("max|a-b|", "max|mxnet|", "allowed"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("match", no_wrap=True)
-    room = _name_room(console)
     for c, batch in zip(report.outputs, report.batches):
-        row = [shorten_middle(c.name, room)]
+        row = [c.name]
         if report.dynamic_batch:
             row.append(str(batch))
         row += [c.onnx_name or "-", shape_text(c.shape), _num(c.max_abs), _num(c.scale)]
@@ -243,10 +228,15 @@ def print_compare(console: Console, report: Any) -> None:
     listed = [p for p in report.parameters if p.check is None or p.differs]
     if listed:
         renamed = any(p.onnx_name != p.name for p in listed)
-        table = new_table("", drop_first=("onnx name", "shape", "rel_l2"))
-        table.add_column("parameter", overflow="fold")
+        table = new_table(
+            "",
+            keep=("parameter", "max|a-b|"),
+            drop_first=("onnx name", "shape", "rel_l2"),
+            names=("parameter", "onnx name"),
+        )
+        table.add_column("parameter", no_wrap=True)
         if renamed:
-            table.add_column("onnx name", overflow="fold")
+            table.add_column("onnx name", no_wrap=True)
         table.add_column("shape", no_wrap=True)
         for header in ("max|a-b|", "rel_l2"):
             table.add_column(header, justify="right", no_wrap=True)
@@ -254,7 +244,7 @@ def print_compare(console: Console, report: Any) -> None:
             shape = p.shape if p.shape is not None else p.onnx_shape
             diff = p.matched_by if p.check is None else _num(p.check.max_abs)
             rel = "" if p.check is None else _num(p.check.rel_l2)
-            row = [shorten_middle(p.name or "-", _name_room(console))]
+            row = [p.name or "-"]
             row += [p.onnx_name or "-"] if renamed else []
             table.add_row(*row, shape_text(shape or ()), diff, rel)
         console.print(table)  # a table ends with a blank line
@@ -262,24 +252,25 @@ def print_compare(console: Console, report: Any) -> None:
         console.print()
     table = new_table(
         f"node outputs in graph order ({_rule_text(report)})",
+        keep=("node", "max|a-b|", "match"),
         drop_first=("op", "shape", "max|mxnet|", "allowed"),
+        names=("node", "op"),
     )
-    table.add_column("node", overflow="fold")
-    table.add_column("op", overflow="fold")
+    table.add_column("node", no_wrap=True)
+    table.add_column("op", no_wrap=True)
     table.add_column("shape", no_wrap=True)
     for header in ("max|a-b|", "max|mxnet|", "allowed"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("match", no_wrap=True)
     unmatched: List[str] = []
     uncomputed: List[str] = []
-    room = _name_room(console)
     for n in report.nodes:
         c = n.check
         if c is None:
             (unmatched if n.onnx_tensor is None else uncomputed).append(_node_label(n))
             continue
         table.add_row(
-            shorten_middle(_node_label(n), room),
+            _node_label(n),
             n.op,
             shape_text(c.shape),
             _num(c.max_abs),

@@ -14,6 +14,7 @@ from paraminspect.render._common import (
     json_number,
     new_table,
     number,
+    say,
     shape_text,
     source_text,
 )
@@ -312,7 +313,7 @@ def print_summary(console: Console, report: SummaryReport) -> None:
     if report.ran:
         console.print(stats_table(report))
         stds = std_by_depth([r.stats for r in report.layers if r.stats is not None])
-        console.print(Text(f"std by depth  {log_sparkline(stds)}  {_ratio_text(stds)}"))
+        say(console, f"std by depth  {log_sparkline(stds)}  {_ratio_text(stds)}")
         hists = hist_table(report)
         if hists is not None:
             console.print(hists)
@@ -323,13 +324,12 @@ def print_summary(console: Console, report: SummaryReport) -> None:
         for line in compare_lines(report):
             console.print(line)
     if report.ran:
-        console.print(
-            Text(
-                "dead: exact zeros after ReLU (units: zero for the whole batch); saturated: "
-                f"tanh |a| > {SATURATION:g}, sigmoid a < {1 - SATURATION:.2g} or "
-                f"a > {SATURATION:g}; sparklines: log scale",
-                style="italic",
-            )
+        say(
+            console,
+            "dead: exact zeros after ReLU (units: zero for the whole batch); saturated: "
+            f"tanh |a| > {SATURATION:g}, sigmoid a < {1 - SATURATION:.2g} or "
+            f"a > {SATURATION:g}; sparklines: log scale",
+            "italic",
         )
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="italic"))
+        say(console, f"note: {note}", "italic")

@@ -7,9 +7,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from paraminspect.render._common import new_table, number
+from paraminspect.render._common import new_table, number, say
 from paraminspect.render.grad import _num
 from paraminspect.render.hist import hist_json, hist_line_cells
 from paraminspect.render.params import layer_info_json, stats_json
@@ -282,22 +281,20 @@ def print_train_summary(console: Console, report: TrainReport) -> None:
     console.print(sparkline_table(report))
     for table in grad_hist_tables(report):
         console.print(table)
-    console.print(
-        Text(
-            f"loss on the data set: {report.initial_loss:.5g} before training -> "
-            f"{report.final_loss:.5g} after {report.steps} steps"
-        )
+    say(
+        console,
+        f"loss on the data set: {report.initial_loss:.5g} before training -> "
+        f"{report.final_loss:.5g} after {report.steps} steps",
     )
     if report.steps:
         samples = report.steps_per_second * report.settings.batch_size
-        console.print(
-            Text(
-                f"speed: {report.steps} steps in {report.seconds:.2f} s, "
-                f"{report.steps_per_second:,.0f} steps/s (about {samples:,.0f} samples/s), "
-                "records included"
-            )
+        say(
+            console,
+            f"speed: {report.steps} steps in {report.seconds:.2f} s, "
+            f"{report.steps_per_second:,.0f} steps/s (about {samples:,.0f} samples/s), "
+            "records included",
         )
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="italic"))
+        say(console, f"note: {note}", "italic")
     if report.stopped:
-        console.print(Text(f"stopped: {report.stopped}", style="bold red"))
+        say(console, f"stopped: {report.stopped}", "bold red")

@@ -70,9 +70,12 @@ class GradReport(WrapsParamReport, RichReport):
         zero = [r.name for r in self.base.parameters if self.weight_l2.get(r.name) == 0]
         if not zero:
             return ""
+        # Dense, Conv and BatchNorm biases (beta) start at zero unless loaded or edited
+        biases = all(name.endswith(("bias", "beta")) for name in zero)
+        why = " (biases start at zero)" if biases else ""
         return (
-            f"||g||/||w|| is - for {', '.join(zero)}: every weight is 0 (a Dense bias starts "
-            "at zero), so there is no scale to compare the gradient with"
+            f"||g||/||w|| is - for {', '.join(zero)}: every value is 0{why}, so there is "
+            "no scale to compare the gradient with"
         )
 
     @property

@@ -61,6 +61,21 @@ def builtin_names() -> List[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+WEIGHT_SUFFIXES = (".params", ".npz", ".safetensors")
+NDARRAY_MAGIC = (0x112).to_bytes(8, "little")  # mx.nd.save's first 8 bytes
+
+
+def _is_weight_file(path: Path) -> bool:
+    """A weight file (by its name, or mx.nd.save's magic number) given where a spec goes."""
+    if path.suffix.lower() in WEIGHT_SUFFIXES:
+        return True
+    try:
+        with path.open("rb") as f:
+            return f.read(8) == NDARRAY_MAGIC
+    except OSError:
+        return False
+
+
 def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
     """Return ``(text, label)`` for a path or a built-in name (default: ``mlp``).
 
@@ -86,6 +101,11 @@ def read_spec_text(source: Optional[str]) -> Tuple[str, str]:
         raise SpecError(
             f"{source}: is {kind}, not a spec file; to pipe a spec in, give - and use "
             f"standard input (paraminspect check - < my_spec.yaml)"
+        )
+    if _is_weight_file(path):
+        raise SpecError(
+            f"{source}: this is a parameter file: paraminspect inspect {source} shows its "
+            "arrays (a graph takes it with --load)"
         )
     try:
         size = path.stat().st_size

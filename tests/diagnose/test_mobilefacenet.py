@@ -13,13 +13,14 @@ from paraminspect.diagnose.graph import uses_from_symbol
 from paraminspect.diagnose.kinds import group_by_layer
 from paraminspect.diagnose.ordering import top
 from paraminspect.diagnose.triage import triage
+from tests.conftest import needs_shared_data
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 PARAMS = DATA / "mobilefacenet-0000.params"
 SYMBOL = DATA / "mobilefacenet-symbol.json"
 
 pytestmark = pytest.mark.skipif(
-    not (PARAMS.exists() and SYMBOL.exists()), reason=f"no mobilefacenet files in {DATA}"
+    not (PARAMS.exists() and SYMBOL.exists()), reason=needs_shared_data(PARAMS.name, SYMBOL.name)
 )
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import needs_shared_data
+
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 MFN_SYMBOL = SHARED / "mobilefacenet-symbol.json"
 MFN_PARAMS = SHARED / "mobilefacenet-0000.params"
@@ -18,7 +20,7 @@ RNN_T, RNN_IN, RNN_HID, RNN_N = 3, 4, 5, 2
 @pytest.fixture
 def mobilefacenet() -> tuple[str, str]:
     if not (MFN_SYMBOL.is_file() and MFN_PARAMS.is_file()):
-        pytest.skip(f"real model files not found under {SHARED}")
+        pytest.skip(needs_shared_data(MFN_SYMBOL.name, MFN_PARAMS.name))
     return str(MFN_SYMBOL), str(MFN_PARAMS)
 
 

@@ -14,7 +14,10 @@ from paraminspect.model.sources.factory import describe_factory, load_factory
 def test_nested_and_shared(factory_file):
     ref = f"{factory_file}:build"
     net, layout, notes = load_factory(ref, {"data": (3, 4)})
-    assert notes == [f"{ref}: 6 parameters it left uninitialized initialized fresh"]
+    assert notes == [
+        f"{ref}: 6 parameters that it left uninitialized got fresh values (MXNet's Uniform, "
+        "or the parameter's own initializer)"
+    ]
     paths = [layer.path for layer in layout.layers]
     # Gluon's paths; a Dense's own Activation ('1.first.act') is part of it, not a layer
     assert paths == ["0", "1", "1.first", "1.second", "2"]

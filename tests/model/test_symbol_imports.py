@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, needs_shared_data
 
 SYMBOL = SHARED_DATA / "mobilefacenet-symbol.json"
 
 
-@pytest.mark.skipif(not SYMBOL.is_file(), reason="MobileFaceNet files not present")
+@pytest.mark.skipif(not SYMBOL.is_file(), reason=needs_shared_data(SYMBOL.name))
 def test_grad_on_a_graph_skips_pydantic_and_yaml():
     command = "grad"
     # the commands end with os._exit after running the atexit handlers: report from one

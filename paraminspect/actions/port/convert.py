@@ -31,6 +31,7 @@ import numpy as np
 
 from paraminspect._text import plural
 from paraminspect.errors import BuildError, OptionError
+from paraminspect.model.mxlog import load_symbol
 
 if TYPE_CHECKING:
     from paraminspect.actions.port.frozen import FrozenGraph
@@ -143,7 +144,6 @@ def _prepared(symbol: Any) -> Tuple[Any, Dict[str, str], List[str]]:
     Returns:
         (symbol, ONNX tensor name -> MXNet output name for every op node output, fixes).
     """
-    import mxnet as mx
 
     doc = json.loads(symbol.tojson())
     nodes = doc["nodes"]
@@ -178,7 +178,7 @@ def _prepared(symbol: Any) -> Tuple[Any, Dict[str, str], List[str]]:
             f"once ({', '.join(renamed[:3])}{', ...' if len(renamed) > 3 else ''})"
         )
     if changed:
-        symbol = mx.sym.load_json(json.dumps(doc))
+        symbol = load_symbol(json.dumps(doc))
     return symbol, names, fixes
 
 

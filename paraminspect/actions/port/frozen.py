@@ -18,6 +18,7 @@ from paraminspect._text import plural, quote
 from paraminspect.actions.port.heads import DroppedHead, drop_loss_heads
 from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.layout import InputDesc
+from paraminspect.model.mxlog import load_symbol
 
 if TYPE_CHECKING:
     import mxnet as mx
@@ -86,10 +87,9 @@ def _ranks(symbol: mx.sym.Symbol, shapes: Mapping[str, Tuple[int, ...]]) -> Dict
 def _without_heads(
     symbol: mx.sym.Symbol, shapes: Mapping[str, Tuple[int, ...]]
 ) -> Tuple[mx.sym.Symbol, Tuple[DroppedHead, ...]]:
-    import mxnet as mx
 
     text, dropped = drop_loss_heads(symbol.tojson(), _ranks(symbol, shapes))
-    return (mx.sym.load_json(text) if dropped else symbol), dropped
+    return (load_symbol(text) if dropped else symbol), dropped
 
 
 def _check_inputs(

@@ -159,6 +159,7 @@ def load_factory(
     notes = []
     if fresh:
         notes.append(
-            f"{ref}: {plural(len(fresh), 'parameter')} it left uninitialized initialized fresh"
+            f"{ref}: {plural(len(fresh), 'parameter')} that it left uninitialized got fresh "
+            "values (MXNet's Uniform, or the parameter's own initializer)"
         )
     return net, layout, notes

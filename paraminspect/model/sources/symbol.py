@@ -25,6 +25,7 @@ from paraminspect.model.heads import label_variables, leave_out_heads, loss_head
 from paraminspect.model.inputs import check_input_names, format_shape
 from paraminspect.model.layout import DTYPE_BYTES, InputDesc, Layout
 from paraminspect.model.memory import check_memory
+from paraminspect.model.mxlog import upgrade_note
 from paraminspect.model.params_file import ArrayHeader, check_file
 from paraminspect.model.sources._common import DEFAULT_INIT, InputsArg, init_text, normalize_inputs
 from paraminspect.model.upgrade import walked_graph
@@ -231,7 +232,11 @@ def _layout(prep: Prepared, inits: Mapping[str, str]) -> Layout:
     )
     heads = loss_heads(prep.graph, prep.params)
     fixed = fixed_gammas(prep.graph)
-    return dataclasses.replace(layout, params=descs, loss_heads=heads, fixed_gammas=fixed)
+    version = prep.graph.mxnet_version
+    said = (upgrade_note(version),) if version is not None and version < 10900 else ()
+    return dataclasses.replace(
+        layout, params=descs, loss_heads=heads, fixed_gammas=fixed, notes=said
+    )
 
 
 def pick_params(symbol_file: str, param_file: Optional[str]) -> Tuple[Optional[str], List[str]]:
@@ -396,11 +401,7 @@ def load_symbol(
     check_memory(_layout(prep, {}), available=available_memory)
     loaded = _read_params(param_file) if param_file is not None else None
     if graph.mxnet_version is not None and graph.mxnet_version < 10900:
-        v = graph.mxnet_version
-        notes.append(
-            f"the graph was saved by MXNet {v // 10000}.{v // 100 % 100}.{v % 100}; MXNet "
-            "upgrades it and logs 'Loading symbol saved by previous version' on stderr"
-        )
+        notes.append(upgrade_note(graph.mxnet_version))  # MXNet's own lines are kept off
     roles = V.parameter_roles(graph)
     params = prep.params
     fresh = {p: _fresh_init(graph, p, roles.get(p)) for p in params}
