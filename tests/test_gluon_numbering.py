@@ -118,3 +118,17 @@ def test_nested_paths_select_and_label():
     paths = [x["path"] for x in d["model"]["layers"]]
     assert paths == ["0", "1", "1.0", "1.1", "2"]  # no '1.0.act': part of the Dense
     assert [p["layers"] for p in d["parameters"]] == [["1.1"], ["1.1"]]
+
+
+def test_a_wrong_nested_path_names_the_paths():
+    from paraminspect.errors import OptionError
+
+    outer = nn.HybridSequential()
+    inner = nn.HybridSequential()
+    inner.add(nn.Dense(5), nn.Dense(4))
+    outer.add(nn.Dense(6), inner, nn.Dense(2))
+    outer.initialize()
+    with pytest.raises(OptionError, match=r"no layer is named '1\.3'; did you mean '1\.1'\? "):
+        pi.show(outer, (2, 3), layer="1.3")
+    with pytest.raises(OptionError, match=r"\(paths: 1\.0, 1\.1; names: "):
+        pi.show(outer, (2, 3), layer="1.3")

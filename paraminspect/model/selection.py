@@ -213,9 +213,11 @@ def resolve_layers(tokens: Iterable[str], layout: Layout) -> List[int]:
         elif token in names:
             out.append(names.index(token))
         else:
+            nested = [p for p in paths if p and not p.isdigit() and p not in names]
+            shown = f"paths: {', '.join(nested[:12])}{', ...' if len(nested) > 12 else ''}; "
             raise OptionError(
-                f"no layer is named '{token}'{did_you_mean(token, names)} "
-                f"(names: {', '.join(names)})",
+                f"no layer is named '{token}'{did_you_mean(token, names + nested)} "
+                f"({shown if nested else ''}names: {', '.join(names)})",
                 "--layer",
             )
     return out
@@ -245,7 +247,7 @@ def select_names(
         if not names:
             raise OptionError(
                 f"layer {', '.join(layers)} has no parameters "
-                "(dropout and activation layers hold none)",
+                "(pooling, dropout and activation layers hold none)",
                 "--layer",
             )
     if select is not None:
