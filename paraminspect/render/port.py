@@ -104,6 +104,16 @@ def _print_inputs(console: Console, report: Any) -> None:
         _lines(console, f"input {i.name} {shape_text(i.shape)} {i.dtype}, {i.source}")
 
 
+def _checked(report: Any) -> str:
+    """``1 output`` or, with a second batch size, ``1 output at batch sizes 1 and 2``."""
+    sizes = sorted(set(report.batches))
+    outputs = len(report.outputs) // max(1, len(sizes))
+    said = plural(outputs, "output")
+    if len(sizes) > 1:
+        said += f" at batch sizes {', '.join(map(str, sizes[:-1]))} and {sizes[-1]}"
+    return said
+
+
 def print_export(console: Console, report: Any) -> None:
     """The table view of an ``ExportReport``."""
     where = f"{report.path} ({report.size:,} bytes)" if report.kept else report.path
@@ -115,7 +125,7 @@ def print_export(console: Console, report: Any) -> None:
     _print_inputs(console, report)
     table = new_table(
         f"outputs in onnxruntime against MXNet ({_rule_text(report)})",
-        drop_first=("shape", "max|mxnet|", "batch", "onnx tensor", "allowed"),
+        drop_first=("shape", "max|mxnet|", "onnx tensor", "allowed"),
     )
     table.add_column("output", overflow="fold")
     if report.dynamic_batch:
@@ -125,7 +135,8 @@ def print_export(console: Console, report: Any) -> None:
     for header in ("max|a-b|", "max|mxnet|", "allowed"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("match", no_wrap=True)
-    room = _name_room(console)
+    # with --dynamic-batch each output has a row per batch size: the batch column stays
+    room = _name_room(console) - (8 if report.dynamic_batch else 0)
     for c, batch in zip(report.outputs, report.batches):
         row = [shorten_middle(c.name, room)]
         if report.dynamic_batch:
@@ -146,8 +157,7 @@ def print_export(console: Console, report: Any) -> None:
     if report.matches:
         _lines(
             console,
-            f"the ONNX file matches MXNet on {plural(len(report.outputs), 'output')}; "
-            f"written to {report.path}",
+            f"the ONNX file matches MXNet on {_checked(report)}; written to {report.path}",
             style="bold",
         )
     else:
