@@ -85,6 +85,18 @@ class LayerDesc:
         return layer_label(self.path, self.name)
 
 
+class Labelled:
+    """A row about one layer (in a report) that carries its ``path`` and ``name``: the
+    label every command shows is :func:`layer_label` of them."""
+
+    path: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return layer_label(self.path, self.name)
+
+
 def layer_label(path: str, name: str) -> str:
     """A layer's label: its Gluon path (``3`` is ``net[3]``, ``features.4.0.body.1``), with
     its block name in parentheses where that differs (``0 (dense0)``); a graph node's path

@@ -21,7 +21,14 @@ from paraminspect.render._common import (
     source_text,
 )
 from paraminspect.render.hist import hist_block, hist_json
-from paraminspect.reports.params import ArrayView, ModelInfo, ParamReport, ParamRow, Totals
+from paraminspect.reports.params import (
+    ArrayView,
+    LayerInfo,
+    ModelInfo,
+    ParamReport,
+    ParamRow,
+    Totals,
+)
 from paraminspect.stats import STAT_KEYS, TensorStats
 
 
@@ -55,6 +62,18 @@ def param_json(row: ParamRow, model: ModelInfo) -> Dict[str, Any]:
     return out
 
 
+def layer_info_json(x: LayerInfo) -> Dict[str, Any]:
+    """One layer of a report's model, as every command's JSON gives it."""
+    return {
+        "index": x.index,
+        "path": x.path or x.name,
+        "name": x.name,
+        "type": x.type,
+        "activation": x.activation,
+        "shares_with": x.shares_with,
+    }
+
+
 def report_json(report: ParamReport) -> Dict[str, Any]:
     """The documented JSON schema of ``show`` (see README, "JSON output")."""
     m = report.model
@@ -68,17 +87,7 @@ def report_json(report: ParamReport) -> Dict[str, Any]:
             "input_shape": list(m.input_shape),
             "forward": m.forward,
             "seed": m.seed,
-            "layers": [
-                {
-                    "index": x.index,
-                    "path": x.path or x.name,
-                    "name": x.name,
-                    "type": x.type,
-                    "activation": x.activation,
-                    "shares_with": x.shares_with,
-                }
-                for x in m.layers
-            ],
+            "layers": [layer_info_json(x) for x in m.layers],
         },
         "parameters": [param_json(r, m) for r in report.parameters],
         "totals": _totals_json(report.totals),

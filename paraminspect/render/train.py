@@ -12,9 +12,7 @@ from rich.text import Text
 from paraminspect.render._common import new_table, number
 from paraminspect.render.grad import _num
 from paraminspect.render.hist import hist_json, hist_line_cells
-from paraminspect.render.params import (
-    stats_json,
-)
+from paraminspect.render.params import layer_info_json, stats_json
 from paraminspect.render.sparkline import SPARK_WIDTH, bucket_max, linear_sparkline
 from paraminspect.reports.train import ParamStep, TrainRecord, TrainReport
 
@@ -94,16 +92,7 @@ def train_json(report: TrainReport) -> Dict[str, Any]:
             "source": m.source,
             "input_shape": list(m.input_shape),
             "seed": m.seed,
-            "layers": [
-                {
-                    "index": x.index,
-                    "path": x.path or x.name,
-                    "name": x.name,
-                    "type": x.type,
-                    "shares_with": x.shares_with,
-                }
-                for x in m.layers
-            ],
+            "layers": [layer_info_json(x) for x in m.layers],
         },
         "settings": {
             "samples": s.samples,

@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from paraminspect.model.layout import layer_label
+from paraminspect.model.layout import Labelled
 from paraminspect.reports._rich import RichReport
 from paraminspect.stats import TensorStats
 
@@ -63,7 +63,7 @@ class ParamRow:
 
 
 @dataclass(frozen=True)
-class LayerInfo:
+class LayerInfo(Labelled):
     """One layer of the network, for headers and the sharing map.
 
     ``path`` is its Gluon path (``3`` for ``net[3]``, ``features.4.0.body.1``; a graph
@@ -77,10 +77,6 @@ class LayerInfo:
     activation: Optional[str]
     shares_with: Optional[int]
     path: str = ""
-
-    @property
-    def label(self) -> str:
-        return layer_label(self.path, self.name)
 
 
 @dataclass(frozen=True)

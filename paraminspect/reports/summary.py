@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from paraminspect.model.layout import layer_label
+from paraminspect.model.layout import Labelled
 from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import Histogram
 
@@ -38,7 +38,7 @@ class ActivationStats:
 
 
 @dataclass(frozen=True)
-class LayerSummary:
+class LayerSummary(Labelled):
     """One row of ``paraminspect summary``.
 
     ``params`` counts every parameter the layer uses (Block.summary's "Param #");
@@ -64,11 +64,6 @@ class LayerSummary:
     depth: int = 0  # nesting of a child block (0 for top-level layers and graph nodes)
     path: str = ""  # the Gluon path (``3`` is ``net[3]``; a graph node's name)
     shares_path: str = ""  # the path of ``shares_with``
-
-    @property
-    def label(self) -> str:
-        """What tables show: the path, with the block name where it differs."""
-        return layer_label(self.path, self.name)
 
 
 @dataclass(frozen=True)

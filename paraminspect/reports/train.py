@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Tuple
 
-from paraminspect.model.layout import layer_label
+from paraminspect.model.layout import Labelled
 from paraminspect.reports._rich import RichReport
 from paraminspect.reports.params import Histogram, ModelInfo
 from paraminspect.stats import TensorStats
@@ -30,7 +30,7 @@ class ParamStep:
 
 
 @dataclass(frozen=True)
-class LayerStep:
+class LayerStep(Labelled):
     """One layer at one logged step; norms are over every parameter the layer uses."""
 
     index: int
@@ -42,11 +42,6 @@ class LayerStep:
     dead_relu: Optional[float]  # fraction of ReLU units that are 0 for every probe sample
     shares_with: Optional[int] = None  # the layer whose parameters it uses
     path: str = ""  # its Gluon path (``3``, ``features.4.0``; a graph node's name)
-
-    @property
-    def label(self) -> str:
-        """What tables show: the path, with the block name where it differs."""
-        return layer_label(self.path, self.name)
 
     @property
     def grad_to_weight(self) -> Optional[float]:
