@@ -43,7 +43,7 @@ def _feed(export: kinds.Export, folder: Path, labels: bool = True) -> List[str]:
 
 
 def _grads(out: Dict[str, Any]) -> Dict[str, np.ndarray]:
-    return {p["name"]: np.array(p["grad"]) for p in out["parameters"] if "grad" in p}
+    return {p["name"]: np.array(p["grad"]) for p in out["parameters"] if p.get("grad") is not None}
 
 
 def _raw_params(export: kinds.Export) -> Dict[str, Any]:
@@ -380,3 +380,80 @@ def test_float16_file_loads_into_a_float32_net_with_a_note(cli, tmp_path):
     )
     value = np.array(out["parameters"][0]["data"])
     np.testing.assert_array_equal(value, mx.nd.load(half)["1.bias"].asnumpy().astype(np.float32))
+
+
+UNTRACEABLE_POOL = '''
+from mxnet.gluon import nn
+
+
+class Plain(nn.Block):
+    """Not hybridizable (asnumpy in forward), with max pooling."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        with self.name_scope():
+            self.conv = nn.Conv2D(2, 3)
+            self.pool = nn.MaxPool2D()
+            self.dense = nn.Dense(2)
+
+    def forward(self, x):
+        y = self.pool(self.conv(x))
+        assert y.asnumpy() is not None
+        return self.dense(y)
+
+
+def plain():
+    return Plain()
+
+
+def hybrid():
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(3, 3), nn.BatchNorm(), nn.Activation("relu"), nn.MaxPool2D())
+    net.add(nn.Dropout(0.5), nn.Dense(2))
+    return net
+'''
+
+
+def test_predict_mode_max_pooling_in_a_block_without_a_graph_is_refused(cli, tmp_path):
+    from paraminspect.model.grad_mode import onednn_active
+
+    if not onednn_active():
+        pytest.skip("MXNet runs without oneDNN here: its predict-mode gradient is right")
+    (tmp_path / "nets.py").write_text(UNTRACEABLE_POOL)
+    model = f"{tmp_path / 'nets.py'}:plain"
+    result = cli("grad", model, "--input", "data=2x1x8x8", "--mode", "predict")
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"Error: predict-mode gradients of {model} cannot be computed right: MXNet's gradient "
+        "through max pooling is wrong under oneDNN and the net's graph cannot be rewritten "
+        "(NotImplementedForSymbol: "
+    )
+    assert result.output.rstrip().endswith(
+        "run with MXNET_MKLDNN_ENABLED=0 in the environment, or use --mode train"
+    )
+    assert cli("grad", model, "--input", "data=2x1x8x8", "--mode", "train").exit_code == 0
+
+
+def test_predict_mode_block_with_batchnorm_and_pooling_matches_mxnet_without_onednn(tmp_path):
+    """The twin graph's gradients against MXNet's own with oneDNN switched off."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "nets.py").write_text(UNTRACEABLE_POOL)
+    args = [sys.executable, "-m", "paraminspect", "grad", f"{tmp_path / 'nets.py'}:hybrid"]
+    args += ["--input", "data=2x1x8x8", "--mode", "predict", "--seed", "3", "--grad"]
+    args += ["--format", "json"]
+    runs = []
+    for enabled in ("1", "0"):
+        env = dict(os.environ, MXNET_MKLDNN_ENABLED=enabled)
+        proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        runs.append(json.loads(proc.stdout))
+    with_onednn, without = (_grads(r) for r in runs)
+    assert any("max pooling is wrong under oneDNN" in n for n in runs[0]["notes"])
+    assert not any("max pooling" in n for n in runs[1]["notes"])
+    assert set(with_onednn) == set(without)
+    assert any(np.abs(g).max() > 0 for g in without.values())
+    for name, g in without.items():
+        np.testing.assert_allclose(with_onednn[name], g, rtol=1e-4, atol=1e-6)
