@@ -87,6 +87,16 @@ def _print_inputs(console: Console, report: Any) -> None:
         _lines(console, f"input {i.name} {shape_text(i.shape)} {i.dtype}, {i.source}")
 
 
+def _checked(report: Any) -> str:
+    """``1 output`` or, with a second batch size, ``1 output at batch sizes 1 and 2``."""
+    sizes = sorted(set(report.batches))
+    outputs = len(report.outputs) // max(1, len(sizes))
+    said = plural(outputs, "output")
+    if len(sizes) > 1:
+        said += f" at batch sizes {', '.join(map(str, sizes[:-1]))} and {sizes[-1]}"
+    return said
+
+
 def print_export(console: Console, report: Any) -> None:
     """The table view of an ``ExportReport``."""
     where = f"{report.path} ({report.size:,} bytes)" if report.kept else report.path
@@ -98,9 +108,10 @@ def print_export(console: Console, report: Any) -> None:
     _print_inputs(console, report)
     table = new_table(
         f"outputs in onnxruntime against MXNet ({_rule_text(report)})",
-        # the output and its difference are what the table is for; long names fold
-        keep=("output", "max|a-b|", "match"),
-        drop_first=("shape", "max|mxnet|", "batch", "onnx tensor", "allowed"),
+        # the output and its difference are what the table is for; long names fold. With
+        # --dynamic-batch each output has a row per batch size, so the batch column stays too.
+        keep=("output", "max|a-b|", "match") + (("batch",) if report.dynamic_batch else ()),
+        drop_first=("shape", "max|mxnet|", "onnx tensor", "allowed"),
         names=("output", "onnx tensor"),
     )
     table.add_column("output", no_wrap=True)
@@ -131,8 +142,7 @@ def print_export(console: Console, report: Any) -> None:
     if report.matches:
         _lines(
             console,
-            f"the ONNX file matches MXNet on {plural(len(report.outputs), 'output')}; "
-            f"written to {report.path}",
+            f"the ONNX file matches MXNet on {_checked(report)}; written to {report.path}",
             style="bold",
         )
     else:

@@ -283,6 +283,8 @@ def test_dynamic_batch_is_checked_on_a_second_batch_size(cli, kind, tmp_path):
     (got,) = runs.onnx_run(str(out), feed)
     (want,) = runs.mxnet_outputs(export, feed).values()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    r = cli("export", *args[:-2], "--force")
+    assert "matches MXNet on 1 output at batch sizes 2 and 3" in r.output
 
 
 def test_a_bad_opset_is_a_usage_error(cli, tmp_path):
