@@ -324,6 +324,12 @@ class LineLog:
                 os.unlink(self._tmp)
 
 
+def scratch_file() -> Any:
+    """An anonymous temporary file (removed by the system when closed; it has no name a user
+    could see), for capturing what a C library writes to a file descriptor."""
+    return tempfile.TemporaryFile(mode="w+b")
+
+
 def point_at_devnull(fd: int) -> None:
     """Make file descriptor ``fd`` write to /dev/null (a stdout whose reader is gone)."""
     devnull = os.open(os.devnull, os.O_WRONLY)

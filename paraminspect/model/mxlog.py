@@ -15,8 +15,9 @@ import contextlib
 import os
 import re
 import sys
-import tempfile
 from typing import Any, Iterator, List
+
+from paraminspect.fileio import scratch_file
 
 UPGRADE_LINE = re.compile(
     r"legacy_json_util\.cc:\d+: (Loading symbol saved by previous version|Symbol successfully "
@@ -41,7 +42,7 @@ def captured_fd2(kept: List[str]) -> Iterator[None]:
     except OSError:
         yield
         return
-    with tempfile.TemporaryFile(mode="w+b") as sink:
+    with scratch_file() as sink:
         sys.stderr.flush()
         os.dup2(sink.fileno(), 2)
         try:
