@@ -166,6 +166,11 @@ def chunk_partial(chunk: np.ndarray, scratch: Scratch) -> _Partial:
             total = float(np.add.reduce(x))
         count = int(x.size)
         lo, hi = _min_max(chunk if not (n_nan or n_pos or n_neg) else x)
+        if x.dtype == np.float32 and 0 < max(-lo, hi) < TINY_SQUARE_ROOT:
+            # squares below float32's normal range lose their digits (1.76e-37 squares to
+            # 0): a chunk this small is summed in float64 (rare: a copy is fine here)
+            x = x.astype(np.float64)
+            total = float(np.add.reduce(x))
         zeros = 0
         if lo <= 0 <= hi:
             flags = scratch.get("flags", np.bool_, n)
@@ -182,6 +187,9 @@ def _min_max(x: np.ndarray) -> Tuple[Any, Any]:
         return int(lo), int(hi)
     return float(lo), float(hi)
 
+
+# float32 values below this in magnitude have squares under float32's normal range (1.2e-38)
+TINY_SQUARE_ROOT = 1.1e-19 * 16
 
 # Below this share of the sum of squares, sum(x^2) - sum(x)^2/n has lost too many digits:
 # a float32 pairwise sum of squares is good to about 1e-7 of itself, so the deviations keep

@@ -260,3 +260,15 @@ def test_threads_give_the_single_thread_result_bit_for_bit(monkeypatch, workers)
     assert len(calls) == workers  # the split really happened
     assert dataclasses.astuple(many) == pytest.approx(dataclasses.astuple(one), nan_ok=True, rel=0)
     assert many.nan == 15 and many.inf == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 16])
+def test_tiny_float32_values_keep_their_spread(chunk):
+    # 1.76e-37 squares to 0 in float32: found by hypothesis, summed in float64 since
+    old = stats_mod.CHUNK
+    stats_mod.CHUNK = chunk
+    try:
+        assert_matches(np.array([1.7589764e-37, 0.0, -3e-30, 2e-25], dtype=np.float32))
+        assert_matches(np.array([1.7589764e-37, 0.0], dtype=np.float32))
+    finally:
+        stats_mod.CHUNK = old
