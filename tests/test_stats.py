@@ -270,5 +270,6 @@ def test_tiny_float32_values_keep_their_spread(chunk):
     try:
         assert_matches(np.array([1.7589764e-37, 0.0, -3e-30, 2e-25], dtype=np.float32))
         assert_matches(np.array([1.7589764e-37, 0.0], dtype=np.float32))
+        assert_matches(np.array([1.5e-44, 0.0], dtype=np.float32))  # subnormal
     finally:
         stats_mod.CHUNK = old
