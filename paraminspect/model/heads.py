@@ -24,7 +24,7 @@ import numpy as np
 from paraminspect._text import plural, quote
 from paraminspect.model.graph import Graph, GraphNode
 from paraminspect.model.layout import LossHead
-from paraminspect.model.variables import LOSS_OPS
+from paraminspect.model.variables import LOSS_OPS, OWN_GRADIENT_LOSS_OPS
 
 # What each loss op back-propagates, for the loss line.
 _OWN_GRADIENT = {
@@ -172,18 +172,7 @@ def with_heads(graph: Graph, heads: List[Tuple[int, int]]) -> Graph:
 
 
 # Loss ops that ignore the gradient they are given and back-propagate their own
-IGNORES_HEAD_GRADIENT = frozenset(
-    {
-        "SoftmaxOutput",
-        "Softmax",
-        "LinearRegressionOutput",
-        "LogisticRegressionOutput",
-        "MAERegressionOutput",
-        "SVMOutput",
-        "MakeLoss",
-        "make_loss",
-    }
-)
+IGNORES_HEAD_GRADIENT = OWN_GRADIENT_LOSS_OPS
 _VALUE_OF = {
     "SoftmaxOutput": "the cross-entropy summed over the batch",
     "Softmax": "the cross-entropy summed over the batch",

@@ -10,18 +10,6 @@ from __future__ import annotations
 from paraminspect._text import quote
 from paraminspect.errors import OptionError
 
-LOSS_HEADS = frozenset(
-    {
-        "SoftmaxOutput",
-        "Softmax",
-        "LinearRegressionOutput",
-        "LogisticRegressionOutput",
-        "MAERegressionOutput",
-        "SVMOutput",
-        "MakeLoss",
-    }
-)
-
 
 def check_trainable(path: str) -> None:
     """Refuse an exported graph whose output is a loss op that needs labels.
@@ -31,11 +19,12 @@ def check_trainable(path: str) -> None:
         OptionError: naming the head op and what to do instead.
     """
     from paraminspect.model.graph import read_graph
+    from paraminspect.model.variables import OWN_GRADIENT_LOSS_OPS
 
     graph = read_graph(path)
     for node_index, _output in graph.heads:
         node = graph.nodes[node_index]
-        if node.op in LOSS_HEADS:
+        if node.op in OWN_GRADIENT_LOSS_OPS:
             raise OptionError(
                 f"{quote(path)} ends in {node.op} ({node.name}), a loss op that takes labels "
                 "and ignores the gradient given to it, so train cannot drive it with its own "

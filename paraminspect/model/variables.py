@@ -51,8 +51,8 @@ _ALL_DATA_OPS = frozenset(
         "_grad_add",
     }
 )
-# Loss heads: every input after the data (a label, CTC's lengths) is fed, not learned.
-LOSS_OPS = frozenset(
+# Loss ops that back-propagate their own gradient and ignore the one they are given
+OWN_GRADIENT_LOSS_OPS = frozenset(
     {
         "SoftmaxOutput",
         "Softmax",
@@ -62,11 +62,11 @@ LOSS_OPS = frozenset(
         "SVMOutput",
         "MakeLoss",
         "make_loss",
-        "_contrib_CTCLoss",
-        "_contrib_ctc_loss",
-        "CTCLoss",
-        "ctc_loss",
     }
+)
+# Loss heads: every input after the data (a label, CTC's lengths) is fed, not learned.
+LOSS_OPS = OWN_GRADIENT_LOSS_OPS | frozenset(
+    {"_contrib_CTCLoss", "_contrib_ctc_loss", "CTCLoss", "ctc_loss"}
 )
 
 _SlotKey = Tuple[str, Tuple[Tuple[str, str], ...]]
