@@ -10,29 +10,14 @@ from typing import Any, Callable, Dict
 
 import pytest
 
-from tests.safety.conftest import snapshot
+from tests.safety.conftest import export_cnn, snapshot
 
 SUFFIX = "; give the -symbol.json that HybridBlock.export or Module.save_checkpoint wrote"
 
 
 @pytest.fixture(scope="module")
 def cnn(tmp_path_factory) -> Dict[str, Any]:
-    import mxnet as mx
-    from mxnet.gluon import nn
-
-    folder = tmp_path_factory.mktemp("cnn")
-    net = nn.HybridSequential(prefix="")  # fixed names: Gluon's counters depend on the run
-    net.add(
-        nn.Conv2D(4, 3, prefix="conv0_"),
-        nn.BatchNorm(prefix="batchnorm0_"),
-        nn.Activation("relu", prefix="relu0_"),
-        nn.Dense(3, prefix="dense0_"),
-    )
-    net.initialize()
-    net.hybridize()
-    net(mx.nd.ones((1, 3, 8, 8)))
-    net.export(str(folder / "cnn"))
-    return json.loads((folder / "cnn-symbol.json").read_text())
+    return json.loads(export_cnn(tmp_path_factory.mktemp("cnn")).read_text())
 
 
 def _node(doc: Dict[str, Any], op: str) -> Dict[str, Any]:

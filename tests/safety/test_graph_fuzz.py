@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SHARED_DATA
+from tests.safety.conftest import export_cnn
 
 EXAMPLES = int(os.environ.get("PARAMINSPECT_FUZZ_EXAMPLES", "40"))
 
@@ -87,19 +88,8 @@ class Worker:
 def _small_graphs(folder: Path) -> List[Tuple[str, Dict[str, Any], str]]:
     """Graphs built here: a CNN with BatchNorm (Gluon export) and a multi-output split."""
     import mxnet as mx
-    from mxnet.gluon import nn
 
-    net = nn.HybridSequential(prefix="")  # fixed names: Gluon's counters depend on the run
-    net.add(
-        nn.Conv2D(4, 3, prefix="conv0_"),
-        nn.BatchNorm(prefix="batchnorm0_"),
-        nn.Activation("relu", prefix="relu0_"),
-        nn.Dense(3, prefix="dense0_"),
-    )
-    net.initialize()
-    net.hybridize()
-    net(mx.nd.ones((1, 3, 8, 8)))
-    net.export(str(folder / "cnn"))
+    export_cnn(folder)
     data = mx.sym.var("data")
     parts = mx.sym.split(data, num_outputs=2, axis=1)
     out = mx.sym.FullyConnected(parts[1], num_hidden=2, name="fc") + parts[0].sum()
