@@ -19,18 +19,7 @@ Walking the graph:
   (``SliceChannel`` into 5) has one row per output: the first under the node's name, the
   others (``output_index`` k) under MXNet's name for them, ``NAME_outputK``, so each
   output's shape and memory count.
-- **MACs** (multiply-accumulates over the batch): Convolution = output values x
-  (in_channels / num_group) x prod(kernel), i.e. ``prod(out) * prod(weight.shape[1:])``;
-  Deconvolution = *input* values x (num_filter / num_group) x prod(kernel), i.e.
-  ``prod(in) * prod(weight.shape[1:])`` (a transposed convolution does the work of the
-  convolution it transposes, whose output is this op's input); FullyConnected = output
-  values x in_units. A bilinear ``UpSampling`` is the Deconvolution it runs (its weight:
-  ``num_filter`` groups of one channel), counted as one; a nearest one only copies values
-  (0). The fused ``RNN`` op (``rnn.GRU``/``rnn.LSTM``/``rnn.RNN``), per time step and
-  sample, for each layer and direction: gates x hidden x (input + hidden), plus
-  projection x hidden with an LSTM projection (:func:`rnn_macs`): the multiply-adds of
-  its weight matrices, as many as their entries. Every other op counts 0 (elementwise
-  work, a gate's products included, is not counted).
+- **MACs** (multiply-accumulates over the batch): see :mod:`paraminspect.model.macs`.
 - A parameter read by several nodes (an unrolled RNN reuses one weight per time step) lists
   every one of them as a user.
 """
@@ -40,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,12 +39,11 @@ from paraminspect.errors import OptionError, SpecError
 from paraminspect.fileio import special_file_kind
 from paraminspect.model.graph_check import MAX_DEPTH, check_document, check_ops, node_attrs
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
+from paraminspect.model.macs import MAC_OPS, node_macs
 
 if TYPE_CHECKING:
     import mxnet as mx
 
-_MAC_OPS = frozenset({"Convolution", "Deconvolution", "FullyConnected", "UpSampling"})
-RNN_GATES = {"lstm": 4, "gru": 3, "rnn_relu": 1, "rnn_tanh": 1}
 _ACTIVATION_OPS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}  # ops without act_type
 # Ops a parameter passes through on its way to the op that uses it: Gluon's fused
 # rnn.GRU/rnn.LSTM reshape every weight and concatenate them into the RNN op's
@@ -322,67 +309,6 @@ def output_shape(shapes: InferredShapes, graph: Graph, ref: Tuple[int, int]) -> 
     return _output_shape(shapes, graph, ref)
 
 
-def node_macs(
-    op: str,
-    out_shape: Optional[Shape],
-    in_shape: Optional[Shape],
-    weight_shape: Optional[Shape],
-    attrs: Optional[Mapping[str, str]] = None,
-) -> int:
-    """Multiply-accumulates of one node over the batch (see the module docstring)."""
-    attrs = attrs or {}
-    if op == "RNN":
-        if not in_shape or len(in_shape) != 3:
-            return 0
-        steps, batch, features = in_shape  # the RNN op's data is always (T, N, C)
-        projection = attrs.get("projection_size", "None")
-        return rnn_macs(
-            attrs.get("mode", ""),
-            int(attrs.get("state_size", 0)),
-            int(attrs.get("num_layers", 1)),
-            2 if attrs.get("bidirectional", "False") in ("True", "true", "1") else 1,
-            None if projection in ("None", "0", "") else int(projection),
-            features,
-            steps * batch,
-        )
-    if op == "UpSampling":
-        if attrs.get("sample_type", "nearest") != "bilinear":
-            return 0  # nearest: copies of the input values, no multiplication
-        op = "Deconvolution"  # bilinear: MXNet runs a grouped Deconvolution with its weight
-    if op not in _MAC_OPS or weight_shape is None or len(weight_shape) < 2:
-        return 0
-    if op == "Deconvolution":
-        return math.prod(in_shape) * math.prod(weight_shape[1:]) if in_shape else 0
-    if out_shape is None:
-        return 0
-    return math.prod(out_shape) * math.prod(weight_shape[1:])
-
-
-def rnn_macs(
-    mode: str,
-    hidden: int,
-    layers: int,
-    directions: int,
-    projection: Optional[int],
-    features: int,
-    steps_times_batch: int,
-) -> int:
-    """Multiply-accumulates of a fused RNN (the ``RNN`` op, Gluon's ``rnn.GRU``/``LSTM``/
-    ``RNN`` layers) over ``steps_times_batch`` time steps and samples: for each layer and
-    direction, gates x hidden x (its input width + the recurrent width), plus projection x
-    hidden with a projection. A layer after the first reads both directions' outputs
-    (``directions x (projection or hidden)`` wide). 0 for an unknown ``mode``."""
-    gates = RNN_GATES.get(mode)
-    if gates is None or hidden <= 0:
-        return 0
-    recurrent = projection or hidden
-    per_step = 0
-    for layer in range(layers):
-        width = features if layer == 0 else directions * recurrent
-        per_step += directions * (gates * hidden * (width + recurrent) + (projection or 0) * hidden)
-    return steps_times_batch * per_step
-
-
 def graph_layout(
     graph: Graph,
     symbol: mx.sym.Symbol,
@@ -429,7 +355,7 @@ def graph_layout(
             carried[node.index] = read
             continue
         weight = None
-        if node.op in _MAC_OPS and len(node.inputs) > 1:
+        if node.op in MAC_OPS and len(node.inputs) > 1:
             weight = _output_shape(shapes, graph, node.inputs[1])
         for p in read:
             users.setdefault(p, []).append(len(layers))

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Collection, Dict, List, Mapping, Optional
 
 from paraminspect._text import quote
 from paraminspect.errors import BuildError, OptionError
-from paraminspect.model.graph import mxnet_reason, quiet_stdout, rnn_macs
+from paraminspect.model.graph import mxnet_reason, quiet_stdout
 from paraminspect.model.inputs import format_shape, load_npy
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
+from paraminspect.model.macs import rnn_macs
 from paraminspect.model.sources._common import DEFAULT_INIT, USER_INIT, init_text
 
 if TYPE_CHECKING:
