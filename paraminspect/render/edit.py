@@ -46,15 +46,26 @@ def edit_json(er: Any) -> Dict[str, Any]:
     return obj
 
 
+RULE_ROOM = 6  # a rule's title needs this much beside it for the rule to show
+
+
 def heading(out: Console, label: str) -> None:
-    """A stage's heading: a rule with the label in it, or (a label too long for the
-    console, which a rule would cut with an ellipsis) the label's lines above a plain rule."""
-    if len(label) + 6 <= out.width:
+    """A stage's heading: a rule with the label in it. A label too long for the console
+    (which a rule would cut with an ellipsis) is wrapped, the rule on its last line: a
+    step's target (``on select '...'``) starts that line when it fits there."""
+    width = out.width
+    if len(label) + RULE_ROOM <= width:
         out.rule(Text(label, style="bold"), align="left")
         return
-    for line in phrase_lines(label, out.width):
+    head, on, target = label.rpartition(" on ")
+    last = f"on {target}"
+    if on and head and len(last) + RULE_ROOM <= width:
+        lines = [*phrase_lines(head, width), last]
+    else:
+        lines = phrase_lines(label, width - RULE_ROOM)
+    for line in lines[:-1]:
         out.print(Text(line, style="bold"))
-    out.rule()
+    out.rule(Text(lines[-1], style="bold"), align="left")
 
 
 def print_edit(out: Console, er: Any) -> None:
