@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import click
 
@@ -11,42 +11,32 @@ from paraminspect.cli.options import (
     complete_method,
     examples,
     feed_options,
-    format_option,
-    load_options,
     model_argument,
-    pop_inputs,
-    pop_load,
-    pop_save,
+    net_options,
+    option_group,
+    pop_net,
     pop_view,
-    save_options,
-    seed_option,
     view_options,
 )
 
 # --------------------------------------------------------------------------- init, set, run
 
 
-def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--check, --trace (shared by init and set; --load/--save come from load_options and
-    save_options)."""
-    options = [
-        click.option(
-            "--check",
-            "check_",
-            is_flag=True,
-            help="Compare each changed parameter with its initializer's theory (bounds, "
-            "mean/std, exact values, orthogonality, KS test); exit 1 if one fails.",
-        ),
-        click.option(
-            "--trace",
-            is_flag=True,
-            help="Also show the parameters after the first forward pass and after each of "
-            "the spec's steps.",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+# --check, --trace (shared by init and set; --load/--save come from net_options).
+edit_options = option_group(
+    click.option(
+        "--check",
+        is_flag=True,
+        help="Compare each changed parameter with its initializer's theory (bounds, "
+        "mean/std, exact values, orthogonality, KS test); exit 1 if one fails.",
+    ),
+    click.option(
+        "--trace",
+        is_flag=True,
+        help="Also show the parameters after the first forward pass and after each of "
+        "the spec's steps.",
+    ),
+)
 
 
 @cli.command("init", short_help="Re-initialize parameters (force_reinit=True); --list")
@@ -76,10 +66,7 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--list", "list_", is_flag=True, help="Show the catalog of initializers and exit.")
 @view_options
 @edit_options
-@seed_option
-@load_options
-@save_options
-@format_option
+@net_options
 @examples(
     "paraminspect init --method xavier",
     "paraminspect init --method normal --param sigma=0.01 --values --slice 0,:5",
@@ -88,18 +75,7 @@ def edit_options(f: Callable[..., Any]) -> Callable[..., Any]:
     "paraminspect init --method xavier --seed 1 --save xavier.params",
     "paraminspect init --list",
 )
-def init_command(
-    spec: Optional[str],
-    method: Optional[str],
-    params: tuple,
-    plugin: Optional[str],
-    list_: bool,
-    check_: bool,
-    trace: bool,
-    seed: Optional[int],
-    fmt: str,
-    **kwargs: Any,
-) -> None:
+def init_command(spec: Optional[str], list_: bool, fmt: str, **kwargs: Any) -> None:
     """Build SPEC as show does, then re-initialize parameters with force_reinit=True.
 
     Without --select/--layer every parameter is re-initialized like
@@ -110,9 +86,8 @@ def init_command(
     shown. A spec's steps run first (after --load, which comes right after the build);
     --save writes the parameters at the end.
     """
-    load, save = pop_load(kwargs), pop_save(kwargs)
-    feed = pop_inputs(kwargs)
-    if list_ and (load is not None or save is not None):
+    net = pop_net(kwargs)
+    if list_ and (net["load"] is not None or net["save"] is not None):
         raise click.UsageError("--list only prints the catalog; drop --load/--save")
     if list_:
         from paraminspect.actions.init import catalog
@@ -122,20 +97,7 @@ def init_command(
         return
     from paraminspect.actions.init import init as run_init
 
-    report = run_init(
-        spec,
-        method,
-        params,
-        pop_view(kwargs),
-        seed=seed,
-        plugin=plugin,
-        check=check_,
-        trace=trace,
-        load=load,
-        save=save,
-        **feed,
-    )
-    emit(report, fmt)
+    emit(run_init(spec, view=pop_view(kwargs), **net, **kwargs), fmt)
 
 
 @cli.command("set", short_help="Change parameters with set_data: --add, --scale, --fill")
@@ -145,10 +107,7 @@ def init_command(
 @click.option("--fill", type=float, metavar="X", help="every value = X.")
 @view_options
 @edit_options
-@seed_option
-@load_options
-@save_options
-@format_option
+@net_options
 @examples(
     "paraminspect set --select dense0_weight --add 1 --values --slice 0",
     "paraminspect set --layer 1 --select '.*bias' --fill 0.5 --values",
@@ -161,9 +120,6 @@ def set_command(
     add: Optional[float],
     scale: Optional[float],
     fill: Optional[float],
-    check_: bool,
-    trace: bool,
-    seed: Optional[int],
     fmt: str,
     **kwargs: Any,
 ) -> None:
@@ -182,24 +138,11 @@ def set_command(
         names = " and ".join(f"--{op}" for op, _ in given)
         got = f"{names} were given" if given else "no change was given"
         raise click.UsageError(f"{got}; give exactly one of --add X, --scale X, --fill X")
-    load, save = pop_load(kwargs), pop_save(kwargs)
-    feed = pop_inputs(kwargs)
+    net = pop_net(kwargs)
     op, value = given[0]
     if not math.isfinite(value):
         raise OptionError(f"must be a finite number, got {value}", f"--{op}")
-    report = run_set(
-        spec,
-        op,
-        value,
-        pop_view(kwargs),
-        seed=seed,
-        check=check_,
-        trace=trace,
-        load=load,
-        save=save,
-        **feed,
-    )
-    emit(report, fmt)
+    emit(run_set(spec, op, value, pop_view(kwargs), **net, **kwargs), fmt)
 
 
 @cli.command("run", short_help="Replay a spec's steps, showing the parameters after each")
@@ -208,21 +151,17 @@ def set_command(
 @view_options
 @click.option(
     "--check",
-    "check_",
     is_flag=True,
     help="After the last step, compare each shown parameter with the initializer that last "
     "set it; values moved afterwards (a set step) fail. Exit 1 if one fails.",
 )
-@seed_option
-@load_options
-@save_options
-@format_option
+@net_options
 @examples(
     "paraminspect run chapter4_2 --select dense0_weight --values --slice 0",
     "paraminspect run chapter4_2 --stats --format json",
     "paraminspect run chapter4_2 --load trained.params --save stepped.params",
 )
-def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs: Any) -> None:
+def run_command(spec: str, fmt: str, **kwargs: Any) -> None:
     """Build SPEC and replay its steps, showing the parameters after every one (a trace).
 
     --load comes right after the build (the steps then act on the loaded values), --save
@@ -230,9 +169,5 @@ def run_command(spec: str, check_: bool, seed: Optional[int], fmt: str, **kwargs
     """
     from paraminspect.actions.init import run as run_steps
 
-    load, save = pop_load(kwargs), pop_save(kwargs)
-    feed = pop_inputs(kwargs)
-    report = run_steps(
-        spec, pop_view(kwargs), seed=seed, check=check_, load=load, save=save, **feed
-    )
-    emit(report, fmt)
+    net = pop_net(kwargs)
+    emit(run_steps(spec, pop_view(kwargs), **net, **kwargs), fmt)

@@ -18,18 +18,19 @@ from paraminspect.choices import (
 )
 from paraminspect.cli.base import cli, data_stream, emit
 from paraminspect.cli.options import (
+    SLICE_HELP,
     bins_option,
     complete_spec,
     examples,
     format_option,
-    load_options,
+    inputs_option,
+    key_select_option,
     map_option,
     model_argument,
-    pop_inputs,
-    pop_load,
-    pop_save,
+    net_options,
+    path_option,
+    pop_net,
     pop_view,
-    save_options,
     seed_option,
     sort_option,
     spec_argument,
@@ -55,15 +56,11 @@ from paraminspect.cli.options import (
 )
 @click.option(
     "--check",
-    "check_",
     is_flag=True,
     help="Compare each shown parameter with the theory of the initializer that set it (the "
     "spec's own, or its latest init step); values moved afterwards fail. Exit 1 on failure.",
 )
-@seed_option
-@load_options
-@save_options
-@format_option
+@net_options
 @examples(
     "paraminspect show",
     "paraminspect show huge --shapes-only",
@@ -77,44 +74,25 @@ from paraminspect.cli.options import (
     "paraminspect show model-symbol.json --input data=1x3x112x112 --stats",
     "paraminspect show zoo:resnet18_v1 --shapes-only --layer features.4.0",
 )
-def show(
-    spec: Optional[str],
-    before_forward: bool,
-    shapes_only: bool,
-    check_: bool,
-    seed: Optional[int],
-    fmt: str,
-    **kwargs: Any,
-) -> None:
+def show(spec: Optional[str], check: bool, fmt: str, **kwargs: Any) -> None:
     """Build MODEL, initialize it, run one forward pass, and show its parameters.
 
     Shared parameters appear once, with every layer that uses them; totals count each use
     (like Block.summary's "Total params") and each tensor once ("unique").
     """
-    load, save = pop_load(kwargs), pop_save(kwargs)
-    feed = pop_inputs(kwargs)
-    if check_:
+    net = pop_net(kwargs)
+    if check:
         from paraminspect.actions.init import show_check
 
-        if before_forward:
+        if kwargs.pop("before_forward"):
             raise click.UsageError("--check needs values: drop --before-forward")
-        if shapes_only:
+        if kwargs.pop("shapes_only"):
             raise click.UsageError("--check needs values: drop --shapes-only")
-        emit(show_check(spec, pop_view(kwargs), seed=seed, load=load, save=save, **feed), fmt)
+        emit(show_check(spec, pop_view(kwargs), **net, **kwargs), fmt)
         return
     from paraminspect.actions.show import show as run_show
 
-    report = run_show(
-        spec,
-        pop_view(kwargs),
-        seed=seed,
-        before_forward=before_forward,
-        shapes_only=shapes_only,
-        load=load,
-        save=save,
-        **feed,
-    )
-    emit(report, fmt)
+    emit(run_show(spec, pop_view(kwargs), **net, **kwargs), fmt)
 
 
 @cli.command(short_help="Validate a spec without importing MXNet")
@@ -179,18 +157,9 @@ def schema(output: Optional[str], force: bool) -> None:
 
 @cli.command("inspect", short_help="Every array in a weight file, no spec needed")
 @click.argument("file", metavar="FILE")
-@click.option(
-    "--select",
-    metavar="REGEX",
-    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
-)
+@key_select_option
 @click.option("--values", is_flag=True, help="Print each shown array.")
-@click.option(
-    "--slice",
-    "slice_",
-    metavar="EXPR",
-    help="numpy index applied to each printed array: '0', '0,:5', ':3,-2:'.",
-)
+@click.option("--slice", "slice_", metavar="EXPR", help=SLICE_HELP)
 @click.option(
     "--stats", is_flag=True, help="mean, std, min, max, abs_max, l2, zeros, nan, inf per array."
 )
@@ -213,10 +182,9 @@ def schema(output: Optional[str], force: bool) -> None:
     "(aux:bn3_moving_var -> bn3), or the graph's op with --symbol. E.g. --group layer "
     "--sort size --top 3: the 3 largest layers.",
 )
-@click.option(
+@path_option(
     "--symbol",
     metavar="GRAPH",
-    type=click.Path(dir_okay=False),
     help="An exported -symbol.json: each array's reading op nodes (node, op type, slot), and "
     "kinds and layers from the ops that use it (a PReLU slope is not a norm gamma; "
     "fix_gamma BatchNorms are known), e.g. --symbol model-symbol.json.",
@@ -266,25 +234,7 @@ def schema(output: Optional[str], force: bool) -> None:
     "paraminspect inspect net.params --select 0.weight --values --slice 0,:5",
     "paraminspect inspect net.params --fail-on findings --format json",
 )
-def inspect_cmd(
-    file: str,
-    select: Optional[str],
-    values: bool,
-    slice_: Optional[str],
-    stats: bool,
-    index_only: bool,
-    hist: bool,
-    bins: int,
-    sort: Optional[str],
-    top: Optional[int],
-    group: Optional[str],
-    symbol: Optional[str],
-    fail_on: Optional[str],
-    min_running_var: float,
-    min_abs_gamma: float,
-    scale_factor: float,
-    fmt: str,
-) -> None:
+def inspect_cmd(file: str, fmt: str, **kwargs: Any) -> None:
     """Show every array in a weight FILE (no spec needed), with a diagnosis.
 
     FILE is anything mx.nd.save wrote (Gluon save_parameters output: 0.weight, ...; Module
@@ -300,51 +250,24 @@ def inspect_cmd(
     from paraminspect.actions.inspect_file import inspect_file
     from paraminspect.cli.base import byte_progress
 
-    if index_only and (values or stats or hist):
+    if kwargs["index_only"] and (kwargs["values"] or kwargs["stats"] or kwargs["hist"]):
         raise click.UsageError("--index reads no value: drop --values, --stats and --hist")
     with byte_progress(fmt, "reading") as progress:
-        report = inspect_file(
-            file,
-            select,
-            values,
-            slice_,
-            stats,
-            hist=hist,
-            bins=bins,
-            sort=sort,
-            top=top,
-            group=group,
-            symbol=symbol,
-            fail_on=fail_on,
-            min_running_var=min_running_var,
-            min_abs_gamma=min_abs_gamma,
-            scale_factor=scale_factor,
-            index_only=index_only,
-            progress=progress,
-        )
+        report = inspect_file(file, progress=progress, **kwargs)
     emit(report, fmt)
 
 
 @cli.command("diff", short_help="Compare two weight files (or MODELs) key by key")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@click.option(
-    "--select",
-    metavar="REGEX",
-    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
-)
+@key_select_option
 @click.option(
     "--exit-code",
+    "strict",
     is_flag=True,
     help="Exit with status 1 when A and B differ, 0 when they do not (like git diff).",
 )
-@click.option(
-    "--input",
-    "inputs",
-    multiple=True,
-    metavar="NAME=SHAPE|FILE.npy",
-    help="Input shapes for a side that is an exported graph (see show --input).",
-)
+@inputs_option("Input shapes for a side that is an exported graph (see show --input).")
 @map_option
 @click.option(
     "--model",
@@ -368,19 +291,7 @@ def inspect_cmd(
     "paraminspect diff mlp trained.params --select '.*weight'",
     "paraminspect diff a.params b.params --exit-code --format json",
 )
-def diff_cmd(
-    a: str,
-    b: str,
-    select: Optional[str],
-    exit_code: bool,
-    inputs: tuple,
-    maps: tuple,
-    model: Optional[str],
-    sort: Optional[str],
-    top: Optional[int],
-    seed: Optional[int],
-    fmt: str,
-) -> None:
+def diff_cmd(a: str, b: str, inputs: tuple, fmt: str, **kwargs: Any) -> None:
     """Compare two weight files key by key, reading both side by side in chunks.
 
     A and B may be .params (mx.nd.save), .npz, .safetensors or .onnx files, in any pair.
@@ -397,19 +308,7 @@ def diff_cmd(
     from paraminspect.model.inputs import parse_inputs
 
     with byte_progress(fmt, "comparing") as progress:
-        report = run_diff(
-            a,
-            b,
-            select=select,
-            seed=seed,
-            inputs=parse_inputs(inputs),
-            strict=exit_code,
-            sort=sort,
-            top=top,
-            maps=maps,
-            model=model,
-            progress=progress,
-        )
+        report = run_diff(a, b, inputs=parse_inputs(inputs), progress=progress, **kwargs)
     emit(report, fmt)
 
 

@@ -45,6 +45,26 @@ def _check_seed(ctx: click.Context, param: click.Parameter, value: Optional[int]
     return value
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def option_group(*options: Decorator) -> Decorator:
+    """One decorator applying ``options`` as if stacked in this order above a command
+    (so ``--help`` lists them in this order)."""
+
+    def apply(f: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+def path_option(*decls: str, metavar: str, help: str) -> Decorator:
+    """An option naming one file (not a folder): --load, --save, --data, --targets, ..."""
+    return click.option(*decls, metavar=metavar, type=click.Path(dir_okay=False), help=help)
+
+
 def model_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     """MODEL: a spec, ``PATH-symbol.json``, ``zoo:NAME[,k=v]`` or ``FILE.py:FUNC``; with
     the options that say how to feed it (``--input``, ``--mode``)."""
@@ -53,28 +73,30 @@ def model_argument(f: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
-def feed_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--input NAME=SHAPE|FILE.npy`` (repeatable) and ``--mode train|predict``."""
-    f = click.option(
+def inputs_option(help: str) -> Decorator:
+    """``--input NAME=SHAPE|FILE.npy`` (repeatable), parsed by
+    :func:`paraminspect.model.inputs.parse_inputs`."""
+    return click.option(
+        "--input", "inputs", multiple=True, metavar="NAME=SHAPE|FILE.npy", help=help
+    )
+
+
+input_option = inputs_option(
+    "Feed input NAME a batch drawn for SHAPE (1x3x224x224) or a real sample "
+    "(.npy, read without pickle). Repeatable; not for YAML specs."
+)
+
+# ``--input NAME=SHAPE|FILE.npy`` (repeatable) and ``--mode train|predict``.
+feed_options = option_group(
+    input_option,
+    click.option(
         "--mode",
         type=click.Choice(MODES),
         default=None,
         help="autograd train_mode (BatchNorm batch statistics, Dropout drops) or "
         "predict_mode for the forward passes; default: Gluon's.",
-    )(f)
-    return input_option(f)
-
-
-def input_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--input NAME=SHAPE|FILE.npy`` (repeatable)."""
-    return click.option(
-        "--input",
-        "inputs",
-        multiple=True,
-        metavar="NAME=SHAPE|FILE.npy",
-        help="Feed input NAME a batch drawn for SHAPE (1x3x224x224) or a real sample "
-        "(.npy, read without pickle). Repeatable; not for YAML specs.",
-    )(f)
+    ),
+)
 
 
 def pop_inputs(kwargs: dict) -> Dict[str, Any]:
@@ -143,101 +165,70 @@ def top_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--data FILE, --targets FILE.npy (train, grad): the user's data, read by
-    paraminspect.model.data (never unpickled)."""
-    f = click.option(
-        "--targets",
-        metavar="FILE.npy",
-        type=click.Path(dir_okay=False),
-        help="With --data X.npy: the targets, one row per sample, e.g. --targets y.npy.",
-    )(f)
-    return click.option(
+# --data FILE, --targets FILE.npy (train, grad): the user's data, read by
+# paraminspect.model.data (never unpickled).
+data_options = option_group(
+    path_option(
         "--data",
         metavar="FILE",
-        type=click.Path(dir_okay=False),
         help="Your data instead of the synthetic one: a .npz with arrays X and y, or X.npy "
         "with --targets y.npy; y is regression targets shaped like the output (l2) or integer "
         "class labels (softmax-ce). Never unpickled. E.g. --data digits.npz.",
-    )(f)
+    ),
+    path_option(
+        "--targets",
+        metavar="FILE.npy",
+        help="With --data X.npy: the targets, one row per sample, e.g. --targets y.npy.",
+    ),
+)
 
+SLICE_HELP = "numpy index applied to each printed array: '0', '0,:5', ':3,-2:'."
 
-def view_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all
-    net commands)."""
-    options = [
-        click.option(
-            "--layer",
-            "layers",
-            multiple=True,
-            metavar="PATH|N|NAME",
-            help="Only the parameters this layer uses, like net[3].params: its Gluon path "
-            "(3, features.4.0, a graph node's name), an index or its block name (repeatable).",
-        ),
-        click.option(
-            "--select",
-            metavar="REGEX",
-            help="Only names that re.match REGEX, like collect_params('.*weight').",
-        ),
-        click.option("--values", is_flag=True, help="Print data() of each shown parameter."),
-        click.option(
-            "--grad",
-            is_flag=True,
-            help="Print grad() of each shown parameter (zeros before backward).",
-        ),
-        click.option(
-            "--slice",
-            "slice_",
-            metavar="EXPR",
-            help="numpy index applied to each printed array: '0', '0,:5', ':3,-2:'.",
-        ),
-        click.option(
-            "--stats",
-            is_flag=True,
-            help="mean, std, min, max, abs_max, l2, zeros, nan, inf per parameter.",
-        ),
-        click.option(
-            "--hist",
-            is_flag=True,
-            help="Draw a text histogram of each shown parameter's values (its gradient with "
-            "--grad, or in grad), with the counts its initializer's law predicts.",
-        ),
-        bins_option(),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def make_view(
-    layers: tuple,
-    select: Optional[str],
-    values: bool,
-    grad: bool,
-    slice_: Optional[str],
-    stats: bool,
-    hist: bool = False,
-    bins: int = 16,
-    **extra: Any,
-) -> Any:
-    from paraminspect.actions.view import ViewOptions
-
-    return ViewOptions(
-        layers=tuple(layers),
-        select=select,
-        values=values,
-        grad=grad,
-        slice=slice_,
-        stats=stats,
-        hist=hist,
-        bins=bins,
-        **extra,
-    )
+# --layer, --select, --values, --grad, --slice, --stats, --hist, --bins (shared by all net
+# commands).
+view_options = option_group(
+    click.option(
+        "--layer",
+        "layers",
+        multiple=True,
+        metavar="PATH|N|NAME",
+        help="Only the parameters this layer uses, like net[3].params: its Gluon path "
+        "(3, features.4.0, a graph node's name), an index or its block name (repeatable).",
+    ),
+    click.option(
+        "--select",
+        metavar="REGEX",
+        help="Only names that re.match REGEX, like collect_params('.*weight').",
+    ),
+    click.option("--values", is_flag=True, help="Print data() of each shown parameter."),
+    click.option(
+        "--grad",
+        is_flag=True,
+        help="Print grad() of each shown parameter (zeros before backward).",
+    ),
+    click.option("--slice", "slice_", metavar="EXPR", help=SLICE_HELP),
+    click.option(
+        "--stats",
+        is_flag=True,
+        help="mean, std, min, max, abs_max, l2, zeros, nan, inf per parameter.",
+    ),
+    click.option(
+        "--hist",
+        is_flag=True,
+        help="Draw a text histogram of each shown parameter's values (its gradient with "
+        "--grad, or in grad), with the counts its initializer's law predicts.",
+    ),
+    bins_option(),
+)
 
 
 def pop_view(kwargs: dict) -> Any:
-    keys = ("layers", "select", "values", "grad", "slice_", "stats", "hist", "bins")
-    return make_view(**{k: kwargs.pop(k) for k in keys})
+    """Take the options of :func:`view_options` out of ``kwargs``: a ViewOptions."""
+    from paraminspect.actions.view import ViewOptions
+
+    keys = ("select", "values", "grad", "stats", "hist", "bins")
+    view = {k: kwargs.pop(k) for k in keys}
+    return ViewOptions(layers=tuple(kwargs.pop("layers")), slice=kwargs.pop("slice_"), **view)
 
 
 EXAMPLE_WIDTH = 72  # an example line's most characters: --help indents it by 4, within 80
@@ -281,41 +272,48 @@ def examples(*lines: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return deco
 
 
-def save_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--save PATH, --force (net commands: write save_parameters output atomically)."""
-    f = click.option(
-        "--force", is_flag=True, help="With --save: overwrite PATH if it already exists."
-    )(f)
-    return click.option(
+# --save PATH, --force (net commands: write save_parameters output atomically).
+save_options = option_group(
+    path_option(
         "--save",
         "save_path",
         metavar="PATH",
-        type=click.Path(dir_okay=False),
         help="Write the parameters as net.save_parameters(PATH) does, atomically "
         "(temporary file in the same folder, then rename).",
-    )(f)
+    ),
+    click.option("--force", is_flag=True, help="With --save: overwrite PATH if it already exists."),
+)
 
-
-def load_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--load PATH, --allow-missing, --ignore-extra (net commands: load before acting)."""
-    f = click.option(
-        "--ignore-extra",
-        is_flag=True,
-        help="With --load: skip keys of the file that the net does not have.",
-    )(f)
-    f = click.option(
-        "--allow-missing",
-        is_flag=True,
-        help="With --load: keep the initialized values of parameters the file lacks.",
-    )(f)
-    return click.option(
+# --load PATH, --allow-missing, --ignore-extra (net commands: load before acting).
+load_options = option_group(
+    path_option(
         "--load",
         "load_path",
         metavar="PATH",
-        type=click.Path(dir_okay=False),
         help="Load a parameter file (save_parameters keys such as 0.weight, or names "
         "such as dense0_weight) into the net before acting, like net.load_parameters.",
-    )(f)
+    ),
+    click.option(
+        "--allow-missing",
+        is_flag=True,
+        help="With --load: keep the initialized values of parameters the file lacks.",
+    ),
+    click.option(
+        "--ignore-extra",
+        is_flag=True,
+        help="With --load: skip keys of the file that the net does not have.",
+    ),
+)
+
+# What every command that builds and acts on a net ends its options with.
+net_options = option_group(seed_option, load_options, save_options, format_option)
+
+# --select for the commands that read weight files (inspect, diff): keys, not parameters.
+key_select_option = click.option(
+    "--select",
+    metavar="REGEX",
+    help="Only keys that re.match REGEX (with or without their arg:/aux: prefix).",
+)
 
 
 def pop_save(kwargs: dict) -> Any:
@@ -344,6 +342,13 @@ def pop_load(kwargs: dict) -> Any:
                 raise OptionError(f"{flag} only applies with --load PATH", flag)
         return None
     return LoadRequest(path, allow_missing, ignore_extra)
+
+
+def pop_net(kwargs: dict) -> Dict[str, Any]:
+    """Take --load, --save and --input/--mode out of ``kwargs`` (in that order): the
+    keywords every net action takes (``load``, ``save``, ``inputs``, ``mode``)."""
+    load, save = pop_load(kwargs), pop_save(kwargs)
+    return {"load": load, "save": save, **pop_inputs(kwargs)}
 
 
 # Output options, by parameter name: (how the user wrote it, replaced without --force?).

@@ -16,6 +16,7 @@ from paraminspect.cli.options import (
     input_option,
     load_options,
     map_option,
+    option_group,
     pop_load,
     seed_option,
 )
@@ -25,21 +26,24 @@ def _model_argument(f: Any) -> Any:
     return click.argument("model", metavar="MODEL", shell_complete=complete_spec)(f)
 
 
-def _tolerance_options(f: Any) -> Any:
-    f = click.option(
-        "--atol",
-        type=click.FloatRange(min=0),
-        default=DEFAULT_ATOL,
-        show_default=True,
-        help="Absolute part of the match rule max|a-b| <= rtol * max|mxnet| + atol.",
-    )(f)
+def _tolerance_option(name: str, default: float, help: str) -> Any:
     return click.option(
+        name, type=click.FloatRange(min=0), default=default, show_default=True, help=help
+    )
+
+
+_tolerance_options = option_group(
+    _tolerance_option(
         "--rtol",
-        type=click.FloatRange(min=0),
-        default=DEFAULT_RTOL,
-        show_default=True,
-        help="Relative part of the match rule (times the largest |value| MXNet gives).",
-    )(f)
+        DEFAULT_RTOL,
+        "Relative part of the match rule (times the largest |value| MXNet gives).",
+    ),
+    _tolerance_option(
+        "--atol",
+        DEFAULT_ATOL,
+        "Absolute part of the match rule max|a-b| <= rtol * max|mxnet| + atol.",
+    ),
+)
 
 
 @cli.command(short_help="Export MODEL to ONNX and prove the file in onnxruntime")
@@ -69,19 +73,7 @@ def _tolerance_options(f: Any) -> Any:
     "paraminspect export zoo:resnet18_v1 r18.onnx --input data=1x3x224x224 --dynamic-batch",
     "paraminspect export net.py:build net.onnx --input data=1x20 --opset 12 --format json",
 )
-def export(
-    model: str,
-    out: str,
-    opset: str,
-    dynamic_batch: bool,
-    force: bool,
-    keep_failed: bool,
-    rtol: float,
-    atol: float,
-    seed: Optional[int],
-    fmt: str,
-    **kwargs: Any,
-) -> None:
+def export(model: str, out: str, opset: str, fmt: str, **kwargs: Any) -> None:
     """Export MODEL to ONNX and prove the file in onnxruntime.
 
     onnxruntime runs OUT.onnx on the inputs (given or drawn) and each output is held
@@ -94,20 +86,9 @@ def export(
     from paraminspect.actions.port.export import export as run_export
     from paraminspect.model.inputs import parse_inputs
 
-    report = run_export(
-        model,
-        out,
-        inputs=parse_inputs(kwargs.pop("inputs")),
-        load=pop_load(kwargs),
-        opset=int(opset),
-        dynamic_batch=dynamic_batch,
-        force=force,
-        keep_failed=keep_failed,
-        seed=seed,
-        rtol=rtol,
-        atol=atol,
-    )
-    emit(report, fmt)
+    feed = parse_inputs(kwargs.pop("inputs"))
+    load = pop_load(kwargs)
+    emit(run_export(model, out, inputs=feed, load=load, opset=int(opset), **kwargs), fmt)
 
 
 class CompareFailed(click.ClickException):

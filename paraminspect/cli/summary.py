@@ -14,6 +14,7 @@ from paraminspect.cli.options import (
     format_option,
     load_options,
     model_argument,
+    pop_inputs,
     pop_load,
     seed_option,
 )
@@ -90,23 +91,7 @@ from paraminspect.cli.options import (
     "paraminspect summary model-symbol.json --input data=1x3x112x112",
     "paraminspect summary model-symbol.json --input data=1x3x112x112 --load model-0004.params",
 )
-def summary(
-    spec: Optional[str],
-    shapes_only: bool,
-    depth: Optional[int],
-    inputs: tuple,
-    mode: Optional[str],
-    batch: Optional[int],
-    method: Optional[str],
-    params: tuple,
-    compare: tuple,
-    hybridize: bool,
-    hist: bool,
-    bins: int,
-    seed: Optional[int],
-    fmt: str,
-    **kwargs: Any,
-) -> None:
+def summary(spec: Optional[str], hist: bool, bins: int, fmt: str, **kwargs: Any) -> None:
     """One row per layer: shapes, parameters, MACs, memory, and activation statistics.
 
     Runs the book's first forward pass and captures every layer's output on X (layer by
@@ -115,21 +100,7 @@ def summary(
     allocate get shapes, counts and MACs from the spec alone.
     """
     from paraminspect.actions.summary import summary as run_summary
-    from paraminspect.model.inputs import parse_inputs
 
-    report = run_summary(
-        spec,
-        seed=seed,
-        batch=batch,
-        method=method,
-        params=params,
-        compare=compare,
-        hybridize=hybridize,
-        hist_bins=bins if hist else None,
-        shapes_only=shapes_only,
-        depth=depth,
-        inputs=parse_inputs(inputs),
-        mode=mode,
-        load=pop_load(kwargs),
-    )
-    emit(report, fmt)
+    feed = pop_inputs(kwargs)
+    load = pop_load(kwargs)
+    emit(run_summary(spec, hist_bins=bins if hist else None, load=load, **feed, **kwargs), fmt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Optional
 
 import click
@@ -18,15 +19,10 @@ from paraminspect.cli.options import (
     bins_option,
     data_options,
     examples,
-    format_option,
-    load_options,
     model_argument,
-    pop_inputs,
-    pop_load,
-    pop_save,
+    net_options,
+    pop_net,
     pop_view,
-    save_options,
-    seed_option,
     view_options,
 )
 
@@ -45,10 +41,7 @@ from paraminspect.cli.options import (
     "targets drawn after X and the weights (see README), or --targets.",
 )
 @data_options
-@seed_option
-@load_options
-@save_options
-@format_option
+@net_options
 @examples(
     "paraminspect grad",
     "paraminspect grad net.yaml --data X.npy --targets T.npy --loss l2",
@@ -58,15 +51,7 @@ from paraminspect.cli.options import (
     "paraminspect grad --load trained.params --loss l2 --seed 1",
     "paraminspect grad model-symbol.json --input data=8x3x112x112 --stats",
 )
-def grad(
-    spec: Optional[str],
-    loss: str,
-    data: Optional[str],
-    targets: Optional[str],
-    seed: Optional[int],
-    fmt: str,
-    **kwargs: Any,
-) -> None:
+def grad(spec: Optional[str], fmt: str, **kwargs: Any) -> None:
     """Forward MODEL under autograd.record(), compute a loss, backward, show the gradients.
 
     Every shown parameter gets its gradient statistics, its weight norm ||w|| and the
@@ -81,20 +66,8 @@ def grad(
     """
     from paraminspect.actions.grad import grad as run_grad
 
-    load, save = pop_load(kwargs), pop_save(kwargs)
-    feed = pop_inputs(kwargs)
-    report = run_grad(
-        spec,
-        pop_view(kwargs),
-        seed=seed,
-        loss=loss,
-        load=load,
-        save=save,
-        data=data,
-        targets=targets,
-        **feed,
-    )
-    emit(report, fmt)
+    net = pop_net(kwargs)
+    emit(run_grad(spec, pop_view(kwargs), **net, **kwargs), fmt)
 
 
 @cli.command(short_help="Train MODEL and follow every layer's weight and gradient norms")
@@ -225,10 +198,7 @@ def grad(
     show_default=True,
     help="Hybridize the layers before training.",
 )
-@seed_option
-@load_options
-@save_options
-@format_option
+@net_options
 @examples(
     "paraminspect train --shared --seed 1",
     "paraminspect train mlp --epochs 3 --optimizer adam --lr 0.01 --log run.jsonl",
@@ -243,28 +213,12 @@ def grad(
 )
 def train(
     spec: Optional[str],
-    shared: bool,
-    samples: int,
-    batch_size: int,
-    epochs: int,
-    lr: float,
-    optimizer: str,
-    loss: str,
-    every: Optional[int],
     log_path: Optional[str],
     plot_path: Optional[str],
-    hybridize: bool,
-    explode: float,
-    vanish: float,
-    data: Optional[str],
-    targets: Optional[str],
-    contributions: bool,
     stop_on: str,
-    diverge_factor: float,
     hist: bool,
     bins: int,
     select: Optional[str],
-    seed: Optional[int],
     fmt: str,
     **kwargs: Any,
 ) -> None:
@@ -294,29 +248,16 @@ def train(
     from paraminspect.render.plot import check_plot_target, write_plot
     from paraminspect.render.progress import TrainPrinter
 
+    # the options named as TrainOptions' fields go there as they are
+    own = {f.name for f in fields(TrainOptions)} & kwargs.keys()
     opts = TrainOptions(
-        samples=samples,
-        batch_size=batch_size,
-        epochs=epochs,
-        lr=lr,
-        optimizer=optimizer,
-        loss=loss,
-        every=every,
-        seed=seed,
-        hybridize=hybridize,
-        shared=shared,
-        explode=explode,
-        vanish=vanish,
+        **{name: kwargs.pop(name) for name in own},
         hist_bins=bins if hist else None,
         hist_select=select,
-        diverge_factor=diverge_factor,
         stop_on=parse_stop_on(stop_on),
-        contributions=contributions,
-        data=data,
-        targets=targets,
     )
     ctx = click.get_current_context()
-    if data is not None and ctx.get_parameter_source("samples") != ParameterSource.DEFAULT:
+    if opts.data is not None and ctx.get_parameter_source("samples") != ParameterSource.DEFAULT:
         raise click.BadParameter(
             "--samples sizes the synthetic data set; --data uses every sample of its file",
             ctx=ctx,
@@ -325,26 +266,22 @@ def train(
     validate(opts)
     if plot_path is not None:
         check_plot_target(plot_path)
-    load, save = pop_load(kwargs), pop_save(kwargs)
-    feed = pop_inputs(kwargs)
-    preflight(load, save)  # before --log truncates its file
+    net = pop_net(kwargs)
+    preflight(net["load"], net["save"])  # before --log truncates its file
     c = consoles()
     from paraminspect.cli.options import input_files
 
-    ctx_params = click.get_current_context().params
-    log = JsonlLog(log_path, input_files(ctx_params)) if log_path is not None else None
+    log = JsonlLog(log_path, input_files(ctx.params)) if log_path is not None else None
     printer = TrainPrinter(c.out.console, c.err.console, fmt, log)
-    printer.shared_focus = shared
+    printer.shared_focus = opts.shared
     with printer:
         report = run_train(
             spec,
             opts,
             on_step=printer.on_step,
             on_record=printer.on_record,
-            load=load,
-            save=save,
             on_event=printer.on_event,
-            **feed,
+            **net,
         )
     if plot_path is not None and report.history:
         write_plot(report, plot_path)

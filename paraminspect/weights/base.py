@@ -137,6 +137,12 @@ class WeightReader:
         self.close()
 
 
+def stored_dtype(name: str) -> np.dtype:
+    """How a file written little-endian stores values of numpy dtype ``name`` (bfloat16,
+    which numpy lacks, as its raw 2-byte words)."""
+    return np.dtype("<u2") if name == "bfloat16" else np.dtype(name).newbyteorder("<")
+
+
 class FileChunks:
     """Reads a run of values of one dtype at an offset, chunk by chunk, into one buffer.
 
@@ -191,6 +197,15 @@ class FileChunks:
             else:
                 np.copyto(out[:n], buf)
                 yield out[:n]
+
+    def entry_chunks(self, entry: Entry, elements: int) -> Iterator[np.ndarray]:
+        """The values of ``entry``, stored little-endian at its offset (:func:`stored_dtype`),
+        chunk by chunk as :meth:`chunks` gives them."""
+        assert entry.offset is not None
+        stored = stored_dtype(entry.dtype)
+        count = entry.nbytes // stored.itemsize
+        bfloat16 = entry.dtype == "bfloat16"
+        return self.chunks(entry.offset, count, stored, elements, bfloat16=bfloat16)
 
 
 def same_bytes(x: np.ndarray, y: np.ndarray) -> bool:

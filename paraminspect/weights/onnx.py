@@ -24,6 +24,7 @@ from paraminspect.weights.base import (
     WeightReader,
     bfloat16_to_float32,
     check_range,
+    stored_dtype,
 )
 
 INSTALL_HINT = "pip install '.[onnx]'"
@@ -66,7 +67,7 @@ class OnnxReader(WeightReader):
             ) from e
         self.tensors: Dict[str, Any] = {}
         self.held: Dict[str, np.ndarray] = {}
-        self.external: Dict[str, Tuple[FileChunks, np.dtype]] = {}
+        self.external: Dict[str, FileChunks] = {}
         self.files: List[Any] = []
         try:
             self.entries = tuple(self._entry(t) for t in self.model.graph.initializer)
@@ -100,7 +101,7 @@ class OnnxReader(WeightReader):
             raise CheckpointError(
                 f"{quote(self.path)}: initializer '{t.name}' holds strings, not numbers"
             )
-        stored = np.dtype("<u2") if name == "bfloat16" else np.dtype(name).newbyteorder("<")
+        stored = stored_dtype(name)
         count = 1
         for d in shape:
             count *= d
@@ -108,7 +109,7 @@ class OnnxReader(WeightReader):
         what = f"initializer '{t.name}' (shape {shape}, {name})"
         if external_data_helper.uses_external_data(t):
             info = external_data_helper.ExternalDataInfo(t)
-            return self._external(t.name, shape, name, stored, nbytes, info, what)
+            return self._external(t.name, shape, name, nbytes, info, what)
         self.tensors[t.name] = t
         if t.raw_data:
             if len(t.raw_data) != nbytes:
@@ -133,7 +134,6 @@ class OnnxReader(WeightReader):
         key: str,
         shape: Tuple[int, ...],
         name: str,
-        stored: np.dtype,
         nbytes: int,
         info: Any,
         what: str,
@@ -160,23 +160,18 @@ class OnnxReader(WeightReader):
         self.files.append(f)
         size = os.fstat(f.fileno()).st_size
         check_range(str(target), what, offset, nbytes, size)
-        self.external[key] = (FileChunks(f, str(target), size), stored)
+        self.external[key] = FileChunks(f, str(target), size)
         return Entry(key, shape, name, nbytes, offset, "stream")
 
     def chunks(self, entry: Entry, elements: int = CHUNK) -> Iterator[np.ndarray]:
         elements = max(1, elements)
         if entry.key in self.external:
-            reads, stored = self.external[entry.key]
-            assert entry.offset is not None
-            count = entry.nbytes // stored.itemsize
-            bf16 = entry.dtype == "bfloat16"
-            yield from reads.chunks(entry.offset, count, stored, elements, bfloat16=bf16)
+            yield from self.external[entry.key].entry_chunks(entry, elements)
             return
         flat: Optional[np.ndarray] = self.held.get(entry.key)
         if flat is None:
             raw = self.tensors[entry.key].raw_data
-            stored = np.dtype("<u2") if entry.dtype == "bfloat16" else np.dtype(entry.dtype)
-            flat = np.frombuffer(raw, dtype=stored.newbyteorder("<"))
+            flat = np.frombuffer(raw, dtype=stored_dtype(entry.dtype))
         if entry.dtype == "bfloat16" and flat.dtype != np.float32:
             out = np.empty(min(elements, flat.size), np.float32)
             for start in range(0, flat.size, elements):

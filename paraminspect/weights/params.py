@@ -21,10 +21,6 @@ from paraminspect.weights.base import CHUNK, Entry, FileChunks, WeightReader
 MXNET_OVERHEAD = 190 << 20
 
 
-def _stored_dtype(dtype: str) -> np.dtype:
-    return np.dtype("<u2") if dtype == "bfloat16" else np.dtype(dtype).newbyteorder("<")
-
-
 class ParamsReader(WeightReader):
     """An ``mx.nd.save`` file: index from its headers, values streamed (see module doc)."""
 
@@ -85,15 +81,7 @@ class ParamsReader(WeightReader):
             for start in range(0, flat.size, max(1, elements)):
                 yield flat[start : start + elements]
             return
-        assert entry.offset is not None
-        stored = _stored_dtype(entry.dtype)
-        yield from self.reads.chunks(
-            entry.offset,
-            entry.nbytes // stored.itemsize,
-            stored,
-            elements,
-            bfloat16=entry.dtype == "bfloat16",
-        )
+        yield from self.reads.entry_chunks(entry, elements)
 
     def read(self, entry: Entry) -> np.ndarray:
         if self.arrays is not None:

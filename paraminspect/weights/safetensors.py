@@ -119,18 +119,7 @@ class SafetensorsReader(WeightReader):
         return Entry(key, shape, name, end - begin, start + begin, "stream")
 
     def chunks(self, entry: Entry, elements: int = CHUNK) -> Iterator[np.ndarray]:
-        assert entry.offset is not None
-        if entry.dtype == "bfloat16":
-            stored = np.dtype("<u2")
-        else:
-            stored = np.dtype(entry.dtype).newbyteorder("<")
-        yield from self.reads.chunks(
-            entry.offset,
-            entry.nbytes // stored.itemsize,
-            stored,
-            elements,
-            bfloat16=entry.dtype == "bfloat16",
-        )
+        return self.reads.entry_chunks(entry, elements)
 
     def close(self) -> None:
         self.f.close()
