@@ -143,6 +143,9 @@ def test_run_step_heading_fits_80_columns_with_its_rule():
     assert len(lines[step3 + 1]) == 80
     headings = [line for line in lines if re.match(r"step \d: .* ─+$", line)]
     assert len(headings) == 4  # steps 1, 2, 4 and 5 fit on one line
+    # a stage's "name: init, ..." list breaks between its pairs, never inside one
+    assert not [line for line in lines if re.search(r"_(weight|bias):$", line)], lines
+    assert "dense0_weight: uniform(scale=0.07), dense0_bias: zero," in lines
 
 
 def _piped(args: list, **env: str) -> str:

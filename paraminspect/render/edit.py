@@ -68,6 +68,19 @@ def heading(out: Console, label: str) -> None:
     out.rule(Text(lines[-1], style="bold"), align="left")
 
 
+def list_lines(items: List[str], width: int) -> List[str]:
+    """``items`` joined by ", " in lines of at most ``width``, broken between items (a
+    ``name: init`` pair stays on one line), an item wider than the line at phrase ends."""
+    lines: List[str] = []
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if lines and len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines += phrase_lines(piece, width)
+    return lines
+
+
 def print_edit(out: Console, er: Any) -> None:
     """The table view: each traced stage, the final state's report, then the checks."""
     report = er.report
@@ -80,7 +93,8 @@ def print_edit(out: Console, er: Any) -> None:
         if blocks:
             out.print(Group(*blocks), soft_wrap=True)
         if not blocks and not any(r.stats is not None for r in entry.parameters):
-            say(out, ", ".join(f"{r.name}: {r.init}" for r in entry.parameters))
+            for line in list_lines([f"{r.name}: {r.init}" for r in entry.parameters], out.width):
+                out.print(Text(line), soft_wrap=True)
     if er.trace:
         heading(out, "final state")
     if er.action:
