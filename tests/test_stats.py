@@ -69,8 +69,10 @@ def assert_matches(a: np.ndarray, rtol: float = 0.0) -> None:
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    """Chunks of 7 elements, so every array crosses many chunk boundaries."""
+    """Chunks of 7 elements in dot-product rows of 3, so every array crosses many chunk and
+    row boundaries (and most chunks end in a partial row)."""
     monkeypatch.setattr(stats_mod, "CHUNK", 7)
+    monkeypatch.setattr(stats_mod, "ROW", 3)
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -92,6 +94,7 @@ def small_chunks(monkeypatch):
 def test_matches_float64_numpy(make, chunked, monkeypatch):
     if chunked:
         monkeypatch.setattr(stats_mod, "CHUNK", 7)
+        monkeypatch.setattr(stats_mod, "ROW", 3)
     assert_matches(make(np.random.default_rng(0)))
 
 
@@ -134,14 +137,15 @@ def test_a_multi_chunk_array_with_default_chunks():
         ),
     ),
     st.integers(1, 16),
+    st.integers(1, 9),
 )
-def test_property_equals_numpy_for_any_chunking(a, chunk):
-    old = stats_mod.CHUNK
-    stats_mod.CHUNK = chunk
+def test_property_equals_numpy_for_any_chunking(a, chunk, row):
+    old = stats_mod.CHUNK, stats_mod.ROW
+    stats_mod.CHUNK, stats_mod.ROW = chunk, row
     try:
         assert_matches(a)
     finally:
-        stats_mod.CHUNK = old
+        stats_mod.CHUNK, stats_mod.ROW = old
 
 
 # --------------------------------------------------------------------------- NDArrays
@@ -273,3 +277,23 @@ def test_tiny_float32_values_keep_their_spread(chunk):
         assert_matches(np.array([1.5e-44, 0.0], dtype=np.float32))  # subnormal
     finally:
         stats_mod.CHUNK = old
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda r, n: np.full(n, 0.1, dtype=np.float32),  # a float32 dot's worst case
+        lambda r, n: r.lognormal(0, 2, size=n).astype(np.float32),
+        lambda r, n: (1000 + r.normal(size=n)).astype(np.float32),
+    ],
+)
+def test_default_dot_rows_keep_float64_accuracy(make):
+    # The sums come from BLAS dot products over rows of ROW values: at the default sizes
+    # (many full rows, a partial last row) mean and l2 stay within 1e-7 of float64.
+    a = make(np.random.default_rng(5), 2 * stats_mod.CHUNK + 3 * stats_mod.ROW + 7)
+    w = a.astype(np.float64)
+    s = tensor_stats(a)
+    assert s.mean == pytest.approx(w.mean(), rel=1e-7)
+    assert s.l2 == pytest.approx(np.linalg.norm(w), rel=1e-7)
+    assert stats_mod.array_l2(a) == pytest.approx(np.linalg.norm(w), rel=1e-7)
+    assert s.std == pytest.approx(w.std(), rel=1e-6, abs=1e-12)
