@@ -29,6 +29,18 @@ from paraminspect.cli.options import (
 # --------------------------------------------------------------------------- grad, train
 
 
+def _size_option(name: str, default: int, help: str) -> Any:
+    """A size of the run (--samples, --batch-size, --epochs): a whole number, default shown."""
+    return click.option(name, type=int, default=default, show_default=True, help=help)
+
+
+def _norm_option(name: str, dest: str, default: float, help: str) -> Any:
+    """A warning threshold of a gradient norm ||g|| (--explode-above, --vanish-below)."""
+    return click.option(
+        name, dest, type=float, default=default, show_default=True, metavar="NORM", help=help
+    )
+
+
 @cli.command(short_help="Gradients after one backward pass; shared sums checked")
 @model_argument
 @view_options
@@ -78,27 +90,9 @@ def grad(spec: Optional[str], fmt: str, **kwargs: Any) -> None:
     help="Focus on shared parameters: without SPEC, train the built-in 'shared' spec "
     "(the book's In[14]); tables show the sharing layers and the weight-identity check.",
 )
-@click.option(
-    "--samples",
-    type=int,
-    default=choices.DEFAULT_SAMPLES,
-    show_default=True,
-    help="Synthetic samples.",
-)
-@click.option(
-    "--batch-size",
-    type=int,
-    default=choices.DEFAULT_BATCH_SIZE,
-    show_default=True,
-    help="Samples per step.",
-)
-@click.option(
-    "--epochs",
-    type=int,
-    default=choices.DEFAULT_EPOCHS,
-    show_default=True,
-    help="Passes over the data.",
-)
+@_size_option("--samples", choices.DEFAULT_SAMPLES, "Synthetic samples.")
+@_size_option("--batch-size", choices.DEFAULT_BATCH_SIZE, "Samples per step.")
+@_size_option("--epochs", choices.DEFAULT_EPOCHS, "Passes over the data.")
 @click.option(
     "--lr", type=float, default=choices.DEFAULT_LR, show_default=True, help="Learning rate (> 0)."
 )
@@ -135,23 +129,17 @@ def grad(spec: Optional[str], fmt: str, **kwargs: Any) -> None:
     help="Draw weight and gradient norms per layer over the steps, replacing FILE (needs "
     "matplotlib; the error says how to install it for this environment).",
 )
-@click.option(
+@_norm_option(
     "--explode-above",
     "explode",
-    type=float,
-    default=choices.EXPLODE_NORM,
-    show_default=True,
-    metavar="NORM",
-    help="Warn when a parameter's gradient norm ||g|| is above NORM (exploding).",
+    choices.EXPLODE_NORM,
+    "Warn when a parameter's gradient norm ||g|| is above NORM (exploding).",
 )
-@click.option(
+@_norm_option(
     "--vanish-below",
     "vanish",
-    type=float,
-    default=choices.VANISH_NORM,
-    show_default=True,
-    metavar="NORM",
-    help="Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
+    choices.VANISH_NORM,
+    "Warn when a trained parameter's ||g|| is below NORM (vanishing; 0 turns it off).",
 )
 @data_options
 @click.option(

@@ -34,11 +34,13 @@ def _check_json(c: Any) -> Dict[str, Any]:
     }
 
 
-def _inputs_json(report: Any) -> List[Dict[str, Any]]:
-    return [
+def _rule_and_inputs_json(report: Any) -> Dict[str, Any]:
+    """What export and compare both held the sides to, and what both ran on."""
+    inputs = [
         {"name": i.name, "shape": list(i.shape), "dtype": i.dtype, "source": i.source}
         for i in report.inputs
     ]
+    return {"rtol": report.rtol, "atol": report.atol, "inputs": inputs}
 
 
 def export_json(report: Any) -> Dict[str, Any]:
@@ -55,9 +57,7 @@ def export_json(report: Any) -> Dict[str, Any]:
         "bytes": report.size,
         "opset": report.opset,
         "dynamic_batch": report.dynamic_batch,
-        "rtol": report.rtol,
-        "atol": report.atol,
-        "inputs": _inputs_json(report),
+        **_rule_and_inputs_json(report),
         "outputs": outputs,
         "matches": report.matches,
         "dropped_heads": list(report.dropped),
@@ -187,9 +187,7 @@ def compare_json(report: Any) -> Dict[str, Any]:
         "command": "compare",
         "model": {"label": report.model, "kind": report.kind},
         "onnx": report.onnx_path,
-        "rtol": report.rtol,
-        "atol": report.atol,
-        "inputs": _inputs_json(report),
+        **_rule_and_inputs_json(report),
         "equal": report.equal,
         "parameters": params,
         "nodes": nodes,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Dict, Iterator, Optional, Tuple
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -206,6 +206,33 @@ class FileChunks:
         count = entry.nbytes // stored.itemsize
         bfloat16 = entry.dtype == "bfloat16"
         return self.chunks(entry.offset, count, stored, elements, bfloat16=bfloat16)
+
+
+class StreamedFileReader(WeightReader):
+    """A reader over one file that it indexes when opened and whose values it streams
+    (npz, safetensors): subclasses call :meth:`_open` and implement :meth:`_index`."""
+
+    f: BinaryIO
+    reads: FileChunks
+
+    def _open(self, path: str, format: str) -> None:
+        """Open ``path`` and read its index; the file is closed again when that fails."""
+        self.path, self.format = str(path), format
+        self.f = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            self.file_size = os.fstat(self.f.fileno()).st_size
+            self.entries = tuple(self._index())
+        except BaseException:
+            self.f.close()
+            raise
+        self.reads = FileChunks(self.f, self.path, self.file_size)
+
+    def _index(self) -> List[Entry]:
+        """Every entry of the file (``self.f`` is open), in file order."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def close(self) -> None:
+        self.f.close()
 
 
 def same_bytes(x: np.ndarray, y: np.ndarray) -> bool:

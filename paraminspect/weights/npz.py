@@ -8,7 +8,6 @@ before any value is read. Pickled (object) arrays are never loaded.
 
 from __future__ import annotations
 
-import os
 import struct
 import zipfile
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -17,32 +16,16 @@ import numpy as np
 
 from paraminspect._text import human_bytes, plural, quote
 from paraminspect.errors import CheckpointError
-from paraminspect.weights.base import CHUNK, Entry, FileChunks, WeightReader, check_range
+from paraminspect.weights.base import CHUNK, Entry, StreamedFileReader, check_range
 
 
-class NpzReader(WeightReader):
+class NpzReader(StreamedFileReader):
     """A ``.npz`` file (see the module docstring)."""
 
     def __init__(self, path: str) -> None:
-        self.path = str(path)
-        self.format = "npz"
-        self.f = open(self.path, "rb")  # noqa: SIM115 - closed by close()
-        try:
-            self.file_size = os.fstat(self.f.fileno()).st_size
-            try:
-                self.zf = zipfile.ZipFile(self.f)
-            except (zipfile.BadZipFile, OSError, ValueError) as e:
-                raise CheckpointError(
-                    f"{quote(self.path)} is not a readable .npz archive ({e}): truncated or "
-                    "corrupt?"
-                ) from e
-            self.held: Dict[str, np.ndarray] = {}
-            self.stored: Dict[str, np.dtype] = {}
-            self.entries = tuple(self._index())
-        except BaseException:
-            self.f.close()
-            raise
-        self.reads = FileChunks(self.f, self.path, self.file_size)
+        self.held: Dict[str, np.ndarray] = {}
+        self.stored: Dict[str, np.dtype] = {}
+        self._open(path, "npz")
         if self.held:
             held = sum(int(a.nbytes) for a in self.held.values())
             self.notes = (
@@ -56,6 +39,12 @@ class NpzReader(WeightReader):
         return CheckpointError(f"{quote(self.path)}: member '{member}' is corrupt: {what}")
 
     def _index(self) -> List[Entry]:
+        try:
+            self.zf = zipfile.ZipFile(self.f)
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise CheckpointError(
+                f"{quote(self.path)} is not a readable .npz archive ({e}): truncated or corrupt?"
+            ) from e
         entries = []
         for info in self.zf.infolist():
             if info.is_dir():
@@ -144,7 +133,7 @@ class NpzReader(WeightReader):
 
     def close(self) -> None:
         self.zf.close()
-        self.f.close()
+        super().close()
 
 
 class Reader:

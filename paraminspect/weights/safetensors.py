@@ -8,7 +8,6 @@ is read; bfloat16 is widened to float32 by shifting its bits.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from typing import Any, Dict, Iterator, List
 
@@ -16,7 +15,7 @@ import numpy as np
 
 from paraminspect._text import quote
 from paraminspect.errors import CheckpointError
-from paraminspect.weights.base import CHUNK, Entry, FileChunks, WeightReader, check_range
+from paraminspect.weights.base import CHUNK, Entry, StreamedFileReader, check_range
 
 # safetensors dtype -> (numpy dtype as stored, name shown)
 DTYPES: Dict[str, str] = {
@@ -46,20 +45,11 @@ def looks_like_safetensors(head: bytes) -> bool:
     return 2 <= n <= MAX_HEADER and head[8:9] == b"{"
 
 
-class SafetensorsReader(WeightReader):
+class SafetensorsReader(StreamedFileReader):
     """A ``.safetensors`` file (see the module docstring)."""
 
     def __init__(self, path: str) -> None:
-        self.path = str(path)
-        self.format = "safetensors"
-        self.f = open(self.path, "rb")  # noqa: SIM115 - closed by close()
-        try:
-            self.file_size = os.fstat(self.f.fileno()).st_size
-            self.entries = tuple(self._index())
-        except BaseException:
-            self.f.close()
-            raise
-        self.reads = FileChunks(self.f, self.path, self.file_size)
+        self._open(path, "safetensors")
 
     def _corrupt(self, what: str) -> CheckpointError:
         return CheckpointError(f"{quote(self.path)} is not a valid safetensors file: {what}")
@@ -120,6 +110,3 @@ class SafetensorsReader(WeightReader):
 
     def chunks(self, entry: Entry, elements: int = CHUNK) -> Iterator[np.ndarray]:
         return self.reads.entry_chunks(entry, elements)
-
-    def close(self) -> None:
-        self.f.close()

@@ -220,7 +220,7 @@ def compare(
         BuildError, OptionError, SpecError: the model cannot be built or run.
     """
     require_onnx("compare")
-    from paraminspect.actions.port.export import port_inputs
+    from paraminspect.actions.port.export import port_fields
     from paraminspect.actions.port.frozen import freeze
 
     onnx_model = read_onnx(onnx_path)
@@ -230,17 +230,11 @@ def compare(
     params = match_parameters(mine, theirs, maps, rtol, atol)
     nodes, mx_out, onnx_out, error = compare_nodes(frozen, onnx_model, rtol, atol)
     first = first_divergence(params, nodes, (mx_out, onnx_out), (mine, theirs))
-    label = model if isinstance(model, str) else frozen.label
     return CompareReport(
-        model=label,
-        kind=frozen.kind,
+        **port_fields(model, frozen, rtol, atol),
         onnx_path=onnx_path,
-        rtol=rtol,
-        atol=atol,
-        inputs=port_inputs(frozen),
         parameters=tuple(params),
         nodes=tuple(nodes),
         first_divergence=first,
         onnx_error=error,
-        log=tuple(frozen.notes),
     )

@@ -9,7 +9,7 @@ With ``dynamic_batch`` the check runs again on a batch one larger, drawn.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 
@@ -20,8 +20,10 @@ from paraminspect.errors import OutputError
 from paraminspect.reports.port import ExportReport, PortInput, TensorCheck
 
 
-def port_inputs(frozen: Any) -> Tuple[PortInput, ...]:
-    """The inputs as the report shows them."""
+def port_fields(model: Any, frozen: Any, rtol: float, atol: float) -> Dict[str, Any]:
+    """What an export and a compare report both say of the MXNet side: the MODEL as given
+    (a live Block by its label), its kind, the match rule, the inputs both sides ran on
+    (as the report shows them) and the notes of the build."""
 
     def source(d: Any) -> str:
         if d.name in frozen.given:
@@ -30,7 +32,16 @@ def port_inputs(frozen: Any) -> Tuple[PortInput, ...]:
             return str(d.path)
         return "drawn from N(0, 1)" if d.dist == "normal" else "drawn from U(0, 1)"
 
-    return tuple(PortInput(d.name, tuple(d.shape), d.dtype, source(d)) for d in frozen.inputs)
+    return {
+        "model": model if isinstance(model, str) else frozen.label,
+        "kind": frozen.kind,
+        "rtol": rtol,
+        "atol": atol,
+        "inputs": tuple(
+            PortInput(d.name, tuple(d.shape), d.dtype, source(d)) for d in frozen.inputs
+        ),
+        "log": tuple(frozen.notes),
+    }
 
 
 def check_outputs(
@@ -141,21 +152,15 @@ def export(
     size = 0
     if matches or keep_failed:
         size = save_onnx(out, converted.model, force=force)
-    label = model if isinstance(model, str) else frozen.label
     return ExportReport(
-        model=label,
-        kind=frozen.kind,
+        **port_fields(model, frozen, rtol, atol),
         path=out,
         opset=opset,
         dynamic_batch=dynamic_batch,
-        rtol=rtol,
-        atol=atol,
-        inputs=port_inputs(frozen),
         outputs=tuple(checks),
         batches=tuple(batches),
         kept=bool(size),
         size=size,
         dropped=tuple(d.describe() for d in frozen.dropped),
         fixes=tuple(converted.fixes),
-        log=tuple(frozen.notes),
     )

@@ -10,7 +10,7 @@ loader returns (which params file was picked, fresh weights) go to the model's l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from paraminspect._text import plural, quote
 from paraminspect.errors import OptionError
@@ -130,58 +130,57 @@ class SymbolSource(NetSource):
 
 
 @dataclass
-class ZooSource(NetSource):
-    """``zoo:NAME[,key=value...]``: built with ``pretrained=False``, never downloaded."""
+class ConstructedSource(NetSource):
+    """A network its form constructs from ``ref`` (zoo, factory), once for the Layout and
+    the build alike: Gluon names parameters with a global counter (resnetv10_,
+    resnetv11_, ...), so a second network would have other names (and a factory's function
+    would run twice)."""
 
-    kind = "zoo"
     x_first = True
     _net: Any = field(default=None, repr=False)
 
-    def _block(self) -> Any:
-        # One network for the Layout and the build: Gluon names parameters with a global
-        # counter (resnetv10_, resnetv11_, ...), so a second one would have other names.
-        if self._net is None:
-            from paraminspect.model.sources.zoo import build_zoo
+    def _form(self) -> Tuple[Callable[..., Any], Callable[..., Layout], Callable[..., Any]]:
+        """The form's ``build_*``, ``describe_*`` and ``load_*`` functions."""
+        raise NotImplementedError  # pragma: no cover - abstract
 
-            self._net = build_zoo(self.ref)
+    def _block(self) -> Any:
+        if self._net is None:
+            self._net = self._form()[0](self.ref)
         return self._net
 
     def _describe(self) -> Layout:
-        from paraminspect.model.sources.zoo import describe_zoo
-
-        return describe_zoo(self.ref, self.inputs or None, net=self._block())
+        return self._form()[1](self.ref, self.inputs or None, net=self._block())
 
     def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
-        from paraminspect.model.sources.zoo import load_zoo
-
-        return load_zoo(self.ref, self.inputs or None, net=self._block(), arrays=xs)
+        return self._form()[2](self.ref, self.inputs or None, net=self._block(), arrays=xs)
 
 
 @dataclass
-class FactorySource(NetSource):
+class ZooSource(ConstructedSource):
+    """``zoo:NAME[,key=value...]``: built with ``pretrained=False``, never downloaded."""
+
+    kind = "zoo"
+
+    def _form(self) -> Tuple[Callable[..., Any], Callable[..., Layout], Callable[..., Any]]:
+        from paraminspect.model.sources.zoo import build_zoo, describe_zoo, load_zoo
+
+        return build_zoo, describe_zoo, load_zoo
+
+
+@dataclass
+class FactorySource(ConstructedSource):
     """``FILE.py:FUNC``: the Block the user's function returns."""
 
     kind = "factory"
-    x_first = True
-    _net: Any = field(default=None, repr=False)
 
-    def _block(self) -> Any:
-        # One call of the user's function for the Layout and the build (see ZooSource).
-        if self._net is None:
-            from paraminspect.model.sources.factory import build_factory
+    def _form(self) -> Tuple[Callable[..., Any], Callable[..., Layout], Callable[..., Any]]:
+        from paraminspect.model.sources.factory import (
+            build_factory,
+            describe_factory,
+            load_factory,
+        )
 
-            self._net = build_factory(self.ref)
-        return self._net
-
-    def _describe(self) -> Layout:
-        from paraminspect.model.sources.factory import describe_factory
-
-        return describe_factory(self.ref, self.inputs or None, net=self._block())
-
-    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
-        from paraminspect.model.sources.factory import load_factory
-
-        return load_factory(self.ref, self.inputs or None, arrays=xs, net=self._block())
+        return build_factory, describe_factory, load_factory
 
 
 @dataclass
