@@ -268,18 +268,45 @@ def consoles() -> Consoles:
     return Consoles(bool(ctx.find_root().params.get("no_color")))
 
 
+def progress_delay() -> float:
+    """Seconds of reading before the bar shows: ``PARAMINSPECT_PROGRESS_DELAY`` if set (0
+    shows it at once, ``inf`` never), else :data:`paraminspect.choices.PROGRESS_DELAY`.
+
+    Raises:
+        click.UsageError: the variable is not a number of seconds, 0 or more.
+    """
+    import os
+
+    from paraminspect.choices import PROGRESS_DELAY, PROGRESS_DELAY_ENV
+
+    raw = os.environ.get(PROGRESS_DELAY_ENV, "").strip()
+    if not raw:
+        return PROGRESS_DELAY
+    try:
+        delay = float(raw)
+    except ValueError:
+        delay = -1.0
+    if not delay >= 0:  # NaN too
+        raise click.UsageError(
+            f"{PROGRESS_DELAY_ENV} must be a number of seconds, 0 or more (0 shows the "
+            f"progress bar at once), not {raw!r}: fix or unset it"
+        )
+    return delay
+
+
 @contextlib.contextmanager
 def byte_progress(fmt: str, label: str) -> Iterator[Any]:
     """A progress sink (``start(total)``, ``advance(n)``) drawing a bar of bytes read on
     stderr for work that lasts over a second, or None: in a pipe, or with ``--format json``
     (whose output is for programs), nothing is drawn."""
+    delay = progress_delay()
     err = consoles().err
     if fmt != "table" or not sys.stderr.isatty():
         yield None
         return
     from paraminspect.render.progress import ByteProgress
 
-    bar = ByteProgress(err.console, label)
+    bar = ByteProgress(err.console, label, delay=delay)
     try:
         yield bar
     finally:

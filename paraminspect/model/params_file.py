@@ -22,7 +22,10 @@ from paraminspect.fileio import special_file_kind
 LIST_MAGIC = 0x112
 
 
-# (0xF993FAC8 marks a V1 array; MXNet 1.x writes V2/V3, which this reader takes)
+# 0xF993FAC8 marks a V1 array (int64 shape, no storage type); before it, an array began
+# with its dimension count (uint32 dims). Both are dense; MXNet 1.x still loads them
+# (NDArray::LegacyLoad) but writes V2/V3, which this reader streams.
+V1_MAGIC = 0xF993FAC8
 
 
 V2_MAGIC = 0xF993FAC9
@@ -229,11 +232,12 @@ def check_file(path: str) -> FileLayout:
                 f"has only {size:,} bytes"
             )
         headers: List[ArrayHeader] = []
+        legacy = False
         for i in range(count):
             h = _read_array_header(r, i, count)
-            if h is None:  # a legacy encoding: leave the rest to nd.load
-                return FileLayout(size, count, (), named=True, trailing=0)
-            headers.append(h)
+            legacy = legacy or h is None
+            if h is not None:
+                headers.append(h)
         (nkeys,) = r.unpack("<Q", "the key count")
         if nkeys not in (0, count):
             raise CheckpointError(
@@ -245,7 +249,11 @@ def check_file(path: str) -> FileLayout:
             (length,) = r.unpack("<Q", f"the name of array #{i}")
             r.need(length, f"the name of array #{i}")
             keys.append(f.read(length).decode("utf-8", errors="replace"))
-        return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos, tuple(keys))
+        # A legacy array makes the file one for nd.load (headers left empty), but only
+        # once the whole file has been walked: a lying header is refused here, not by
+        # MXNet after it has allocated what the header claims.
+        kept = () if legacy else tuple(headers)
+        return FileLayout(size, count, kept, nkeys > 0, size - r.pos, tuple(keys))
 
 
 def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
@@ -258,6 +266,7 @@ def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
             "this tool reads classic mx.nd.save files"
         )
     if magic != V2_MAGIC:
+        _skip_legacy_array(r, what, magic)
         return None
     (stype,) = r.unpack("<i", what)
     if stype not in AUX_COUNT:
@@ -291,6 +300,36 @@ def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
     offset = r.pos
     r.skip(data_bytes + aux_bytes, f"the data of {what} (shape {shape}, {dtype})")
     return ArrayHeader(i, shape, dtype, stype, offset, data_bytes)
+
+
+def _skip_legacy_array(r: _Reader, what: str, magic: int) -> None:
+    """Walk a dense array saved before the V2 layout, as MXNet 1.9.1's
+    ``NDArray::LegacyLoad`` reads it: a V1 array (``magic`` 0xF993FAC8) has an int32 ndim
+    and int64 dims; an older one has no magic, its first uint32 is the ndim, and uint32
+    dims follow. Then the context (2 x int32), the dtype code (int32) and the values. A
+    0-d shape reads as one value (1.9.1 takes it as a scalar, not an empty array)."""
+    q = quote(r.path)
+    if magic == V1_MAGIC:
+        (ndim,) = r.unpack("<i", what)
+        if not 0 <= ndim <= MAX_NDIM:
+            raise CheckpointError(f"{q} is corrupt: {what} has {ndim:,} dimensions")
+        code = "q"
+    else:
+        ndim, code = magic, "I"
+    if ndim > MAX_NDIM:
+        raise CheckpointError(
+            f"{q} is corrupt: {what} starts with 0x{magic:08X}, neither an NDArray magic "
+            f"(0x{V2_MAGIC:08X}) nor a dimension count"
+        )
+    shape = r.unpack(f"<{ndim}{code}", what) if ndim else ()
+    if any(d < 0 for d in shape):
+        raise CheckpointError(f"{q} is corrupt: {what} has shape {shape}")
+    r.skip(8, what)  # context: dev_type, dev_id
+    (dtype_code,) = r.unpack("<i", what)
+    if dtype_code not in DTYPES:
+        raise CheckpointError(f"{q} is corrupt: {what} has unknown dtype code {dtype_code}")
+    dtype, itemsize = DTYPES[dtype_code]
+    r.skip(itemsize * math.prod(shape), f"the data of {what} (shape {shape}, {dtype})")
 
 
 def read_params(path: str) -> ParamFile:

@@ -7,6 +7,7 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.text import Text
 
+from paraminspect.choices import PROGRESS_DELAY
 from paraminspect.render.jsonl import JsonlLog
 from paraminspect.render.train import record_table, shared_step_table
 from paraminspect.reports.train import TrainRecord
@@ -82,7 +83,7 @@ class ByteProgress:
     """``inspect``/``diff`` reading files: a bar of bytes read out of the total on stderr,
     shown only once the work has lasted ``delay`` seconds (quick runs print nothing)."""
 
-    def __init__(self, err: Console, label: str, delay: float = 1.0) -> None:
+    def __init__(self, err: Console, label: str, delay: float = PROGRESS_DELAY) -> None:
         import time
 
         self.err, self.label, self.delay = err, label, delay
