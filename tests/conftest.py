@@ -66,6 +66,30 @@ def run_fresh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def output_without_mxnet(*argvs: List[str]) -> str:
+    """Run ``main(args)`` for each argument list in one new interpreter, each exiting 0, and
+    assert that none of them imported MXNet (``--help`` and ``check`` must stay fast);
+    returns what they printed."""
+    code = (
+        "import sys\n"
+        "from paraminspect.cli import main\n"
+        f"for args in {list(argvs)!r}:\n"
+        "    try:\n"
+        "        main(args)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code == 0, (args, e.code)\n"
+        "print('mxnet' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *printed, imported = out.stdout.strip().splitlines()
+    assert imported == "False"
+    return "\n".join(printed)
+
+
+# The statistics every stats object carries in the JSON, in their order.
+STATS_KEYS = ["mean", "std", "min", "max", "abs_max", "l2", "zeros", "nan", "inf"]
+
+
 def floats_after(text: str, label: str, count: int) -> List[float]:
     """The first ``count`` numbers printed after the line that starts with ``label``."""
     lines = text.splitlines()

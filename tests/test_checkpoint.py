@@ -17,7 +17,7 @@ from mxnet.gluon import nn
 from paraminspect.errors import CheckpointError
 from paraminspect.fileio import atomic_write
 from paraminspect.model.params_file import check_file
-from tests.conftest import ROOT, SHARED_DATA, needs_shared_data
+from tests.conftest import ROOT, SHARED_DATA, needs_shared_data, output_without_mxnet
 
 REAL = "mobilefacenet-0000.params"
 REAL_CANDIDATES = [SHARED_DATA / REAL, ROOT.parents[1] / "shared" / "data" / REAL]
@@ -720,23 +720,9 @@ def test_diff_errors(cli, tmp_path):
 
 
 def test_help_has_examples_and_skips_mxnet():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from paraminspect.cli import main\n"
-        "for args in (['inspect', '--help'], ['diff', '--help']):\n"
-        "    try:\n"
-        "        main(args)\n"
-        "    except SystemExit as e:\n"
-        "        assert e.code == 0\n"
-        "print('mxnet' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "False"
-    assert "paraminspect inspect model-0000.params" in out.stdout
-    assert "paraminspect diff before.params after.params" in out.stdout
+    out = output_without_mxnet(["inspect", "--help"], ["diff", "--help"])
+    assert "paraminspect inspect model-0000.params" in out
+    assert "paraminspect diff before.params after.params" in out
 
 
 def test_load_conflicting_copies_of_a_shared_parameter(cli, tmp_path):

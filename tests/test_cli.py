@@ -10,22 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import render_to_text
+from tests.conftest import output_without_mxnet, render_to_text
 
 
 def test_help_and_check_do_not_import_mxnet(tmp_path):
-    code = (
-        "import sys\n"
-        "from paraminspect.cli import main\n"
-        "for args in (['--help'], ['show', '--help'], ['check', 'shared']):\n"
-        "    try:\n"
-        "        main(args)\n"
-        "    except SystemExit as e:\n"
-        "        assert e.code == 0, (args, e.code)\n"
-        "print('mxnet' in sys.modules)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    output_without_mxnet(["--help"], ["show", "--help"], ["check", "shared"])
 
 
 def test_check_ok(cli):

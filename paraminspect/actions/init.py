@@ -53,15 +53,19 @@ def _prepare(
     inputs: Optional[Mapping[str, Any]] = None,
     mode: Optional[str] = None,
     load: Optional[LoadRequest] = None,
+    save: Optional[SaveRequest] = None,
 ) -> Tuple[Source, List[str], bool]:
-    """The source and the selected names (``explicit``: chosen by --select/--layer)."""
+    """The source and the selected names (``explicit``: chosen by --select/--layer), with
+    the ``load`` file and the ``save`` target checked: all before MXNet is imported."""
     source = open_source(spec, inputs, load, mode)
     view.index()  # a bad --slice fails before MXNet is imported
     if isinstance(source, SpecSource):
         names, explicit = targets(source.plan, view.select, view.layers)
-        return source, names, explicit
-    explicit = view.select is not None or bool(view.layers)
-    return source, select_names(source.layout, view.layers, view.select), explicit
+    else:
+        explicit = view.select is not None or bool(view.layers)
+        names = select_names(source.layout, view.layers, view.select)
+    preflight(load, save)
+    return source, names, explicit
 
 
 def _start(
@@ -205,8 +209,7 @@ def init(
             "(see `paraminspect init --list`)",
             "--method",
         )
-    source, names, explicit = _prepare(spec, view, inputs, mode, load)
-    preflight(load, save)
+    source, names, explicit = _prepare(spec, view, inputs, mode, load, save)
     plugin_init: Any = None
     if method is not None:
         method, resolved = resolve_option(method, given, "--method", "--param")
@@ -262,8 +265,7 @@ def set_(
             "changes every parameter implicitly)",
             "--select",
         )
-    source, names, _ = _prepare(spec, view, inputs, mode, load)
-    preflight(load, save)
+    source, names, _ = _prepare(spec, view, inputs, mode, load, save)
     session, entries = _start(source, view, seed, trace, load)
     set_values(session, op, value, names)
     action = f"set {op} {value:g} on {_where(view)}"
@@ -282,8 +284,7 @@ def run(
 ) -> EditReport:
     """Build ``spec`` (and ``load``), replay its steps, keeping the shown parameters after
     each one; ``save`` writes the final state. A model other than a spec has no steps."""
-    source, _, _ = _prepare(spec, view, inputs, mode, load)
-    preflight(load, save)
+    source, _, _ = _prepare(spec, view, inputs, mode, load, save)
     session, entries = _start(source, view, seed, trace=True, load=load)
     notes = []
     if not isinstance(source, SpecSource):
@@ -313,8 +314,7 @@ def show_check(
     """``show --check``: the spec's own initializers (and its init steps) against theory;
     values moved afterwards (a set step, or a loaded checkpoint that was trained) fail.
     Other models are checked against the laws their build used (see ``Session.start``)."""
-    source, _, _ = _prepare(spec, view, inputs, mode, load)
-    preflight(load, save)
+    source, _, _ = _prepare(spec, view, inputs, mode, load, save)
     session, _ = _start(source, view, seed, trace=False, load=load)
     notes = [LOADED_CHECK_NOTE] if load is not None else []
     return _finish(session, view, "show", seed, None, [], True, save, notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import STATS_KEYS
 from tests.port import runs
 from tests.port.conftest import json_out
 from tests.port.edit_onnx import edit_initializer as _edit_initializer
@@ -63,17 +64,7 @@ def test_one_changed_weight_is_named_with_its_node(cli, mfn_onnx, tmp_path):
     nodes = data["nodes"]
     at = [n["node"] for n in nodes].index(first["node"])
     assert all(n["match"] for n in nodes[:at]) and nodes[at]["match"] is False
-    assert set(first["mxnet"]) == {
-        "mean",
-        "std",
-        "min",
-        "max",
-        "abs_max",
-        "l2",
-        "zeros",
-        "nan",
-        "inf",
-    }
+    assert set(first["mxnet"]) == set(STATS_KEYS)
     r = cli("compare", symbol, str(changed), "--input=data=1x3x112x112")
     said = " ".join(r.output.split())  # at any width (the line wraps at 80 columns)
     assert "first divergence at node res_3_block0_conv_sep_conv2d, reading parameter" in said
