@@ -15,7 +15,7 @@ import numpy as np
 
 from paraminspect._text import human_bytes, quote
 from paraminspect.model.params_file import FileLayout, check_file, read_params
-from paraminspect.weights.base import CHUNK, Entry, FileChunks, WeightReader
+from paraminspect.weights.base import CHUNK, Entry, FileChunks, WeightReader, bfloat16_to_float32
 
 # MXNet's own import and buffers: what a fall-back costs before any array is read.
 MXNET_OVERHEAD = 190 << 20
@@ -62,12 +62,18 @@ class ParamsReader(WeightReader):
             else "a legacy layout (saved before MXNet 1.0)"
         )
         pf = read_params(self.path)
-        self.arrays = dict(pf.arrays)
         self.named = pf.named
-        self.entries = tuple(
-            Entry(k, tuple(a.shape), a.dtype.name, int(a.nbytes), None, "fallback")
-            for k, a in self.arrays.items()
-        )
+        self.arrays = {}
+        entries = []
+        for key, a in pf.arrays.items():
+            dtype = a.dtype.name
+            if a.dtype.names == ("bfloat16",):  # how asnumpy() gives MXNet's bfloat16
+                dtype = "bfloat16"
+                a = bfloat16_to_float32(a["bfloat16"], np.empty(a.shape, np.float32))
+            self.arrays[key] = a
+            stored = a.size * 2 if dtype == "bfloat16" else int(a.nbytes)
+            entries.append(Entry(key, tuple(a.shape), dtype, stored, None, "fallback"))
+        self.entries = tuple(entries)
         held = sum(int(a.nbytes) for a in self.arrays.values())
         self.notes = (
             f"{quote(self.path)} holds {why}, which cannot be streamed: it was loaded whole "

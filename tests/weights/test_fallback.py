@@ -45,13 +45,15 @@ def _sparse_arrays(seed: int = 0):
     grid = (rng.standard_normal((30, 20)) * (rng.uniform(size=(30, 20)) < 0.2)).astype(np.float32)
     dense = rng.standard_normal(300).astype(np.float32)
     dense[[7, 8, 9]] = [np.nan, np.inf, -np.inf]
-    truth = {"rows": rows, "grid": grid, "dense": dense}
+    empty = np.zeros((0, 4), np.float32)
+    truth = {"rows": rows, "grid": grid, "dense": dense, "empty": empty}
     saved = {
         "rows": mx.nd.array(rows).tostype("row_sparse"),
         "grid": mx.nd.array(grid).tostype("csr"),
         "dense": mx.nd.array(dense),
+        "empty": mx.nd.array(empty),
     }
-    assert [saved[k].stype for k in truth] == ["row_sparse", "csr", "default"]
+    assert [saved[k].stype for k in truth] == ["row_sparse", "csr", "default", "default"]
     return truth, saved
 
 
@@ -103,6 +105,9 @@ def test_inspect_stats_of_a_fall_back_file_equal_float64_numpy(cli, tmp_path, ki
         wide = a.astype(np.float64).reshape(-1)
         finite = wide[np.isfinite(wide)]
         assert (st["nan"], st["inf"]) == (int(np.isnan(wide).sum()), int(np.isinf(wide).sum()))
+        if not a.size:
+            assert st["mean"] is None and st["zeros"] is None and st["l2"] is None
+            continue
         assert st["zeros"] == pytest.approx(float(np.mean(wide == 0)), rel=1e-12), row["key"]
         std = float(finite.std())
         assert _close(st["mean"], float(finite.mean()), max(abs(finite.mean()), std)), row["key"]
@@ -133,7 +138,8 @@ def test_diff_of_a_fall_back_file_equals_float64_numpy(cli, tmp_path, kind):
     path_a, a = _write(tmp_path, kind)
     rng = np.random.default_rng(5)
     b = dict(a)
-    changed = [k for k in a if a[k].dtype.kind == "f" and np.isfinite(a[k]).all()][:3]
+    changed = [k for k in a if a[k].dtype.kind == "f" and a[k].size and np.isfinite(a[k]).all()]
+    changed = changed[:3]
     for key in changed:
         b[key] = (a[key] + rng.standard_normal(a[key].shape) * 2).astype(a[key].dtype)
     path_b = tmp_path / "new.params"
@@ -269,3 +275,17 @@ def test_a_file_mixing_v2_and_legacy_arrays_falls_back(cli, tmp_path):
     data = _js(cli("inspect", str(path), "--stats", "--format", "json"))
     assert any(NOTE["legacy"] in n for n in data["notes"])
     assert [(a["key"], a["stats"]["l2"]) for a in data["arrays"]] == [("[0]", 5**0.5), ("[1]", 5.0)]
+
+
+def test_a_legacy_0_d_array_is_one_value_as_mxnet_reads_it(cli, tmp_path):
+    """MXNet 1.9.1's LegacyLoad takes a shape of 0 dimensions as a scalar (then the context,
+    the type flag and one value), so the header check walks it the same way."""
+    scalar = np.array(7.5, np.float32)
+    path = tmp_path / "scalar.params"
+    path.write_bytes(params_bytes({"s": scalar, "w": np.ones(3, np.float64)}, "legacy"))
+    loaded = mx.nd.load(str(path))
+    assert loaded["s"].shape == () and float(loaded["s"].asnumpy()) == 7.5
+    data = _js(cli("inspect", str(path), "--stats", "--format", "json"))
+    s, w = data["arrays"]
+    assert (s["shape"], s["stats"]["mean"], s["stats"]["l2"]) == ([], 7.5, 7.5)
+    assert (w["shape"], w["dtype"], w["stats"]["l2"]) == ([3], "float64", 3**0.5)

@@ -112,8 +112,8 @@ def test_bfloat16_safetensors_written_by_hand(tmp_path):
 
 
 def test_bfloat16_params_written_by_hand(tmp_path):
-    """MXNet 1.9.1's Python frontend cannot make a bfloat16 NDArray (numpy has no such dtype),
-    but its file layout has a code for it (12): the same layout with that code reads back."""
+    """The layout's bfloat16 code (12) put in by hand, values known bit for bit (MXNet 1.9.1
+    writes bfloat16 itself too, from ``amp_cast``: tests/weights/test_mxnet_dtypes.py)."""
     path = tmp_path / "f.params"
     mx.nd.save(str(path), {"x": mx.nd.zeros((4,), dtype="float16")})
     raw = bytearray(path.read_bytes())
