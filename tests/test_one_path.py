@@ -54,6 +54,36 @@ BOOK = """
         with net.name_scope():
             net.add(nn.Dense(6, activation="relu"), Pair(), nn.Dense(3))
         return net
+
+
+    def mixed():
+        net = nn.HybridSequential(prefix="sequential0_")
+        net.add(
+            nn.Dense(16, activation="tanh", prefix="dense0_"),
+            nn.BatchNorm(prefix="batchnorm0_"),
+            nn.Activation("relu", prefix="activation0_"),
+            nn.Dropout(0.3, prefix="dropout0_"),
+            nn.Dense(8, activation="relu", prefix="dense1_"),
+            nn.LayerNorm(prefix="layernorm0_"),
+            nn.Activation("sigmoid", prefix="activation1_"),
+            nn.Dense(10, prefix="dense2_"),
+        )
+        return net
+"""
+
+# the spec of BOOK's mixed(): every layer type a spec has, parameter-free ones included
+MIXED = """
+name: mixed
+input: {shape: [4, 20]}
+layers:
+  - {units: 16, activation: tanh}
+  - {type: batchnorm}
+  - {type: activation, activation: relu}
+  - {type: dropout, rate: 0.3}
+  - {units: 8, activation: relu}
+  - {type: layernorm}
+  - {type: activation, activation: sigmoid}
+  - {units: 10}
 """
 
 WHERE = ("kind", "source", "name")  # what may differ: where the net came from
@@ -67,6 +97,7 @@ def _json(result):
 def _same_but_where(a, b):
     for side in (a, b):
         side.pop("log", None)
+        side.pop("seconds", None), side.pop("steps_per_second", None)  # train's clock
         for key in WHERE:
             side["model"].pop(key, None)
     assert a == b
@@ -77,6 +108,15 @@ def book(tmp_path):
     path = tmp_path / "book.py"
     path.write_text(textwrap.dedent(BOOK))
     return path
+
+
+def _book_module(book):
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    loader = spec_from_file_location("book_nets", book)
+    module = module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize("net", ["mlp", "shared"])
@@ -114,12 +154,7 @@ def test_the_same_numbers_without_a_seed(cli, book):
 
 
 def test_a_nested_shared_net_as_factory_and_as_block(cli, book):
-    from importlib.util import module_from_spec, spec_from_file_location
-
-    loader = spec_from_file_location("book_nets", book)
-    module = module_from_spec(loader)
-    loader.loader.exec_module(module)
-    net = module.nested()
+    net = _book_module(book).nested()
     args = ["--input", "data=4x5", "--loss", "l2", "--seed", "2", "--format", "json"]
     factory = _json(cli("grad", f"{book}:nested", *args))
     paths = [x["path"] for x in factory["model"]["layers"]]
@@ -143,3 +178,92 @@ def test_a_nested_shared_net_as_factory_and_as_block(cli, book):
         assert a["layers"] == b["layers"] and a["init"] == b["init"]
         assert a["grad_stats"] == pytest.approx(b["grad_stats"])
     assert factory["loss"] == block["loss"]
+
+
+def _reported(net):
+    """Independently of the tool: the children train reports, as Gluon paths: those that
+    register parameters, and ReLU layers (a fused Dense(activation='relu') or an
+    Activation('relu')), whose dead fraction is measured."""
+    return [
+        str(i)
+        for i, child in enumerate(net)
+        if child._reg_params
+        or getattr(child, "_act_type", None) == "relu"
+        or getattr(getattr(child, "act", None), "_act_type", None) == "relu"
+    ]
+
+
+@pytest.mark.parametrize(
+    "net, shape, options",
+    [
+        ("mlp", "2x20", ()),
+        ("shared", "2x20", ("--shared", "--contributions", "--every", "4")),
+        ("shared", "2x20", ("--hist", "--bins", "4", "--loss", "softmax-ce")),
+        ("mixed", "4x20", ()),
+    ],
+)
+def test_train_a_spec_and_the_same_factory_give_the_same_report(
+    cli, book, tmp_path, net, shape, options
+):
+    if net == "mixed":
+        spec_ref = str(tmp_path / "mixed.yaml")
+        (tmp_path / "mixed.yaml").write_text(MIXED)
+    else:
+        spec_ref = net
+    args = ["--epochs", "2", "--seed", "3", *options, "--format", "json"]
+    spec = _json(cli("train", spec_ref, *args))
+    factory = _json(cli("train", f"{book}:{net}", "--input", f"data={shape}", *args))
+    paths = [row["path"] for row in spec["history"][0]["layers"]]
+    assert paths == _reported(getattr(_book_module(book), net)())
+    _same_but_where(spec, factory)
+
+
+def test_train_rows_of_a_mixed_net_match_raw_mxnet(cli, book, tmp_path):
+    # the same rows for a spec and a factory (above); here each row's numbers after the
+    # run against the trained weights (--save) and the net run by hand on the same data
+    import mxnet as mx
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(64, 20)).astype(np.float32)
+    y = rng.normal(size=(64, 10)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", X=x, y=y)
+    saved = tmp_path / "trained.params"
+    report = _json(
+        cli(
+            "train",
+            f"{book}:mixed",
+            "--input",
+            "data=4x20",
+            "--data",
+            str(tmp_path / "data.npz"),
+            "--epochs",
+            "2",
+            "--seed",
+            "1",
+            "--save",
+            str(saved),
+            "--format",
+            "json",
+        )
+    )
+    net = _book_module(book).mixed()
+    net.load_parameters(str(saved))
+    outputs = {}
+    net[2].register_forward_hook(lambda block, args, out: outputs.setdefault("relu", out))
+    net[4].register_forward_hook(lambda block, args, out: outputs.setdefault("dense1", out))
+    out = net(mx.nd.array(x))  # predict mode: dropout off, BatchNorm's running statistics
+    rows = {row["path"]: row for row in report["history"][-1]["layers"]}
+    assert list(rows) == ["0", "1", "2", "4", "5", "7"]
+    for path in ("0", "1", "4", "5", "7"):
+        trained = [p for p in net[int(path)]._reg_params.values() if p.grad_req != "null"]
+        l2 = np.sqrt(
+            sum(float((p.data().asnumpy().astype(np.float64) ** 2).sum()) for p in trained)
+        )
+        assert rows[path]["weight_l2"] == pytest.approx(l2, rel=1e-6)
+    for path, key in (("2", "relu"), ("4", "dense1")):
+        a = outputs[key].asnumpy().reshape(len(x), -1)
+        assert rows[path]["dead_relu"] == pytest.approx(float(np.mean(np.all(a == 0, axis=0))))
+    assert rows["2"]["weight_l2"] is None and rows["2"]["grad_l2"] is None
+    l2_loss = float(np.mean(0.5 * np.mean((out.asnumpy() - y) ** 2, axis=1)))
+    assert report["history"][-1]["data_loss"] == pytest.approx(l2_loss, rel=1e-5)

@@ -16,8 +16,9 @@ its running statistics), unless ``--mode`` asks otherwise.
 
 Conventions:
 
-- MACs are the multiply-accumulates of Convolution, Deconvolution and FullyConnected
-  (Conv* and Dense blocks) over the batch; every other op counts 0. Backward MACs: the
+- MACs are the multiply-accumulates of Convolution, Deconvolution, FullyConnected, the
+  fused RNN op and bilinear UpSampling (Conv*, Dense and rnn blocks) over the batch
+  (:mod:`paraminspect.model.graph`); every other op counts 0. Backward MACs: the
   weight gradient (as many MACs as the forward pass) plus the input gradient (as many
   again) when some earlier layer has trainable parameters; the first trainable layer does
   not need its input gradient, since X is not a parameter. So backward is 2x forward

@@ -264,8 +264,8 @@ def summary(
         notes.extend(unmeasured_notes(layout, stats))
     if any(x.macs == 0 for x in layout.layers):
         notes.append(
-            "MACs count Convolution, Deconvolution and FullyConnected (Conv and Dense "
-            "blocks) only; other ops show 0"
+            "MACs count Convolution, Deconvolution, FullyConnected, the fused RNN op and "
+            "bilinear UpSampling (Conv, Dense and rnn layers) only; other ops show 0"
         )
     compare_seed = (seed if seed is not None else 0) if runs else None
     compared = []

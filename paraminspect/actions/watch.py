@@ -106,11 +106,13 @@ class Watch:
         the layers are numbered as the net's Layout numbers them (as ``pi.show`` does)."""
         from mxnet.ndarray import NDArray
 
+        from paraminspect.actions.train.layers import relu_indices
         from paraminspect.model.sources.block import describe_block, walk_blocks
 
         layout = describe_block(self.net, {})  # no inputs: nothing is run or allocated
+        relus = set(relu_indices(layout))  # the ReLU layers train measures, Activation too
         for layer, node in zip(layout.layers, walk_blocks(self.net)):
-            if layer.params and layer.activation == "relu":
+            if layer.index in relus:
 
                 def keep(block: Any, args: Any, out: Any, index: int = layer.index) -> None:
                     if isinstance(out, NDArray):  # not the Symbol of a hybridize trace

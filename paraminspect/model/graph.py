@@ -19,12 +19,7 @@ Walking the graph:
   (``SliceChannel`` into 5) has one row per output: the first under the node's name, the
   others (``output_index`` k) under MXNet's name for them, ``NAME_outputK``, so each
   output's shape and memory count.
-- **MACs** (multiply-accumulates over the batch): Convolution = output values x
-  (in_channels / num_group) x prod(kernel), i.e. ``prod(out) * prod(weight.shape[1:])``;
-  Deconvolution = *input* values x (num_filter / num_group) x prod(kernel), i.e.
-  ``prod(in) * prod(weight.shape[1:])`` (a transposed convolution does the work of the
-  convolution it transposes, whose output is this op's input); FullyConnected = output
-  values x in_units. Every other op counts 0.
+- **MACs** (multiply-accumulates over the batch): see :mod:`paraminspect.model.macs`.
 - A parameter read by several nodes (an unrolled RNN reuses one weight per time step) lists
   every one of them as a user.
 """
@@ -34,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +39,11 @@ from paraminspect.errors import OptionError, SpecError
 from paraminspect.fileio import special_file_kind
 from paraminspect.model.graph_check import MAX_DEPTH, check_document, check_ops, node_attrs
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
+from paraminspect.model.macs import MAC_OPS, node_macs
 
 if TYPE_CHECKING:
     import mxnet as mx
 
-_MAC_OPS = frozenset({"Convolution", "Deconvolution", "FullyConnected"})
 _ACTIVATION_OPS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}  # ops without act_type
 # Ops a parameter passes through on its way to the op that uses it: Gluon's fused
 # rnn.GRU/rnn.LSTM reshape every weight and concatenate them into the RNN op's
@@ -315,19 +309,6 @@ def output_shape(shapes: InferredShapes, graph: Graph, ref: Tuple[int, int]) -> 
     return _output_shape(shapes, graph, ref)
 
 
-def node_macs(
-    op: str, out_shape: Optional[Shape], in_shape: Optional[Shape], weight_shape: Optional[Shape]
-) -> int:
-    """Multiply-accumulates of one node over the batch (see the module docstring)."""
-    if op not in _MAC_OPS or weight_shape is None or len(weight_shape) < 2:
-        return 0
-    if op == "Deconvolution":
-        return math.prod(in_shape) * math.prod(weight_shape[1:]) if in_shape else 0
-    if out_shape is None:
-        return 0
-    return math.prod(out_shape) * math.prod(weight_shape[1:])
-
-
 def graph_layout(
     graph: Graph,
     symbol: mx.sym.Symbol,
@@ -374,7 +355,7 @@ def graph_layout(
             carried[node.index] = read
             continue
         weight = None
-        if node.op in _MAC_OPS and len(node.inputs) > 1:
+        if node.op in MAC_OPS and len(node.inputs) > 1:
             weight = _output_shape(shapes, graph, node.inputs[1])
         for p in read:
             users.setdefault(p, []).append(len(layers))
@@ -387,7 +368,7 @@ def graph_layout(
                 depth=0,
                 out_shape=out,
                 params=tuple(read),
-                macs=node_macs(node.op, out, data, weight),
+                macs=node_macs(node.op, out, data, weight, node.attrs),
                 activation=node.attrs.get("act_type") or _ACTIVATION_OPS.get(node.op),
                 in_shape=data,
             )

@@ -105,3 +105,34 @@ def test_watch_refuses_what_is_not_a_block():
         from mxnet.gluon import nn
 
         pi.watch(nn.Dense(2), every=0)
+
+
+def test_an_activation_relu_layer_is_measured_as_train_measures_it():
+    # the rows and dead fractions of train's rule (a layer reading parameters, or a ReLU
+    # layer): an Activation('relu') child is its own row, its dead units from the loop's
+    # forward pass, counted here by hand from the same output
+    import mxnet as mx
+    import numpy as np
+    from mxnet import autograd, gluon, nd
+    from mxnet.gluon import nn
+
+    mx.random.seed(3)
+    net = nn.Sequential(prefix="net_")
+    with net.name_scope():
+        net.add(nn.Dense(32), nn.Activation("relu"), nn.Dropout(0.5), nn.Dense(4))
+    net.initialize(mx.init.Normal(1.0))
+    seen = []
+    net[1].register_forward_hook(lambda block, args, out: seen.append(out.asnumpy()))
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01})
+    x, y = nd.random.normal(shape=(8, 5)), nd.random.normal(shape=(8, 4))
+    with pi.watch(net) as w:
+        with autograd.record():
+            loss = gluon.loss.L2Loss()(net(x), y)
+        loss.backward()
+        trainer.step(8)
+        record = w.step(loss)
+    assert [layer.path for layer in record.layers] == ["0", "1", "3"]
+    dead = float(np.mean(np.all(seen[0].reshape(8, -1) == 0, axis=0)))
+    assert 0 < dead < 1
+    assert record.layers[1].dead_relu == pytest.approx(dead)
+    assert record.layers[1].grad_l2 is None

@@ -195,6 +195,10 @@ def test_prelu_and_upsampling_params_and_macs(cli, tmp_path):
                 weight = raw[row["name"] + "_weight"]
                 macs = math.prod(row["output_shape"]) * math.prod(weight.shape[1:])
                 assert row["macs"] == macs > 0
+            elif row["name"] == "up_bil":  # bilinear: the grouped Deconvolution it runs
+                weight = raw["up_bil_weight"]
+                macs = math.prod(row["input_shape"]) * math.prod(weight.shape[1:])
+                assert row["macs"] == macs > 0
             else:
                 assert row["macs"] == 0
         grad = _json(

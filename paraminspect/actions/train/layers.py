@@ -1,10 +1,11 @@
 """The layers ``train`` reports, read from the model's Layout (the same on every source).
 
-A spec's layout is its plan's layers, one for one, so a spec reports every layer as
-before. For other sources (graphs, zoo models, factories, Blocks) a layer is reported
-when it reads parameters or is a ReLU layer (its dead fraction): containers and
-parameter-free ops would only add empty rows. Layers are named and their sharing is read
-as the report header does (:func:`paraminspect.model.layout.layer_label`).
+Every source (a YAML spec, a graph, a zoo model, a factory, a Block) takes one rule: a
+layer is reported when it reads parameters or is a ReLU layer (its dead fraction).
+Containers and parameter-free ops (a dropout, a sigmoid ``Activation``) would only add
+empty rows, and a spec and the same net written in Python must give the same rows.
+Layers are named and their sharing is read as the report header does
+(:func:`paraminspect.model.layout.layer_label`).
 
 A ReLU layer is one whose ``activation`` is ``relu`` (a Gluon ``Dense``/``Conv`` with
 ``activation='relu'``, an ``Activation('relu')``); the ``Activation`` child a fused
@@ -51,7 +52,6 @@ def train_layers(model: Model) -> Tuple[TrainLayer, ...]:
     """The layers a run reports, in layout order, under the label every command uses."""
     layout = model.layout
     relus = set(relu_indices(layout))
-    every = model.source.kind == "spec"  # a spec's layers are all flat and few
     return tuple(
         TrainLayer(
             ld.index,
@@ -62,7 +62,7 @@ def train_layers(model: Model) -> Tuple[TrainLayer, ...]:
             layer_shares_with(layout, ld),
         )
         for ld in layout.layers
-        if every or ld.params or ld.index in relus
+        if ld.params or ld.index in relus
     )
 
 

@@ -63,26 +63,33 @@ def with_shares(steps: Tuple[SharedStep, ...], shares: Dict[str, Any]) -> Tuple[
 def shared_steps(model: Model) -> Tuple[SharedStep, ...]:
     """Compare the arrays each using layer holds for every shared parameter.
 
-    A spec's layers each hold the parameter as an attribute, so their arrays are read and
-    compared; other sources share one Parameter object between its users (Gluon's
-    ``params=``, or one graph variable read by several nodes): identical by construction.
+    Each user is found at its Gluon path and the parameter it registers under that name
+    is read, so the check is the same for every source whose layers are blocks (a spec, a
+    factory, a zoo model, a Block: the book's ``net[1].weight.data() == net[2].weight.data()``);
+    a graph's op nodes all read one variable, so there each use reads the same array.
     """
+    from paraminspect.model.sources.block import walk_blocks
+
     params = model.params
-    if model.source.kind != "spec":
-        return tuple(
-            SharedStep(name, layers, True, 0.0, ndarray_l2(params[name].grad()))
-            for name, layers in shared_users(model).items()
-            if params[name].grad_req != "null"
-        )
+    by_path = {node.path: node.block for node in walk_blocks(model.net)}
+    layout = model.layout
     out = []
-    shorts = {p.name: p.short for p in model.plan.unique_params}
     for name, layers in shared_users(model).items():
-        arrays = [getattr(model.net[i], shorts[name]).data().asnumpy() for i in layers]
+        if params[name].grad_req == "null":
+            continue
+        arrays = [_held(by_path.get(layout.layers[i].path), name, params[name]) for i in layers]
         diff = max(float(np.max(np.abs(a - arrays[0]))) if a.size else 0.0 for a in arrays)
         identical = all(np.array_equal(a, arrays[0]) for a in arrays[1:])
-        grad = params[name].grad().asnumpy()
-        out.append(SharedStep(name, layers, identical, diff, tensor_stats(grad).l2))
+        out.append(SharedStep(name, layers, identical, diff, ndarray_l2(params[name].grad())))
     return tuple(out)
+
+
+def _held(block: Any, name: str, default: Any) -> np.ndarray:
+    """The values of parameter ``name`` as ``block`` holds it (``default``'s for a graph
+    node, which has no block)."""
+    own = getattr(block, "_reg_params", {}).values() if block is not None else ()
+    held = next((p for p in own if p.name == name), default)
+    return held.data().asnumpy()
 
 
 def grad_warnings(

@@ -29,6 +29,7 @@ from paraminspect.errors import BuildError, OptionError
 from paraminspect.model.graph import mxnet_reason, quiet_stdout
 from paraminspect.model.inputs import format_shape, load_npy
 from paraminspect.model.layout import InputDesc, LayerDesc, Layout, ParamDesc, Shape
+from paraminspect.model.macs import rnn_macs
 from paraminspect.model.sources._common import DEFAULT_INIT, USER_INIT, init_text
 
 if TYPE_CHECKING:
@@ -94,6 +95,19 @@ def _activation(block: Any) -> Optional[str]:
 
 def _macs(block: Any, node: _Node, shapes: Mapping[int, Shape]) -> int:
     kind = type(block).__name__
+    if any(c.__name__ == "_RNNLayer" for c in type(block).__mro__):
+        # a fused rnn.GRU/LSTM/RNN: the RNN op it runs (model/graph.py's count)
+        if node.inp is None or len(node.inp) != 3:
+            return 0
+        return rnn_macs(
+            block._mode,
+            block._hidden_size,
+            block._num_layers,
+            block._dir,
+            block._projection_size,
+            node.inp[2],
+            node.inp[0] * node.inp[1],  # (N, T, C) or (T, N, C): steps x samples either way
+        )
     weight = block._reg_params.get("weight")
     if weight is None or id(weight) not in shapes:
         return 0
