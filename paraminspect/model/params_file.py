@@ -11,7 +11,7 @@ import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, List, Optional, Tuple
+from typing import Any, BinaryIO, Dict, List, Tuple
 
 import numpy as np
 
@@ -49,6 +49,7 @@ DTYPES: Dict[int, Tuple[str, int]] = {
 
 
 AUX_COUNT = {0: 0, 1: 1, 2: 2}  # storage type -> number of aux arrays (dense, row_sparse, csr)
+LEGACY_STYPE = -1  # ArrayHeader.stype of a dense array in a pre-V2 encoding (no storage type)
 
 
 MAX_NDIM = 32
@@ -56,7 +57,9 @@ MAX_NDIM = 32
 
 @dataclass(frozen=True)
 class ArrayHeader:
-    """What the file says about one array before its values (offset of the data in bytes)."""
+    """What the file says about one array before its values (offset of the data in bytes).
+
+    ``stype``: 0 dense, 1 row_sparse, 2 csr (V2 arrays), or :data:`LEGACY_STYPE`."""
 
     index: int
     shape: Tuple[int, ...]
@@ -72,13 +75,13 @@ class FileLayout:
 
     size: int
     count: int
-    headers: Tuple[ArrayHeader, ...]  # empty when the arrays use a legacy encoding
+    headers: Tuple[ArrayHeader, ...]
     named: bool  # a dict (keys saved) rather than a list
     trailing: int  # bytes after the key list (nd.load ignores them)
     keys: Tuple[str, ...] = ()  # the saved names, in file order (empty for a list)
 
     def index(self) -> Dict[str, ArrayHeader]:
-        """Saved name -> its array's header (empty for a list or a legacy encoding)."""
+        """Saved name -> its array's header (empty for a list)."""
         if len(self.keys) != len(self.headers):
             return {}
         return dict(zip(self.keys, self.headers))
@@ -231,13 +234,7 @@ def check_file(path: str) -> FileLayout:
                 f"{q} is corrupt: its header declares {plural(count, 'array')} but the file "
                 f"has only {size:,} bytes"
             )
-        headers: List[ArrayHeader] = []
-        legacy = False
-        for i in range(count):
-            h = _read_array_header(r, i, count)
-            legacy = legacy or h is None
-            if h is not None:
-                headers.append(h)
+        headers: List[ArrayHeader] = [_read_array_header(r, i, count) for i in range(count)]
         (nkeys,) = r.unpack("<Q", "the key count")
         if nkeys not in (0, count):
             raise CheckpointError(
@@ -249,14 +246,10 @@ def check_file(path: str) -> FileLayout:
             (length,) = r.unpack("<Q", f"the name of array #{i}")
             r.need(length, f"the name of array #{i}")
             keys.append(f.read(length).decode("utf-8", errors="replace"))
-        # A legacy array makes the file one for nd.load (headers left empty), but only
-        # once the whole file has been walked: a lying header is refused here, not by
-        # MXNet after it has allocated what the header claims.
-        kept = () if legacy else tuple(headers)
-        return FileLayout(size, count, kept, nkeys > 0, size - r.pos, tuple(keys))
+        return FileLayout(size, count, tuple(headers), nkeys > 0, size - r.pos, tuple(keys))
 
 
-def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
+def _read_array_header(r: _Reader, i: int, count: int) -> ArrayHeader:
     what = f"array #{i} of {count:,}"
     q = quote(r.path)
     (magic,) = r.unpack("<I", what)
@@ -266,8 +259,7 @@ def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
             "this tool reads classic mx.nd.save files"
         )
     if magic != V2_MAGIC:
-        _skip_legacy_array(r, what, magic)
-        return None
+        return _read_legacy_header(r, i, what, magic)
     (stype,) = r.unpack("<i", what)
     if stype not in AUX_COUNT:
         raise CheckpointError(f"{q} is corrupt: {what} has unknown storage type {stype}")
@@ -302,8 +294,8 @@ def _read_array_header(r: _Reader, i: int, count: int) -> Optional[ArrayHeader]:
     return ArrayHeader(i, shape, dtype, stype, offset, data_bytes)
 
 
-def _skip_legacy_array(r: _Reader, what: str, magic: int) -> None:
-    """Walk a dense array saved before the V2 layout, as MXNet 1.9.1's
+def _read_legacy_header(r: _Reader, i: int, what: str, magic: int) -> ArrayHeader:
+    """A dense array saved before the V2 layout, walked as MXNet 1.9.1's
     ``NDArray::LegacyLoad`` reads it: a V1 array (``magic`` 0xF993FAC8) has an int32 ndim
     and int64 dims; an older one has no magic, its first uint32 is the ndim, and uint32
     dims follow. Then the context (2 x int32), the dtype code (int32) and the values. A
@@ -329,7 +321,10 @@ def _skip_legacy_array(r: _Reader, what: str, magic: int) -> None:
     if dtype_code not in DTYPES:
         raise CheckpointError(f"{q} is corrupt: {what} has unknown dtype code {dtype_code}")
     dtype, itemsize = DTYPES[dtype_code]
-    r.skip(itemsize * math.prod(shape), f"the data of {what} (shape {shape}, {dtype})")
+    offset = r.pos
+    data_bytes = itemsize * math.prod(shape)
+    r.skip(data_bytes, f"the data of {what} (shape {shape}, {dtype})")
+    return ArrayHeader(i, tuple(shape), dtype, LEGACY_STYPE, offset, data_bytes)
 
 
 def read_params(path: str) -> ParamFile:

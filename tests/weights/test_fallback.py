@@ -14,17 +14,20 @@ import mxnet as mx
 import numpy as np
 import pytest
 
+from paraminspect._text import human_bytes
 from paraminspect.errors import CheckpointError
-from paraminspect.model.params_file import check_file
+from paraminspect.model.params_file import LEGACY_STYPE, check_file
 from tests.weights.legacy_files import V1_MAGIC, legacy_array, params_bytes, sample_arrays
 from tests.weights.test_stream_figures import _close
 
-NOTE = {
-    "legacy": "holds a legacy layout (saved before MXNet 1.0), which cannot be streamed: it "
-    "was loaded whole with mx.nd.load (about ",
-    "sparse": "holds sparse arrays, which cannot be streamed: it was loaded whole with "
-    "mx.nd.load (about ",
+WHY = {
+    "legacy": "holds a legacy layout (saved before MXNet 1.0), which cannot be streamed: ",
+    "sparse": "holds sparse arrays, which cannot be streamed: ",
 }
+LOADED = "it was loaded whole with mx.nd.load (about "
+# what the reader says when it opens such a file (diff, inspect --index), before any value
+TO_LOAD = "reading its values loads it whole with mx.nd.load (about "
+NOTE = {kind: why + LOADED for kind, why in WHY.items()}
 
 
 def _js(result):
@@ -89,8 +92,8 @@ def test_mxnet_reads_the_hand_written_files(tmp_path, encoding, named):
 @pytest.mark.parametrize("kind", ["legacy", "v1", "sparse"])
 def test_inspect_stats_of_a_fall_back_file_equal_float64_numpy(cli, tmp_path, kind):
     path, truth = _write(tmp_path, kind)
-    layout = check_file(str(path))
-    assert layout.headers == () if kind != "sparse" else layout.headers
+    stypes = {h.stype for h in check_file(str(path)).headers}
+    assert stypes == ({0, 1, 2} if kind == "sparse" else {LEGACY_STYPE})
     data = _js(cli("inspect", str(path), "--stats", "--format", "json"))
     note = NOTE["sparse" if kind == "sparse" else "legacy"]
     assert [n for n in data["notes"] if note in n] == [
@@ -120,6 +123,30 @@ def test_inspect_stats_of_a_fall_back_file_equal_float64_numpy(cli, tmp_path, ki
     assert f"'{path}' {note}" in _flat(table.output)
 
 
+@pytest.mark.parametrize("kind", ["legacy", "v1", "sparse"])
+def test_index_of_a_fall_back_file_reads_no_value(cli, tmp_path, monkeypatch, kind):
+    """``inspect --index`` gives names, shapes, dtypes and bytes from the headers alone:
+    mx.nd.load is not run, and the note says it would be."""
+    import paraminspect.weights.params as params
+
+    def refuse(path):
+        raise AssertionError("mx.nd.load was reached")
+
+    monkeypatch.setattr(params, "read_params", refuse)
+    path, truth = _write(tmp_path, kind)
+    data = _js(cli("inspect", str(path), "--index", "--format", "json"))
+    assert [(a["key"], tuple(a["shape"]), a["dtype"], a["bytes"]) for a in data["arrays"]] == [
+        (k, a.shape, a.dtype.name, a.nbytes) for k, a in truth.items()
+    ]
+    assert data["notes"][0].startswith("--index: names, shapes, dtypes and bytes")
+    held = sum(a.nbytes for a in truth.values())
+    why = WHY["sparse" if kind == "sparse" else "legacy"]
+    assert data["notes"][1] == (
+        f"'{path}' {why}{TO_LOAD}{human_bytes(held + (190 << 20))} of memory: the arrays, as "
+        "dense numpy, and MXNet itself)"
+    )
+
+
 def test_a_legacy_list_is_keyed_by_position(cli, tmp_path):
     arrays = sample_arrays()
     path = tmp_path / "list.params"
@@ -145,11 +172,8 @@ def test_diff_of_a_fall_back_file_equals_float64_numpy(cli, tmp_path, kind):
     path_b = tmp_path / "new.params"
     mx.nd.save(str(path_b), {k: mx.nd.array(v, dtype=v.dtype) for k, v in b.items()})
     data = _js(cli("diff", str(path_a), str(path_b), "--format", "json"))
-    note = NOTE["sparse" if kind == "sparse" else "legacy"]
-    assert [line for line in data["log"] if "mx.nd.load" in line] == [
-        line for line in data["log"] if line.startswith(f"'{path_a}' {note}")
-    ]
-    assert len(data["log"]) == 1, data["log"]
+    note = WHY["sparse" if kind == "sparse" else "legacy"] + TO_LOAD  # said on opening A
+    assert len(data["log"]) == 1 and data["log"][0].startswith(f"'{path_a}' {note}"), data["log"]
     rows = {r["key"]: r for r in data["keys"]}
     assert set(rows) == set(a)
     for key, row in rows.items():
@@ -256,7 +280,12 @@ def test_every_truncation_of_a_legacy_file_is_caught(tmp_path, encoding):
         assert str(e.value).startswith(f"'{path}' ") and "\n" not in str(e.value)
     path.write_bytes(good)
     layout = check_file(str(path))
-    assert (layout.count, layout.keys, layout.headers) == (2, ("w", "b"), ())
+    assert (layout.count, layout.keys) == (2, ("w", "b"))
+    assert [(h.shape, h.dtype, h.stype, h.data_bytes) for h in layout.headers] == [
+        ((2, 3), "float32", LEGACY_STYPE, 24),
+        ((2,), "int64", LEGACY_STYPE, 16),
+    ]
+    assert good[layout.headers[1].data_offset :][:16] == arrays["b"].tobytes()
 
 
 def test_a_file_mixing_v2_and_legacy_arrays_falls_back(cli, tmp_path):

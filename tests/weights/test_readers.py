@@ -207,10 +207,16 @@ def test_sparse_params_fall_back_to_mxnet_and_say_so(tmp_path):
     mx.nd.save(str(path), {"rsp": rsp, "w": mx.nd.ones((2,))})
     with open_weights(str(path)) as r:
         assert [e.kind for e in r.entries] == ["fallback", "fallback"]
+        assert [(e.shape, e.dtype, e.nbytes) for e in r.entries] == [
+            ((5, 2), "float32", 40),
+            ((2,), "float32", 8),
+        ]
         (note,) = r.notes
         assert "holds sparse arrays, which cannot be streamed" in note
-        assert "loaded whole with mx.nd.load (about 190" in note
+        assert "reading its values loads it whole with mx.nd.load (about 190" in note
         np.testing.assert_array_equal(r.read(r.entry("rsp")), rsp.asnumpy())
+        (note,) = r.notes
+        assert "it was loaded whole with mx.nd.load (about 190" in note
 
 
 def test_compressed_npz_is_read_whole_with_a_note(tmp_path):
