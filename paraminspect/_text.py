@@ -32,10 +32,24 @@ def quote(path: object) -> str:
     return f"'{path}'"
 
 
+# A tuple, as a shape or an argument list prints: ``(C, 1, 1)``, ``(64,)``, ``[1.5e-44, 0]``,
+# ``(rnd_type=uniform, magnitude=3)``; items are single words joined by ", ".
+_TUPLE = re.compile(r"\([^()\[\]\s]*(?:, [^()\[\]\s]*)*\)|\[[^()\[\]\s]*(?:, [^()\[\]\s]*)*\]")
+
+
+def _last_break(text: str, sep: str, end: int, inside: List[range]) -> int:
+    """Where ``sep`` last occurs in ``text[:end]`` outside every span of ``inside``; -1."""
+    at = text.rfind(sep, 0, end)
+    while at >= 0 and any(at in span for span in inside):
+        at = text.rfind(sep, 0, at)
+    return at
+
+
 def phrase_lines(text: str, width: int) -> List[str]:
     """``text`` in lines of at most ``width``, broken after ': ', '; ' or ', ' (a phrase's
-    end) where possible, else between words; a word longer than ``width`` (a long path) is
-    cut at ``width``. Existing line breaks are kept."""
+    end) where possible, else between words; never inside a tuple (a shape such as
+    ``(C, 1, 1)`` stays whole) unless the tuple alone is wider than the line; a word longer
+    than ``width`` (a long path) is cut at ``width``. Existing line breaks are kept."""
     if "\n" in text:
         return [line for part in text.split("\n") for line in phrase_lines(part, width)]
     if not text:
@@ -43,19 +57,22 @@ def phrase_lines(text: str, width: int) -> List[str]:
     width = max(1, width)
     lines: List[str] = []
     while len(text) > width:
+        inside = [range(m.start() + 1, m.end() - 1) for m in _TUPLE.finditer(text)]
         cut = -1
         # the strongest phrase break that leaves a first line at least half full: ':' or
         # ';', then ',', then before '('; the line keeps its punctuation
         for group in ((": ", "; "), (", ",), (" (",)):
             for sep in group:
                 keep = 0 if sep == " (" else 1
-                at = text.rfind(sep, 0, width + 1 - keep)
+                at = _last_break(text, sep, width + 1 - keep, inside)
                 if at >= width // 2:
                     cut = max(cut, at + keep)
             if cut >= 0:
                 break
         if cut < 0:
-            cut = text.rfind(" ", 0, width + 1)
+            cut = _last_break(text, " ", width + 1, inside)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, width + 1)  # a tuple wider than the line
         if cut <= 0:
             cut = width  # one word wider than the line: cut it
         lines.append(text[:cut].rstrip())

@@ -42,8 +42,10 @@ def cli():
 
     runner = CliRunner()
 
-    def run(*args: str, input: str | None = None):
-        return runner.invoke(root, list(args), input=input, catch_exceptions=False)
+    def run(*args: str, input: str | None = None, columns: int | None = None):
+        # without ``columns``: output that is not a terminal, as wide as COLUMNS says (else 80)
+        env = {"COLUMNS": str(columns)} if columns else None
+        return runner.invoke(root, list(args), input=input, catch_exceptions=False, env=env)
 
     return run
 

@@ -153,25 +153,52 @@ def test_no_help_paragraph_has_runs_of_spaces(width):
             assert not re.search(r"\S {2,}\S", help_), f"{name!r} {param.name}: {help_!r}"
 
 
-DOCS_WITH_OUTPUT = [
-    "README.md",
-    "docs/reference.md",
-    "docs/spec.md",
-    "docs/guide.md",
-    "docs/models.md",
-]
-
-
-@pytest.mark.parametrize("name", DOCS_WITH_OUTPUT)
-def test_documented_outputs_match_a_real_run(name, request):
-    """Every ``$ paraminspect ...`` block shows what the command prints (timing excepted)."""
+def _doc_blocks():
     from tests import doc_blocks
 
-    path = ROOT / name
+    return [b for path in doc_blocks.doc_files() for b in doc_blocks.find_blocks(path)]
+
+
+@pytest.mark.parametrize("block", _doc_blocks(), ids=lambda b: b.name)
+def test_documented_outputs_match_a_real_run(block, request):
+    """Every ``$ paraminspect ...`` block of the README, README.zh-CN and docs/ shows what
+    the command prints (timing excepted); one that needs ../shared/data or an extra is
+    checked where it is there and skipped with that reason where it is not."""
+    from tests import doc_blocks
+
+    reason = block.missing()
+    if reason:
+        pytest.skip(reason)
     if request.config.getoption("--update-golden"):
-        doc_blocks.update_file(path)
-    problems = doc_blocks.check_file(path)
+        doc_blocks.update_file(block.path)
+        block = next(b for b in doc_blocks.find_blocks(block.path) if b.line == block.line)
+    problems = doc_blocks.check_block(block)
     assert not problems, "\n\n".join(problems)
+
+
+def test_every_output_block_is_checked():
+    """No block is exempt: what a block needs is declared, so that a clone without it skips
+    the block (with the reason) instead of failing, and a machine with it checks it."""
+    from tests import doc_blocks
+
+    command = re.compile(r"^ *\$ paraminspect ", re.M)
+    for path in doc_blocks.doc_files():
+        text = path.read_text(encoding="utf-8")
+        assert "output not checked" not in text, path.name
+        found = doc_blocks.find_blocks(path)
+        assert len(command.findall(text)) == sum(len(command.findall(b.body)) for b in found)
+    for block in _doc_blocks():
+        used = " ".join([block.body, *block.setup])
+        for name in re.findall(r"\.\./shared/data/([\w.*-]+)", used):
+            pattern = re.escape(name).replace(r"\*", ".*")
+            assert any(re.fullmatch(f"../shared/data/{pattern}", n) for n in block.needs), (
+                block.name,
+                name,
+            )
+        if re.search(r"^\$ paraminspect (export|compare) ", block.body, re.M):
+            assert "onnxruntime" in block.needs, block.name
+        if "--plot" in block.body:
+            assert "matplotlib" in block.needs, block.name
 
 
 def test_readme_is_short_and_keeps_the_quick_start():
@@ -272,3 +299,33 @@ def test_completion_offers_built_in_specs_and_methods():
     )
     assert "plain,shared" in proc.stdout.splitlines()
     assert cli.commands["init"]  # --method completes too (checked above)
+
+
+def test_a_block_that_needs_what_is_missing_says_why_and_varying_text_is_masked(tmp_path):
+    from tests import doc_blocks
+
+    doc = tmp_path / "doc.md"
+    doc.write_text(
+        "<!-- needs: ../shared/data/no-such-symbol.json -->\n"
+        "<!-- needs: onnxruntime -->\n```\n$ paraminspect specs\n```\n\n"
+        "<!-- needs: no_such_module_here -->\n```\n$ paraminspect specs\n```\n",
+        encoding="utf-8",
+    )
+    missing, extra = doc_blocks.find_blocks(doc)
+    assert missing.needs == ["../shared/data/no-such-symbol.json", "onnxruntime"]
+    assert missing.missing() == (
+        "needs ../shared/data/no-such-symbol.json (see docs/development.md, 'Test data')"
+    )
+    assert extra.missing() == (
+        "needs the Python module no_such_module_here (pip install no_such_module_here)"
+    )
+    varies = [r"only [\d.]+ GiB is available"]
+    assert doc_blocks.matches(
+        ["a: only 2.1 GiB is available; b"], ["a: only 9.9 GiB is available; b"], varies
+    )
+    assert not doc_blocks.matches(
+        ["a: only 2.1 GiB is available; b"], ["a: only 9.9 GiB is available; c"], varies
+    )
+    assert not doc_blocks.matches(
+        ["a: only 2.1 GiB is available; b"], ["a: only 9.9 GiB is available; b"]
+    )

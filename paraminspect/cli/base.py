@@ -116,10 +116,44 @@ def fit_error(message: str, prefix: str = "") -> str:
     return "\n".join(phrase_lines(lead + message, max(20, width)))[len(lead) :]
 
 
+def fit_usage(e: click.UsageError) -> click.UsageError:
+    """``e`` (click's own parse error: an unknown option, a missing argument, a bad choice)
+    with its ``Error: ...`` line broken at phrase ends to fit the terminal, as the tool's own
+    errors are; still a usage error (exit 2, the usage line and the --help hint above it)."""
+    message = e.format_message()
+    if not sys.stderr.isatty():
+        return e  # a pipe or a log file gets it on one line
+    fitted = fit_error(message)
+    if fitted == message:
+        return e
+    if ". (" in message:  # click's "(Did you mean ...?)": the problem, then the fix below it
+        fitted = fit_error(message.replace(". (", ".\n(", 1))
+    return click.UsageError(fitted, ctx=e.ctx)  # exit 2, as every UsageError
+
+
 class PIGroup(click.Group):
-    """The root group; every command in it handles errors as :class:`PICommand` does."""
+    """The root group; every command in it handles errors as :class:`PICommand` does, and
+    click's own parse errors fit the terminal."""
 
     command_class = PICommand
+
+    def make_context(
+        self,
+        info_name: Optional[str],
+        args: List[str],
+        parent: Optional[click.Context] = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:  # `paraminspect --nope`
+            raise fit_usage(e) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:  # a command's own options and arguments, or its name
+            raise fit_usage(e) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list with each summary whole (click cuts them with ``...`` to one
@@ -160,9 +194,8 @@ class LazyConsole:
 
             from rich.console import Console
 
-            # A pipe has no width; rich would assume 80 columns and squeeze the tables.
             tty = (sys.stderr if self._stderr else data_stream()).isatty()
-            width = None if self._stderr or tty or "COLUMNS" in os.environ else 120
+            width = None if tty else pipe_width(os.environ)
             self._console = Console(
                 stderr=self._stderr,
                 file=None if self._stderr else data_stream(),  # its tty decides the colours
@@ -173,6 +206,18 @@ class LazyConsole:
             if not self._stderr:  # data: no trailing spaces (stderr has the live progress bar)
                 self._console.file = NoTrailingSpaces(data_stream())
         return self._console
+
+
+PIPE_WIDTH = 80  # columns of output that goes to a pipe or a file when COLUMNS is not set
+
+
+def pipe_width(environ: Any) -> int:
+    """The width of output that is not going to a terminal: ``COLUMNS`` when it is set,
+    else :data:`PIPE_WIDTH`. Never the size of whichever terminal stdin or stderr happens to
+    be (rich's guess): ``paraminspect show | tail`` in an 80-column terminal fits it, and a
+    file written by a script does not depend on the window it was started from."""
+    columns = environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
 
 
 class NoTrailingSpaces:

@@ -46,15 +46,39 @@ def edit_json(er: Any) -> Dict[str, Any]:
     return obj
 
 
+RULE_ROOM = 6  # a rule's title needs this much beside it for the rule to show
+
+
 def heading(out: Console, label: str) -> None:
-    """A stage's heading: a rule with the label in it, or (a label too long for the
-    console, which a rule would cut with an ellipsis) the label's lines above a plain rule."""
-    if len(label) + 6 <= out.width:
+    """A stage's heading: a rule with the label in it. A label too long for the console
+    (which a rule would cut with an ellipsis) is wrapped, the rule on its last line: a
+    step's target (``on select '...'``) starts that line when it fits there."""
+    width = out.width
+    if len(label) + RULE_ROOM <= width:
         out.rule(Text(label, style="bold"), align="left")
         return
-    for line in phrase_lines(label, out.width):
+    head, on, target = label.rpartition(" on ")
+    last = f"on {target}"
+    if on and head and len(last) + RULE_ROOM <= width:
+        lines = [*phrase_lines(head, width), last]
+    else:
+        lines = phrase_lines(label, width - RULE_ROOM)
+    for line in lines[:-1]:
         out.print(Text(line, style="bold"))
-    out.rule()
+    out.rule(Text(lines[-1], style="bold"), align="left")
+
+
+def list_lines(items: List[str], width: int) -> List[str]:
+    """``items`` joined by ", " in lines of at most ``width``, broken between items (a
+    ``name: init`` pair stays on one line), an item wider than the line at phrase ends."""
+    lines: List[str] = []
+    for i, item in enumerate(items):
+        piece = item + ("," if i < len(items) - 1 else "")
+        if lines and len(lines[-1]) + 1 + len(piece) <= width:
+            lines[-1] += " " + piece
+        else:
+            lines += phrase_lines(piece, width)
+    return lines
 
 
 def print_edit(out: Console, er: Any) -> None:
@@ -69,7 +93,8 @@ def print_edit(out: Console, er: Any) -> None:
         if blocks:
             out.print(Group(*blocks), soft_wrap=True)
         if not blocks and not any(r.stats is not None for r in entry.parameters):
-            say(out, ", ".join(f"{r.name}: {r.init}" for r in entry.parameters))
+            for line in list_lines([f"{r.name}: {r.init}" for r in entry.parameters], out.width):
+                out.print(Text(line), soft_wrap=True)
     if er.trace:
         heading(out, "final state")
     if er.action:

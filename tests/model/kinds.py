@@ -473,3 +473,12 @@ def fd_gradient(
         grads.append((total(up) - total(down)) / (2 * eps))
     param.set_data(nd.array(start, dtype="float64"))
     return np.array(grads)
+
+
+if __name__ == "__main__":
+    # `python -m tests.model.kinds KIND [FOLDER]`: the doc blocks of docs/models.md build
+    # the graph they run on this way (see tests/doc_blocks.py, `<!-- setup: ... -->`)
+    import sys
+
+    built = build(sys.argv[1], Path(sys.argv[2] if len(sys.argv) > 2 else "."))
+    print(built.symbol)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 import threading
@@ -70,6 +71,10 @@ def run(args: List[str], out_tty: bool, err_tty: bool, delay: str = "0") -> Tupl
         t.start()
     tty = b""
     while True:
+        ready, _, _ = select.select([master], [], [], 300)
+        if not ready:  # a hung child fails the test instead of hanging the suite
+            proc.kill()
+            break
         try:
             chunk = os.read(master, 65536)
         except OSError:  # EIO: the child exited and closed the terminal
