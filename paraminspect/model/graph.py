@@ -132,7 +132,19 @@ def read_graph(path: str | Path) -> Graph:
             ) from e
         raise _bad(path, f"not JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
     check_document(doc, lambda what: _bad(path, what))
-    # check_document made sure of the types and ranges used here
+    return _graph(path, text, doc)
+
+
+def graph_from_symbol(symbol: mx.sym.Symbol, name: str) -> Graph:
+    """The Graph of a Symbol built in this process (a Block called on symbols): its
+    ``tojson()``, which MXNet wrote, so none of a file's checks apply. ``name`` stands
+    for the path in messages."""
+    text = symbol.tojson()
+    return _graph(name, text, json.loads(text))
+
+
+def _graph(path: str, text: str, doc: Dict[str, Any]) -> Graph:
+    # check_document (or MXNet, for graph_from_symbol) made sure of the types used here
     nodes = [
         GraphNode(i, raw["op"], raw["name"], dict(node_attrs(raw) or {}), _refs(raw.get("inputs")))
         for i, raw in enumerate(doc["nodes"])

@@ -144,3 +144,59 @@ def test_upsampling_macs_nearest_copies_bilinear_is_its_deconvolution(cli, tmp_p
     # each input value times the k x k kernel of its own channel (1 channel per group)
     assert rows["bil"]["macs"] == math.prod(shape) * 1 * k * k
     assert rows["bil"]["output_shape"] == list(got.shape)
+
+
+def _bilinear_up_net():
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    class BilinearUp(nn.HybridBlock):
+        """Gluon has no UpSampling layer: a block of one's own calls F.UpSampling."""
+
+        def __init__(self, channels, scale, **kwargs):
+            super().__init__(**kwargs)
+            k = 2 * scale - scale % 2
+            self.scale, self.channels = scale, channels
+            self.weight = self.params.get(
+                "weight", shape=(channels, 1, k, k), init=mx.init.Bilinear()
+            )
+
+        def hybrid_forward(self, F, x, weight):
+            return F.UpSampling(
+                x,
+                weight,
+                scale=self.scale,
+                sample_type="bilinear",
+                num_filter=self.channels,
+                num_args=2,
+            )
+
+    net = nn.HybridSequential(prefix="upnet_")
+    with net.name_scope():
+        net.add(nn.Conv2D(2, 1), BilinearUp(2, 3), nn.Dense(2))
+    return net
+
+
+def test_bilinear_upsampling_in_a_block_and_its_export(cli, tmp_path):
+    import mxnet as mx
+
+    shape = (2, 3, 4, 4)
+    net = _bilinear_up_net()
+    net.initialize()
+    rows = pi.summary(net, shape, seed=0).to_dict()["layers"]
+    conv, up, dense = rows
+    k = 2 * 3 - 3 % 2  # scale 3: a 5x5 kernel per channel
+    # each of the conv's 2 x 4 x 4 output values per sample times its channel's k x k kernel
+    assert up["macs"] == 2 * 2 * 4 * 4 * k * k
+    assert up["output_shape"] == [2, 2, 12, 12]
+    net.hybridize()
+    net(mx.nd.ones(shape))
+    net.export(str(tmp_path / "up"))
+    result = cli(
+        "summary", str(tmp_path / "up-symbol.json"), "--input", "data=2x3x4x4", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    graph = {r["type"]: r for r in json.loads(result.stdout)["layers"]}
+    assert graph["UpSampling"]["macs"] == up["macs"]
+    assert graph["Convolution"]["macs"] == conv["macs"] == 2 * 2 * 4 * 4 * 3
+    assert graph["FullyConnected"]["macs"] == dense["macs"] == 2 * 2 * (2 * 12 * 12)

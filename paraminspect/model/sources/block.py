@@ -95,6 +95,10 @@ def _activation(block: Any) -> Optional[str]:
 
 def _macs(block: Any, node: _Node, shapes: Mapping[int, Shape]) -> int:
     kind = type(block).__name__
+    if kind not in _CONV and kind not in _DECONV:
+        own = _own_ops_macs(block, node.inp)
+        if own:
+            return own
     if any(c.__name__ == "_RNNLayer" for c in type(block).__mro__):
         # a fused rnn.GRU/LSTM/RNN: the RNN op it runs (model/graph.py's count)
         if node.inp is None or len(node.inp) != 3:
@@ -119,6 +123,39 @@ def _macs(block: Any, node: _Node, shapes: Mapping[int, Shape]) -> int:
     if kind in _DECONV and node.inp is not None:
         return math.prod(node.inp) * math.prod(wshape[1:])
     return 0
+
+
+def _own_ops_macs(block: Any, in_shape: Optional[Shape]) -> int:
+    """MACs of the ops a user's leaf block calls in its own ``hybrid_forward`` with its own
+    parameters (``F.UpSampling`` bilinear, ``F.FullyConnected``, ``F.RNN``): the block is
+    called alone on one symbol and its graph counted as an export's nodes are
+    (:mod:`paraminspect.model.macs`), so the block and its export agree. 0 for MXNet's own
+    layers without a count (BatchNorm, PReLU, Embedding: elementwise or a lookup), for a
+    block with children (their rows count them) and for one that cannot be called alone
+    on a symbol."""
+    if (
+        in_shape is None
+        or block._children
+        or not block._reg_params
+        or type(block).__module__.startswith("mxnet.")
+        or not hasattr(block, "hybrid_forward")
+    ):
+        return 0
+    import mxnet as mx
+
+    from paraminspect.model.graph import graph_from_symbol, graph_layout, infer_shapes
+
+    inputs = {"data": InputDesc("data", in_shape)}
+    try:
+        out = block(mx.sym.var("data"))
+        symbol = mx.sym.Group(list(out)) if isinstance(out, (list, tuple)) else out
+        graph = graph_from_symbol(symbol, block.name)
+        params = {p.name for p in block.collect_params().values()}
+        shapes = infer_shapes(symbol, inputs, block.name)
+        layout = graph_layout(graph, symbol, inputs, params, shapes)
+    except Exception:  # several inputs, Python control flow on values, shapes unknown
+        return 0
+    return sum(layer.macs for layer in layout.layers)
 
 
 def _assemble(
