@@ -56,6 +56,14 @@ BOOK = """
         return net
 
 
+    def known():
+        # the first width given, the second deferred: values before any forward pass
+        net = nn.HybridSequential(prefix="known_")
+        with net.name_scope():
+            net.add(nn.Dense(4, in_units=3, activation="relu"), nn.Dense(2))
+        return net
+
+
     def mixed():
         net = nn.HybridSequential(prefix="sequential0_")
         net.add(
@@ -124,6 +132,7 @@ def _book_module(book):
     "command",
     [
         ("show", "--values", "--stats", "--grad"),
+        ("show", "--before-forward", "--values", "--stats"),
         ("summary",),
         ("grad", "--loss", "l2", "--stats", "--values"),
         ("grad", "--loss", "softmax-ce", "--layer", "1"),
@@ -267,3 +276,54 @@ def test_train_rows_of_a_mixed_net_match_raw_mxnet(cli, book, tmp_path):
     assert rows["2"]["weight_l2"] is None and rows["2"]["grad_l2"] is None
     l2_loss = float(np.mean(0.5 * np.mean((out.asnumpy() - y) ** 2, axis=1)))
     assert report["history"][-1]["data_loss"] == pytest.approx(l2_loss, rel=1e-5)
+
+
+@pytest.mark.parametrize("net, shape", [("nested", "4x5"), ("known", "2x3")])
+def test_before_forward_shows_what_gluon_holds_after_initialize(cli, book, net, shape):
+    # the book's deferred initialization: after net.initialize() and before net(X), a
+    # weight whose input width is learned from X has shape (units, 0) and no values; the
+    # same net by hand, the same seed, gives every shape and every value shown
+    import mxnet as mx
+    import numpy as np
+
+    args = ["--before-forward", "--values", "--seed", "4", "--format", "json"]
+    report = _json(cli("show", f"{book}:{net}", "--input", f"data={shape}", *args))
+    mx.random.seed(4)
+    block = getattr(_book_module(book), net)()
+    block.initialize(mx.init.Uniform())
+    raw = block.collect_params()
+    rows = {row["name"].split("_", 1)[1]: row for row in report["parameters"]}
+    assert sorted(rows) == sorted(n.split("_", 1)[1] for n in raw)
+    deferred = 0
+    for name, p in raw.items():
+        row = rows[name.split("_", 1)[1]]
+        assert tuple(row["shape"]) == p.shape
+        if 0 in p.shape:
+            deferred += 1
+            assert row["data"] is None and "deferred" in row["data_note"]
+        else:
+            np.testing.assert_array_equal(np.array(row["data"]), p.data().asnumpy())
+    assert deferred == {"nested": 3, "known": 1}[net]  # nested: 1.first/second share one
+    assert report["totals"]["unique"] == sum(
+        p.data().size for p in raw.values() if 0 not in p.shape
+    )
+    assert report["model"]["forward"] is False
+
+
+def test_before_forward_on_a_live_block_and_when_nothing_is_deferred(cli, tmp_path):
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    net = nn.HybridSequential(prefix="live_")
+    with net.name_scope():
+        net.add(nn.Dense(5, activation="relu"), nn.Dense(2))
+    report = pi.show(net, (3, 7), before_forward=True).to_dict()
+    assert [p["shape"] for p in report["parameters"]] == [[5, 0], [5], [2, 0], [2]]
+    assert any("a 0 in a shape" in n for n in report["notes"])
+    # every width given: nothing is deferred, and the note says so
+    given = nn.Dense(2, in_units=7, prefix="given_")
+    given.initialize(mx.init.One())
+    report = pi.show(given, (3, 7), before_forward=True, values=True).to_dict()
+    assert [p["shape"] for p in report["parameters"]] == [[2, 7], [2]]
+    assert report["parameters"][0]["data"] == [[1.0] * 7] * 2
+    assert any("every shape is already known" in n for n in report["notes"])

@@ -68,7 +68,7 @@ def show(
     if shapes_only:
         return plan_report(source, view, "--shapes-only asks for the table alone")
     try:
-        model = source.build(seed=seed, forward=not before_forward)
+        model = source.build(seed=seed, forward=not before_forward, before_forward=before_forward)
     except ResourceError as e:
         if wants_arrays:  # values and statistics need the arrays: the refusal says why
             raise

@@ -329,10 +329,16 @@ def collect_report(
     rows = collect_rows(model, view, origins)
     all_notes = list(notes) + list(shown_note(model.layout.fixed_gammas, [r.name for r in rows]))
     if not model.forward_done:
+        deferred = any(p._data is None for p in model.params.values())
         all_notes.append(
             "state after initialize() and before the first forward pass: "
-            "a 0 in a shape is an input width MXNet learns from X (deferred "
-            "initialization), so those weights have no values yet"
+            + (
+                "a 0 in a shape is an input width MXNet learns from X (deferred "
+                "initialization), so those weights have no values yet"
+                if deferred
+                else "every shape is already known (given or loaded: nothing is deferred), "
+                "so every weight has its values"
+            )
         )
     return ParamReport(
         warnings=tuple(model.warnings) + numeric_warnings(rows),

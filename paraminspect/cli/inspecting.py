@@ -46,7 +46,8 @@ from paraminspect.cli.options import (
     "--before-forward",
     is_flag=True,
     help="Stop after initialize(), before the first forward pass (exercise 2): "
-    "deferred shapes such as (256, 0), and no values yet.",
+    "deferred shapes such as (256, 0), and no values yet; for every MODEL (a factory "
+    "or zoo net runs no pass either).",
 )
 @click.option(
     "--shapes-only",

@@ -34,7 +34,11 @@ class Source(Protocol):
         ...
 
     def build(
-        self, seed: Optional[int] = None, forward: bool = True, backward: bool = False
+        self,
+        seed: Optional[int] = None,
+        forward: bool = True,
+        backward: bool = False,
+        before_forward: bool = False,
     ) -> Model:
         """Build the network (and, with ``forward``, run its first forward pass).
 
@@ -42,5 +46,9 @@ class Source(Protocol):
             seed: ``mx.random.seed(seed)`` first; None keeps MXNet's default stream.
             forward: draw the inputs and run the first forward pass.
             backward: the caller will also run a backward pass (for the memory estimate).
+            before_forward: stop after ``initialize()``: no pass at all, not even the one
+                that measures a Block, so widths MXNet learns from X stay 0 and their
+                weights have no values (``show --before-forward``). A spec without
+                ``forward`` is in that state already.
         """
         ...

@@ -130,6 +130,7 @@ def _assemble(
     loaded: bool,
     name: Optional[str],
     user_initialized: Collection[str] = (),
+    held: bool = False,
 ) -> Layout:
     layers: List[LayerDesc] = []
     users: Dict[int, List[int]] = {}
@@ -158,7 +159,8 @@ def _assemble(
     params = []
     user = frozenset(user_initialized)
     for pname, p in net.collect_params().items():
-        shape = shapes.get(id(p)) or tuple(p.shape or ())
+        # held: the shape Gluon holds (0 for a width deferred to the first forward pass)
+        shape = tuple(p.shape or ()) if held else shapes.get(id(p)) or tuple(p.shape or ())
         params.append(
             ParamDesc(
                 name=pname,
@@ -297,6 +299,7 @@ def measure_block(
     ctx: Optional[mx.Context] = None,
     source: Optional[str] = None,
     user_initialized: Collection[str] = (),
+    run: bool = True,
 ) -> Layout:
     """The Layout of an initialized Block from one forward pass.
 
@@ -309,6 +312,9 @@ def measure_block(
     ``default_init``.
 
     The pass also finishes deferred initialization, so every parameter has its data.
+    With ``run=False`` (``show --before-forward``) nothing is run: the parameters keep the
+    shapes Gluon holds after ``initialize()`` (0 for an input width it learns from X, as a
+    spec's), and layer shapes and MACs come from symbolic inference (nothing allocated).
 
     Raises:
         BuildError: the forward pass fails (shapes that do not fit, a bug in the block).
@@ -318,6 +324,15 @@ def measure_block(
     ctx = ctx or mx.cpu()
     source = source or quote(net.name)
     nodes = walk_blocks(net)
+    if not run:
+        trace = trace_block(net, nodes, inputs, source)
+        by_var = trace.by_var if trace is not None else {}
+        inferred = {
+            id(p): by_var[p.name] for p in net.collect_params().values() if p.name in by_var
+        }
+        return _assemble(
+            net, nodes, inputs, inferred, default_init, loaded, name, user_initialized, held=True
+        )
     data = []
     for n, d in inputs.items():
         if arrays is not None and n in arrays:

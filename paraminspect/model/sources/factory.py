@@ -138,8 +138,10 @@ def load_factory(
     ctx: Optional[Any] = None,
     available_memory: Optional[int] = None,
     net: Optional[Any] = None,
+    run: bool = True,
 ) -> Tuple[Any, Layout, List[str]]:
-    """Call the factory, initialize what it left uninitialized and run one forward pass.
+    """Call the factory, initialize what it left uninitialized and run one forward pass
+    (with ``run=False``, none: ``show --before-forward``, see ``measure_block``).
 
     ``net``: the Block the factory already returned (not called again).
 
@@ -163,11 +165,14 @@ def load_factory(
     # what the factory initialized itself came from an init the tool cannot know
     drawn = {id(p) for p in fresh}
     own = [n for n, p in net.collect_params().items() if id(p) not in drawn]
-    layout = measure_block(net, resolved, arrays, ctx=ctx, source=quote(ref), user_initialized=own)
+    layout = measure_block(
+        net, resolved, arrays, ctx=ctx, source=quote(ref), user_initialized=own, run=run
+    )
     notes = []
     if fresh:
         notes.append(
             f"{ref}: {plural(len(fresh), 'parameter')} that it left uninitialized got fresh "
             "values (MXNet's Uniform, or the parameter's own initializer)"
+            + ("" if run else "; a deferred one gets them at the first forward pass")
         )
     return net, layout, notes

@@ -49,7 +49,9 @@ class NetSource:
     def _describe(self) -> Layout:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
+    def _load(
+        self, xs: Optional[Dict[str, Any]] = None, measure: bool = True
+    ) -> Tuple[Any, Layout, List[str]]:
         raise NotImplementedError  # pragma: no cover - abstract
 
     # A Block's weights are drawn at its first forward pass (deferred initialization), so
@@ -59,12 +61,18 @@ class NetSource:
     x_first = False
 
     def build(
-        self, seed: Optional[int] = None, forward: bool = True, backward: bool = False
+        self,
+        seed: Optional[int] = None,
+        forward: bool = True,
+        backward: bool = False,
+        before_forward: bool = False,
     ) -> Model:
         """Load the net (fresh or loaded weights) and, with ``forward``, run one pass.
 
         A Block source's ``model.X`` is drawn before its weights (see ``x_first``) and kept
-        for the passes that follow; otherwise the first pass draws it.
+        for the passes that follow; otherwise the first pass draws it. Loading a Block runs
+        one pass that measures it (and finishes deferred initialization), unless
+        ``before_forward`` (see :meth:`paraminspect.model.source.Source.build`).
         """
         import mxnet as mx
 
@@ -75,13 +83,16 @@ class NetSource:
         if seed is not None:
             mx.random.seed(seed)
         xs = None
-        if self.x_first and all(d.shape for d in self.layout.inputs):
+        # before the first forward pass (show --before-forward) X is not drawn, as a spec
+        # does not draw it: only initialize() runs, so deferred widths stay 0
+        forward = forward and not before_forward
+        if not before_forward and self.x_first and all(d.shape for d in self.layout.inputs):
             from paraminspect.model.memory import check_memory
 
             check_memory(self.layout)  # before X is allocated: a net too large is refused
             drawn = draw_inputs(self.layout.inputs, getattr(self, "arrays", None))
             xs = {d.name: x for d, x in zip(self.layout.inputs, drawn)}
-        net, layout, notes = self._load(xs)
+        net, layout, notes = self._load(xs, not before_forward)
         self._layout = layout  # measured: shapes a symbolic pass could not know
         model = Model(
             source=self,
@@ -116,7 +127,9 @@ class SymbolSource(NetSource):
 
         return describe_symbol(self.ref, self.inputs)
 
-    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
+    def _load(
+        self, xs: Optional[Dict[str, Any]] = None, measure: bool = True
+    ) -> Tuple[Any, Layout, List[str]]:
         from paraminspect.model.sources.symbol import load_symbol
 
         load = self.load
@@ -151,8 +164,11 @@ class ConstructedSource(NetSource):
     def _describe(self) -> Layout:
         return self._form()[1](self.ref, self.inputs or None, net=self._block())
 
-    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
-        return self._form()[2](self.ref, self.inputs or None, net=self._block(), arrays=xs)
+    def _load(
+        self, xs: Optional[Dict[str, Any]] = None, measure: bool = True
+    ) -> Tuple[Any, Layout, List[str]]:
+        load = self._form()[2]
+        return load(self.ref, self.inputs or None, net=self._block(), arrays=xs, run=measure)
 
 
 @dataclass
@@ -201,7 +217,9 @@ class BlockSource(NetSource):
 
         return describe_block(self.block, self.inputs, source=self.ref)
 
-    def _load(self, xs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Layout, List[str]]:
+    def _load(
+        self, xs: Optional[Dict[str, Any]] = None, measure: bool = True
+    ) -> Tuple[Any, Layout, List[str]]:
         import mxnet as mx
 
         from paraminspect.model.memory import check_memory
@@ -223,6 +241,7 @@ class BlockSource(NetSource):
             xs or self.arrays or None,
             source=self.ref,
             user_initialized=user_initialized(net, fresh),
+            run=measure,
         )
         notes = []
         if fresh:

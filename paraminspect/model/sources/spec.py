@@ -41,10 +41,16 @@ class SpecSource:
         return self.plan.layout
 
     def build(
-        self, seed: Optional[int] = None, forward: bool = True, backward: bool = False
+        self,
+        seed: Optional[int] = None,
+        forward: bool = True,
+        backward: bool = False,
+        before_forward: bool = False,
     ) -> Model:
         from paraminspect.model.build import build_model
 
+        # without the first pass a spec is the state after initialize(): before_forward
+        forward = forward and not before_forward
         return build_model(self, seed=seed, forward=forward, backward=backward)
 
     def with_overrides(

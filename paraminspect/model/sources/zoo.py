@@ -173,8 +173,10 @@ def load_zoo(
     available_memory: Optional[int] = None,
     net: Optional[Any] = None,
     arrays: Optional[Mapping[str, Any]] = None,
+    run: bool = True,
 ) -> Tuple[Any, Layout, List[str]]:
-    """Build a zoo network with fresh weights (Gluon's default initializer).
+    """Build a zoo network with fresh weights (Gluon's default initializer); ``run=False``
+    runs no forward pass (``show --before-forward``, see ``measure_block``).
 
     ``arrays``: the inputs for the pass that finishes deferred initialization (zeros
     without them; see :func:`~paraminspect.model.sources.block.measure_block`).
@@ -201,6 +203,6 @@ def load_zoo(
         net.initialize(ctx=ctx)
     except (mx.base.MXNetError, ValueError) as e:
         raise BuildError(f"cannot initialize {quote(text)}: {e}") from e
-    layout = measure_block(net, resolved, arrays, name=name, ctx=ctx, source=quote(text))
+    layout = measure_block(net, resolved, arrays, name=name, ctx=ctx, source=quote(text), run=run)
     notes = [f"{name}: built with fresh weights (never downloaded; load weights with --load)"]
     return net, layout, notes
