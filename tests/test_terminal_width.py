@@ -210,4 +210,4 @@ def test_an_error_fits_the_terminal_stderr_is_when_stdout_is_a_pipe():
     assert proc.returncode == 2 and proc.stdout == b""
     error = lines[lines.index("") + 1 :]
     assert error[0].startswith("Error: Invalid value for '--seed':") and len(error) == 2, lines
-    assert 80 < max(map(len, error)) and all(len(line) <= 100 for line in lines), lines
+    assert max(map(len, error)) > 80 and all(len(line) <= 100 for line in lines), lines
