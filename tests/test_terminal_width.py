@@ -175,3 +175,39 @@ def test_piped_output_is_80_columns_unless_columns_says_otherwise():
     assert json.loads(_piped([*args, "--format", "json"])) == json.loads(
         _piped([*args, "--format", "json"], COLUMNS="40")
     )
+
+
+def test_an_error_fits_the_terminal_stderr_is_when_stdout_is_a_pipe():
+    """`paraminspect show --nope | less` in a 100-column terminal: the error (on stderr, the
+    terminal) fits 100 columns, not the 80 a pipe gets."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    long_value = "not_a_number_" * 5
+    proc = subprocess.run(
+        [sys.executable, "-m", "paraminspect", "show", "--seed", long_value],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=dict(env, NO_COLOR="1", TERM="xterm"),
+        timeout=120,
+    )
+    os.close(slave)
+    err = b""
+    while select.select([master], [], [], 1)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    os.close(master)
+    lines = err.decode().replace("\r\n", "\n").rstrip("\n").splitlines()
+    assert proc.returncode == 2 and proc.stdout == b""
+    error = lines[lines.index("") + 1 :]
+    assert error[0].startswith("Error: Invalid value for '--seed':") and len(error) == 2, lines
+    assert max(map(len, error)) > 80 and all(len(line) <= 100 for line in lines), lines

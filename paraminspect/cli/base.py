@@ -107,13 +107,27 @@ def fit_error(message: str, prefix: str = "") -> str:
     the terminal, when stderr is one (a pipe or a log file gets it on one line)."""
     if not sys.stderr.isatty():
         return message
-    import shutil
+    import os
 
     from paraminspect._text import phrase_lines
 
     lead = "Error: " + prefix
-    width = shutil.get_terminal_size().columns
+    width = stderr_width(os.environ)
     return "\n".join(phrase_lines(lead + message, max(20, width)))[len(lead) :]
+
+
+def stderr_width(environ: Any) -> int:
+    """The width of the terminal stderr is: ``COLUMNS`` when set, else the terminal's own
+    (not stdout's, which may be a pipe: ``paraminspect show --nope | less``), else 80."""
+    import os
+
+    columns = environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns or PIPE_WIDTH
+    except (AttributeError, OSError, ValueError):
+        return PIPE_WIDTH
 
 
 def fit_usage(e: click.UsageError) -> click.UsageError:
