@@ -327,3 +327,24 @@ def test_before_forward_on_a_live_block_and_when_nothing_is_deferred(cli, tmp_pa
     assert [p["shape"] for p in report["parameters"]] == [[2, 7], [2]]
     assert report["parameters"][0]["data"] == [[1.0] * 7] * 2
     assert any("every shape is already known" in n for n in report["notes"])
+
+
+def test_before_forward_after_a_pass_the_factory_ran_itself(cli, tmp_path):
+    # MXNet cannot undo a forward pass: a factory that ran one returns resolved shapes,
+    # which --before-forward shows as they are (the note says why nothing is deferred)
+    path = tmp_path / "ran.py"
+    path.write_text(
+        "import mxnet as mx\n"
+        "from mxnet.gluon import nn\n\n\n"
+        "def ran():\n"
+        "    net = nn.HybridSequential(prefix='ran_')\n"
+        "    with net.name_scope():\n"
+        "        net.add(nn.Dense(3), nn.Dense(2))\n"
+        "    net.initialize()\n"
+        "    net(mx.nd.ones((1, 4)))\n"
+        "    return net\n"
+    )
+    args = ["--input", "data=1x4", "--before-forward", "--format", "json"]
+    report = _json(cli("show", f"{path}:ran", *args))
+    assert [p["shape"] for p in report["parameters"]] == [[3, 4], [3], [2, 3], [2]]
+    assert any("found by a forward pass the net ran" in n for n in report["notes"])

@@ -336,8 +336,9 @@ def collect_report(
                 "a 0 in a shape is an input width MXNet learns from X (deferred "
                 "initialization), so those weights have no values yet"
                 if deferred
-                else "every shape is already known (given or loaded: nothing is deferred), "
-                "so every weight has its values"
+                else "every shape is already known (given, loaded, or found by a forward "
+                "pass the net ran before this tool got it): nothing is deferred, so every "
+                "weight has its values"
             )
         )
     return ParamReport(
