@@ -1,10 +1,10 @@
 """Run paraminspect and a raw-MXNet script alternately; report median wall time and peak RSS.
 
 Each measurement is one fresh process; its peak RSS comes from ``os.wait4`` (the kernel's
-``ru_maxrss`` for that child), its wall time from ``time.perf_counter`` around it. Linux
-keeps ``ru_maxrss`` across ``execve``, so a child's figure never falls below the RSS of the
-process that forked it: this harness imports only the standard library (about 10 MB), so
-that floor is small next to what it measures, and it is the same for both sides.
+``ru_maxrss`` for that child), its wall time from ``time.perf_counter`` around it, both taken
+by a small launcher process (see ``_LAUNCH``): Linux keeps ``ru_maxrss`` across ``execve``,
+so a child's figure never falls below the RSS of the process that forked it, and the
+launcher keeps that floor at a few MB whatever the benchmark script holds.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -48,19 +47,39 @@ def raw(script: str, *args: str) -> List[str]:
     return [PY, str(HERE / "raw" / script), *args]
 
 
+# Started through this launcher, a command's peak RSS is its own: Linux starts a child's
+# ru_maxrss at its parent's RSS at fork and keeps it across execve, so a command forked from
+# this process would never measure below what this process holds (bench_checkpoints has
+# written 1.5 GB of files by then: 116 MiB, which every figure showed). The launcher is a
+# fresh `python -S` of a few MB; it times the command itself, so its own start-up is in
+# neither side's figure.
+_LAUNCH = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stderr.write("\\n@run %r %d\\n" % (time.perf_counter() - start, usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
+
+
 def run_once(cmd: Sequence[str]) -> Tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one run; fails loudly on a non-zero exit."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        list(cmd), env=env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    proc = subprocess.run(
+        [PY, "-S", "-c", _LAUNCH, *cmd],
+        env=env(),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err}")
-    return wall, usage.ru_maxrss * 1024
+    err, _, last = proc.stderr.decode().rstrip("\n").rpartition("\n@run ")
+    if proc.returncode != 0 or not last:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{err or last}")
+    wall, rss = last.split()
+    return float(wall), int(rss) * 1024
 
 
 def run_output(cmd: Sequence[str]) -> str:

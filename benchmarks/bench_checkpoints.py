@@ -79,6 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     print(machine(), flush=True)
     folder = Path(args.dir or tempfile.mkdtemp(prefix="bench_ckpt_"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         if not args.skip_big:
             big_file(folder, args.repeats)
