@@ -5,6 +5,7 @@ truly shared variable, share_i = <g_i, G>/||G||^2 in float64."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -114,6 +115,16 @@ def test_train_contributions_match_raw_autograd_at_the_first_record(cli):
         cli("train", "--shared", "--epochs", "1", "--seed", "3", "--format", "json").stdout
     )
     assert all(s["shares"] is None for r_ in plain["history"] for s in r_["shared"])
-    # at 120 columns the column's header is on one line (at 80 it folds onto three)
-    table = cli("train", "--shared", "--epochs", "1", "--seed", "3", "--contributions", columns=120)
-    assert "each use's share of g (--contributions)" in table.output
+    # the column stays at 80 columns, its header whole and each use beside its share
+    for columns in (80, 120):
+        table = cli(
+            "train", "--shared", "--epochs", "1", "--seed", "3", "--contributions",
+            columns=columns,
+        )  # fmt: skip
+        assert table.exit_code == 0, table.output
+        lines = table.output.splitlines()
+        assert max(map(len, lines)) <= columns
+        assert any("share of g" in line for line in lines)  # "per use" may fold below
+        shares = [line for line in lines if re.search(r"\b1: \d+\.\d%", line)]
+        assert shares and all(re.search(r"\b2: \d+\.\d%", line) is None for line in shares)
+        assert sum(bool(re.search(r"\b2: \d+\.\d%", line)) for line in lines) == len(shares)

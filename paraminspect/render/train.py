@@ -184,10 +184,14 @@ def record_table(r: TrainRecord, shared_focus: bool = False) -> Table:
     return table
 
 
+# --contributions: each use's share <g_i, G>/||G||^2 of the step's accumulated gradient G
+SHARES = "share of g per use"
+
+
 def shared_step_table(r: TrainRecord) -> Table:
     table = new_table(
         f"step {r.step}: shared parameters",
-        keep=("parameter", "weights identical?", "accumulated ||g||"),
+        keep=("parameter", "weights identical?", "accumulated ||g||", SHARES),
         names=("parameter",),
     )
     table.add_column("parameter", no_wrap=True)
@@ -196,13 +200,14 @@ def shared_step_table(r: TrainRecord) -> Table:
     table.add_column("accumulated ||g||", justify="right")
     with_shares = any(s.shares is not None or s.shares_note is not None for s in r.shared)
     if with_shares:
-        table.add_column("each use's share of g (--contributions)")
+        table.add_column(SHARES)
     for s in r.shared:
         verdict = "yes" if s.identical else f"NO (max |diff| {s.max_abs_diff:.3g})"
         cells = [s.parameter, ", ".join(map(str, s.layers)), verdict, number(s.grad_l2)]
         if with_shares:
             if s.shares is not None:
-                cells.append(", ".join(f"{i}: {x:.1%}" for i, x in zip(s.layers, s.shares)))
+                # one use a line: a narrow column never parts a use from its share
+                cells.append("\n".join(f"{i}: {x:.1%}" for i, x in zip(s.layers, s.shares)))
             else:
                 cells.append(f"- ({s.shares_note})" if s.shares_note else "-")
         table.add_row(*cells)
