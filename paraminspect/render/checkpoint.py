@@ -245,6 +245,7 @@ def print_inspect(console: Console, report: Any) -> None:
     kind = KIND_TEXT.get(report.kind, report.kind)
     say(console, f"{report.path} ({report.file_size:,} bytes): {kind}")
     if report.overview is not None:
+        console.print()  # a heading gets a blank line above it, as every table title does
         # --sort size lists the largest arrays already: the overview does not repeat them
         print_overview(
             console, report.overview, largest=report.sort != "size" or bool(report.groups)
@@ -264,6 +265,7 @@ def print_inspect(console: Console, report: Any) -> None:
         f"data{'' if report.index else twice}",
     )
     if report.overview is not None:
+        console.print()
         print_findings(console, report.findings)
     print_blocks(console, [array_block(row.data) for row in report.rows if row.data is not None])
     for note in report.notes:
