@@ -82,7 +82,12 @@ def phrase_lines(text: str, width: int) -> List[str]:
     return lines
 
 
-_NAME_BREAK = re.compile(r"(?<=[._/: -])")
+# where a name may fold: after a separator, or between a lower-case letter and a capital
+# (``Hybrid`` | ``Sequential``)
+_NAME_BREAK = re.compile(r"(?<=[._/: -])|(?<=[a-z])(?=[A-Z])")
+
+# a label's aside, ``features.4.0 (resnetv10_stage1)``: the name after its Gluon path
+_ASIDE = re.compile(r" \([^()]*\)$")
 
 
 MAX_NAME_LINES = 3  # a name folds onto at most this many lines, else it is shortened
@@ -90,9 +95,11 @@ MAX_NAME_LINES = 3  # a name folds onto at most this many lines, else it is shor
 
 def fold_name(text: str, width: int) -> str:
     """``text`` in at most ``width`` characters a line: whole; else folded after a ``.``,
-    ``_``, ``/``, ``:``, ``-`` or space onto as few lines as can be (two, at most three);
-    else on two lines cut at ``width`` when it has no such break; else shortened in the
-    middle to one line with ``…``. Leading spaces (a tree's indent) start every line."""
+    ``_``, ``/``, ``:``, ``-`` or space, or before a capital after a lower-case letter,
+    onto as few lines as can be (two, at most three); else without a trailing ``(aside)``
+    (a layer's name after its path); else on two lines cut at ``width`` when it has no
+    such break; else shortened in the middle to one line with ``…``. Leading spaces (a
+    tree's indent) start every line."""
     if len(text) <= width:
         return text
     indent = text[: len(text) - len(text.lstrip(" "))]
@@ -105,6 +112,9 @@ def fold_name(text: str, width: int) -> str:
     lines = [line.rstrip() for line in lines]
     if len(lines) <= MAX_NAME_LINES and all(len(line) <= width for line in lines):
         return "\n".join(lines)
+    short = _ASIDE.sub("", text)
+    if short.strip() and short != text:  # the aside goes before any word is cut
+        return fold_name(short, width)
     if len(text) + len(indent) <= 2 * width:
         return text[:width] + "\n" + indent + text[width:].lstrip(" ")
     return middle(text, width)

@@ -228,6 +228,12 @@ def test_fold_and_shorten_names():
     # a name too long for three lines at its parts is shortened in the middle
     assert fold_name("a" * 40, 10) == middle("a" * 40, 10)
     assert fold_width("resnetv10_stage1_batchnorm0_gamma") == 17
+    # a class name folds at its capital, not inside a word
+    assert fold_name("HybridSequential", 12) == "Hybrid\nSequential"
+    # a label's "(name)" aside goes before the path is cut or shortened
+    label = "    features.4.0.body.0 (resnetv10_stage1_conv0)"
+    assert fold_name(label, 16) == "    features.4.\n    0.body.0"
+    assert fold_name(label, 40) == "    features.4.0.body.0 (resnetv10_\n    stage1_conv0)"
 
 
 def test_fit_table_keeps_declared_columns_and_drops_the_optional_first():
