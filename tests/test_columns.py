@@ -298,3 +298,17 @@ def test_shared_data_skips_say_where_the_folder_comes_from():
         .read_text()
         .count("shared/data")
     )
+
+
+def test_a_narrow_summary_folds_nested_paths_whole():
+    """At 80 columns a nesting level indents one space and labels fold rather than lose
+    their middle down to depth 3 (deeper ones may be shortened: the JSON has them whole);
+    class names fold at a capital, never inside a word."""
+    out = _run(["summary", "zoo:resnet18_v1", "--shapes-only"], 80)
+    shortened = [x.split()[0] for x in out.splitlines() if "…" in x]
+    assert all(x.startswith("     ") for x in out.splitlines() if "…" in x), shortened
+    assert "Sequenti\n" not in out and "HybridSequential" not in out  # folded at the capital
+    # a depth-3 row: its path in two pieces, the second starting where the first stopped
+    lines = out.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.split()[:2] == ["features.", "Conv2D"])
+    assert lines[at + 1].split()[0] == "4.0.body.0"
