@@ -125,3 +125,37 @@ def render_to_text(print_fn, *args) -> str:
     console = Console(file=io.StringIO(), width=100, color_system=None, highlight=False)
     print_fn(console, *args)
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def run_in_pty(args: List[str], cols: int, colour: bool = False) -> tuple[int, str]:
+    """(exit code, all it wrote) of ``python -m paraminspect ARGS`` in a pseudo-terminal of
+    ``cols`` columns that is its stdin, stdout and stderr, as a user's terminal is (TERM
+    xterm, 40 lines; NO_COLOR unless ``colour``). A child silent for 2 minutes is killed."""
+    import pty
+    import select
+    import signal
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child
+        os.environ.update(COLUMNS=str(cols), LINES="40", TERM="xterm")
+        if colour:
+            os.environ.pop("NO_COLOR", None)
+        else:
+            os.environ["NO_COLOR"] = "1"
+        os.execv(sys.executable, [sys.executable, "-m", "paraminspect", *args])
+    out = b""
+    while True:
+        try:
+            ready, _, _ = select.select([fd], [], [], 120)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode("utf-8", errors="replace")

@@ -4,14 +4,13 @@ small screen model (cursor moves, line erases) to see what the user is left with
 
 from __future__ import annotations
 
-import os
 import re
-import select
-import sys
 
 import pytest
 
-pty = pytest.importorskip("pty")
+from tests.conftest import run_in_pty
+
+pytest.importorskip("pty")
 
 CSI = re.compile(r"\x1b\[(\??)([0-9;]*)([A-Za-z])")
 
@@ -58,32 +57,16 @@ def screen(data: str, cols: int) -> list:
     return ["".join(x).rstrip() for x in lines]
 
 
-def run_in_pty(args: list, cols: int) -> str:
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: a terminal of COLUMNS columns
-        os.environ.update(COLUMNS=str(cols), LINES="40", TERM="xterm")
-        os.environ.pop("NO_COLOR", None)
-        os.execv(sys.executable, [sys.executable, "-m", "paraminspect", *args])
-    out = b""
-    while True:
-        try:
-            ready, _, _ = select.select([fd], [], [], 120)
-            if not ready:
-                break
-            chunk = os.read(fd, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out.decode(errors="replace")[-2000:]
-    return out.decode("utf-8", errors="replace")
+def run_colour(args: list, cols: int) -> str:
+    """All that ``paraminspect ARGS`` wrote to a terminal of ``cols`` columns, in colour."""
+    code, out = run_in_pty(args, cols, colour=True)
+    assert code == 0, out[-2000:]
+    return out
 
 
 @pytest.mark.parametrize("cols", [80, 120])
 def test_train_leaves_no_progress_bar_behind(cols):
-    raw = run_in_pty(["train", "--shared", "--seed", "1", "--epochs", "3"], cols)
+    raw = run_colour(["train", "--shared", "--seed", "1", "--epochs", "3"], cols)
     assert "━" in raw  # the bar was drawn ...
     shown = screen(raw, cols)
     assert not [

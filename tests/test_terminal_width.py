@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from paraminspect._text import phrase_lines
+from tests.conftest import run_in_pty
 
 pty = pytest.importorskip("pty")
 
@@ -22,23 +23,8 @@ pty = pytest.importorskip("pty")
 def in_terminal(args: list, cols: int) -> tuple:
     """(exit code, lines) of ``paraminspect ARGS`` run in a pseudo-terminal of ``cols``
     columns: stdout and stderr are that terminal, as a user's are."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child
-        os.environ.update(COLUMNS=str(cols), LINES="40", TERM="xterm", NO_COLOR="1")
-        os.execv(sys.executable, [sys.executable, "-m", "paraminspect", *args])
-    out = b""
-    while True:
-        try:
-            ready, _, _ = select.select([fd], [], [], 120)
-            chunk = os.read(fd, 65536) if ready else b""
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    text = out.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    return os.waitstatus_to_exitcode(status), text.rstrip("\n").splitlines()
+    code, text = run_in_pty(args, cols)
+    return code, text.replace("\r\n", "\n").rstrip("\n").splitlines()
 
 
 PARSE_ERRORS = [
