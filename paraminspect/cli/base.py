@@ -121,9 +121,9 @@ def stderr_width(environ: Any) -> int:
     (not stdout's, which may be a pipe: ``paraminspect show --nope | less``), else 80."""
     import os
 
-    columns = environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
+    columns = _columns(environ)
+    if columns:
+        return columns
     try:
         return os.get_terminal_size(sys.stderr.fileno()).columns or PIPE_WIDTH
     except (AttributeError, OSError, ValueError):
@@ -230,8 +230,13 @@ def pipe_width(environ: Any) -> int:
     else :data:`PIPE_WIDTH`. Never the size of whichever terminal stdin or stderr happens to
     be (rich's guess): ``paraminspect show | tail`` in an 80-column terminal fits it, and a
     file written by a script does not depend on the window it was started from."""
+    return _columns(environ) or PIPE_WIDTH
+
+
+def _columns(environ: Any) -> Optional[int]:
+    """``COLUMNS`` as a positive whole number; None when it is unset or not one."""
     columns = environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
 
 class NoTrailingSpaces:
